@@ -1,0 +1,11 @@
+"""fgrkern: the emergence of Fermi's Golden Rule, exact and fast.
+
+Theory curves of Micklitz, Morningstar, Altland and Huse, PRL 129, 140402
+(2022), ensemble-averaged numerics of the level-dot model for every symmetry
+class, and the eigenpair-sum kernel P(t) = |sum_a w_a exp(-i e_a t)|^2.
+"""
+
+from ._version import __version__
+from .kernel import survival_probability
+
+__all__ = ["__version__", "survival_probability"]

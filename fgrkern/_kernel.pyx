@@ -1,0 +1,59 @@
+# cython: language_level=3
+"""Private: Cython wrapper of the C eigenpair-sum kernel (src_c/fgr_kernel.c).
+
+Validation, broadcasting and threading live in :mod:`fgrkern.kernel`; this
+module assumes C-contiguous float64 input of consistent shape.
+"""
+from libc.stdlib cimport malloc, free
+
+cdef extern from "fgr_kernel.h" nogil:
+    void fgr_sp_general(const double *e, const double *w, Py_ssize_t M,
+                        const double *t, Py_ssize_t T, double *out, double *work)
+    void fgr_sp_uniform(const double *e, const double *w, Py_ssize_t M,
+                        const double *t, Py_ssize_t T, double dt,
+                        double *out, double *work)
+    double fgr_ipr(const double *w, Py_ssize_t M)
+    void fgr_sincos_array(const double *x, Py_ssize_t n, double *s, double *c)
+    double FGR_FAST_PHASE_LIMIT
+    int FGR_ANCHOR_PERIOD
+
+FAST_PHASE_LIMIT = FGR_FAST_PHASE_LIMIT
+ANCHOR_PERIOD = FGR_ANCHOR_PERIOD
+
+
+def survival_rows(const double[:, ::1] energies, const double[:, ::1] weights,
+                  const double[::1] t, double[:, ::1] out, Py_ssize_t start,
+                  Py_ssize_t stop, bint uniform, double dt):
+    """Fill out[r, :] = P(t) for rows start <= r < stop (GIL released)."""
+    cdef Py_ssize_t M = energies.shape[1], T = t.shape[0], r
+    cdef double *work
+    if stop <= start or T == 0:
+        return
+    work = <double *> malloc(4 * M * sizeof(double))
+    if work == NULL:
+        raise MemoryError("survival_probability: cannot allocate scratch space")
+    try:
+        with nogil:
+            for r in range(start, stop):
+                if uniform:
+                    fgr_sp_uniform(&energies[r, 0], &weights[r, 0], M, &t[0], T, dt,
+                                   &out[r, 0], work)
+                else:
+                    fgr_sp_general(&energies[r, 0], &weights[r, 0], M, &t[0], T,
+                                   &out[r, 0], work)
+    finally:
+        free(work)
+
+
+def ipr_rows(const double[:, ::1] weights, double[::1] out, Py_ssize_t start, Py_ssize_t stop):
+    """out[r] = sum_a w[r, a]^2 for start <= r < stop (GIL released)."""
+    cdef Py_ssize_t M = weights.shape[1], r
+    with nogil:
+        for r in range(start, stop):
+            out[r] = fgr_ipr(&weights[r, 0], M)
+
+
+def sincos(const double[::1] x, double[::1] s, double[::1] c):
+    """sin and cos of x with the kernel's own vectorised routine (for tests)."""
+    with nogil:
+        fgr_sincos_array(&x[0], x.shape[0], &s[0], &c[0])

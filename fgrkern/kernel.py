@@ -1,0 +1,162 @@
+"""The eigenpair-sum kernel: P(t) = |sum_a w_a exp(-i e_a t)|^2 for many spectra.
+
+This is the innermost loop of every survival-probability computation in the
+package, exposed so that users can point it at their own eigenpairs (e.g. a
+many-body spectrum and the overlaps of an initial state with its eigenstates).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, overload
+
+import numpy as np
+
+from . import _kernel
+from ._parallel import run_chunks
+from ._validation import as_float_array, resolve_workers
+
+__all__ = ["survival_probability"]
+
+# A grid counts as uniform when every point is within this many ulps (of the
+# largest |t|) of t0 + k*dt: the phasor path then evaluates exactly the times
+# the caller passed at every anchor, and t0 + k*dt in between.
+_UNIFORM_ULPS = 8.0
+
+
+def _uniform_step(t: np.ndarray) -> float | None:
+    """dt if t is a uniform increasing/decreasing grid, else None."""
+    T = t.shape[0]
+    if T < 3:
+        return None
+    dt = (t[-1] - t[0]) / (T - 1)
+    if dt == 0.0:
+        return None
+    k = np.arange(T, dtype=np.float64)
+    dev = np.max(np.abs(t - (t[0] + k * dt)))
+    scale = np.max(np.abs(t))
+    if dev <= _UNIFORM_ULPS * np.finfo(np.float64).eps * scale:
+        return float(dt)
+    return None
+
+
+@overload
+def survival_probability(
+    energies: Any, weights: Any, t: Any, *, workers: int | None = ...,
+    grid: Literal["auto", "uniform", "general"] = ..., return_ipr: Literal[False] = ...,
+) -> np.ndarray: ...
+@overload
+def survival_probability(
+    energies: Any, weights: Any, t: Any, *, workers: int | None = ...,
+    grid: Literal["auto", "uniform", "general"] = ..., return_ipr: Literal[True],
+) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def survival_probability(energies, weights, t, *, workers=None, grid="auto", return_ipr=False):
+    r"""Survival probability of one or many realisations from their eigenpairs.
+
+    For each row (realisation) with eigenvalues :math:`e_a` and weights
+    :math:`w_a = |\langle a|0\rangle|^2`,
+
+    .. math::  P(t) = \Big|\sum_a w_a e^{-i e_a t}\Big|^2
+                    = \sum_{a,b} w_a w_b e^{i (e_a - e_b) t},
+
+    the single-realisation content of the paper's Eq. (2).  The double sum is
+    evaluated in its factorised form, O(M T) per row.
+
+    Parameters
+    ----------
+    energies : array_like, shape (..., M)
+        Eigenvalues :math:`e_a` (energy units; ``t`` is in inverse units, hbar = 1).
+    weights : array_like, shape (..., M)
+        Non-negative weights :math:`w_a`; they are *not* renormalised, so
+        ``P(0) = (sum_a w_a)^2``.  Broadcasts against ``energies``.
+    t : array_like, shape (T,) or scalar
+        Times.  Any real values (negative times give ``P(-t) = P(t)``).
+    workers : int or None, optional
+        Threads over rows (``None`` or ``-1``: all usable cores).  The result
+        is bitwise independent of ``workers``.
+    grid : {"auto", "uniform", "general"}, optional
+        ``"uniform"`` uses a phasor recurrence (one complex multiply per
+        eigenpair and time, re-anchored exactly every 64 steps) and requires
+        ``t`` to be uniform to a few ulps; ``"general"`` evaluates sin/cos at
+        every point; ``"auto"`` (default) picks ``"uniform"`` when ``t`` is
+        uniform.
+    return_ipr : bool, optional
+        Also return the per-row inverse participation ratio
+        :math:`\sum_a w_a^2`, the :math:`t \to \infty` limit of P for a
+        non-degenerate spectrum.
+
+    Returns
+    -------
+    P : ndarray, shape (..., T) (or (...) for scalar ``t``)
+    ipr : ndarray, shape (...)
+        Only if ``return_ipr``.
+
+    Raises
+    ------
+    ValueError
+        Mismatched or non-broadcastable shapes, M = 0, NaN/inf values,
+        negative weights, unknown ``grid``, or a non-uniform ``t`` with
+        ``grid="uniform"``.
+    TypeError
+        Complex, boolean, object or string input.
+
+    Notes
+    -----
+    Accuracy: absolute error ~1e-15 (sum w = 1) while max |e t| <= 1e4;
+    the phase e t itself carries a rounding error of ~|e t| 1e-16, so at
+    |e t| ~ 1e6 any double-precision evaluation agrees only to ~1e-10.
+    """
+    e = as_float_array(energies, "energies")
+    w = as_float_array(weights, "weights")
+    tt = as_float_array(t, "t")
+    if e.ndim == 0:
+        raise ValueError("energies must have at least one dimension (..., M)")
+    if w.ndim == 0:
+        raise ValueError("weights must have at least one dimension (..., M)")
+    if tt.ndim > 1:
+        raise ValueError(f"t must be a scalar or one-dimensional, got shape {tt.shape}")
+    if grid not in ("auto", "uniform", "general"):
+        raise ValueError(f"grid must be 'auto', 'uniform' or 'general', got {grid!r}")
+    if e.shape[-1] != w.shape[-1]:
+        raise ValueError(
+            f"energies and weights must have the same last dimension M, got {e.shape} and {w.shape}"
+        )
+    if e.shape[-1] == 0:
+        raise ValueError("energies and weights are empty (M = 0): there is no eigenpair to sum over")
+    try:
+        batch = np.broadcast_shapes(e.shape[:-1], w.shape[:-1])
+    except ValueError:
+        raise ValueError(
+            f"energies {e.shape} and weights {w.shape} cannot be broadcast together"
+        ) from None
+    if np.any(w < 0):
+        raise ValueError("weights must be non-negative (they are |<a|0>|^2)")
+    nthreads = resolve_workers(workers)
+
+    M = e.shape[-1]
+    e2 = np.ascontiguousarray(np.broadcast_to(e, batch + (M,)).reshape(-1, M))
+    w2 = np.ascontiguousarray(np.broadcast_to(w, batch + (M,)).reshape(-1, M))
+    t1 = np.ascontiguousarray(np.atleast_1d(tt))
+    nrows, T = e2.shape[0], t1.shape[0]
+
+    dt = None
+    if grid != "general":
+        dt = _uniform_step(t1)
+        if grid == "uniform" and dt is None and T >= 3:
+            raise ValueError("grid='uniform' but t is not a uniform grid t0 + k*dt")
+    uniform = dt is not None
+
+    out = np.empty((nrows, T), dtype=np.float64)
+    if T > 0:
+        run_chunks(
+            lambda a, b: _kernel.survival_rows(e2, w2, t1, out, a, b, uniform, dt or 0.0),
+            nrows, nthreads,
+        )
+    shape = batch + ((T,) if tt.ndim == 1 else ())
+    P = out.reshape(shape)
+    if not return_ipr:
+        return P
+    ipr = np.empty(nrows, dtype=np.float64)
+    _kernel.ipr_rows(w2, ipr, 0, nrows)
+    return P, ipr.reshape(batch)
