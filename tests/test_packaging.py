@@ -40,13 +40,14 @@ def test_typing_data_installed():
 
 
 @pytest.mark.parametrize("cmd", [["fgrkern", "--version"], [sys.executable, "-m", "fgrkern", "--version"]])
-def test_console_script_version(cmd):
+def test_console_script_version(cmd, tmp_path):
     if cmd[0] == "fgrkern":
         script = pathlib.Path(sys.executable).parent / "fgrkern"
         if not script.exists():
             pytest.fail(f"console script not installed next to {sys.executable}")
         cmd = [str(script)] + cmd[1:]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    # cwd outside the checkout: `python -m` would otherwise find the source folder first
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == f"fgrkern {fgrkern.__version__}"
 
