@@ -37,8 +37,9 @@ static const double ROUND_MAGIC = 6755399441055744.0;
 
 #define LANES 8
 
-/* Eigenpairs per cache block of the uniform-grid path: the offset phasor
- * table (<= FGR_ANCHOR_PERIOD x CHUNK complex, 256 KiB) stays in L2. */
+/* Eigenpairs per cache block (a multiple of LANES): the phasors of the
+ * general path stay in L1, the offset table of the uniform path
+ * (<= FGR_ANCHOR_PERIOD x CHUNK complex, 256 KiB) in L2. */
 #define CHUNK 256
 
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) \
@@ -156,12 +157,20 @@ typedef double half_t __attribute__((vector_size(LANES / 2 * sizeof(double))));
 #define VECTOR_LANES 0
 #endif
 
-HOT static double abs2_of_sum(const double *zr, const double *zi, ptrdiff_t M)
+/* ar[j], ai[j] += the terms a = j (mod LANES) of zr, zi (a < n - n % LANES),
+ * and tail[0], tail[1] += the last n % LANES terms.  Called chunk by chunk
+ * with chunks of a multiple of LANES terms, every lane sees the same
+ * additions in the same order as in one call over the whole row. */
+HOT static void lane_sums(const double *zr, const double *zi, ptrdiff_t n,
+                          double *ar, double *ai, double *tail)
 {
-    double ar[LANES] = {0}, ai[LANES] = {0};
-    ptrdiff_t a = 0, nv = M - M % LANES;
+    ptrdiff_t a = 0, nv = n - n % LANES;
 #if VECTOR_LANES
-    half_t ar0 = {0}, ai0 = {0}, ar1 = {0}, ai1 = {0};
+    half_t ar0, ai0, ar1, ai1;
+    LOAD_HALF(ar0, ar);
+    LOAD_HALF(ar1, ar + LANES / 2);
+    LOAD_HALF(ai0, ai);
+    LOAD_HALF(ai1, ai + LANES / 2);
     for (; a < nv; a += LANES) {
         half_t xr0, xi0, xr1, xi1;
         LOAD_HALF(xr0, zr + a);
@@ -183,20 +192,36 @@ HOT static double abs2_of_sum(const double *zr, const double *zi, ptrdiff_t M)
         }
     }
 #endif
-    double re = 0.0, im = 0.0;
-    for (; a < M; a++) { re += zr[a]; im += zi[a]; }
-    for (int j = 0; j < LANES; j++) { re += ar[j]; im += ai[j]; }
-    return re * re + im * im;
+    for (; a < n; a++) {
+        tail[0] += zr[a];
+        tail[1] += zi[a];
+    }
+}
+
+size_t fgr_sp_general_work(ptrdiff_t M)
+{
+    return (size_t)(2 * (M < CHUNK ? M : CHUNK));
 }
 
 void fgr_sp_general(const double *e, const double *w, ptrdiff_t M,
                     const double *t, ptrdiff_t T, double *out, double *work)
 {
-    double *zr = work, *zi = work + M;
+    ptrdiff_t mc = M < CHUNK ? M : CHUNK;
+    double *zr = work, *zi = work + mc;
     double emax = max_abs(e, M);
     for (ptrdiff_t k = 0; k < T; k++) {
-        phasors(e, w, M, t[k], emax, zr, zi);
-        out[k] = abs2_of_sum(zr, zi, M);
+        double ar[LANES] = {0}, ai[LANES] = {0}, sum[2] = {0.0, 0.0};
+        /* chunks keep the phasors in L1 however large M is */
+        for (ptrdiff_t a0 = 0; a0 < M; a0 += mc) {
+            ptrdiff_t n = M - a0 < mc ? M - a0 : mc;
+            phasors(e + a0, w + a0, n, t[k], emax, zr, zi);
+            lane_sums(zr, zi, n, ar, ai, sum);
+        }
+        for (int j = 0; j < LANES; j++) {
+            sum[0] += ar[j];
+            sum[1] += ai[j];
+        }
+        out[k] = sum[0] * sum[0] + sum[1] * sum[1];
     }
 }
 

@@ -82,6 +82,8 @@ def libs(tmp_path_factory):
         lib.fgr_sp_uniform.argtypes = [dp, dp, ip, dp, ip, ctypes.c_double, dp, dp]
         lib.fgr_sp_uniform_work.argtypes = [ip, ip]
         lib.fgr_sp_uniform_work.restype = ctypes.c_size_t
+        lib.fgr_sp_general_work.argtypes = [ip]
+        lib.fgr_sp_general_work.restype = ctypes.c_size_t
         lib.fgr_sincos_array.argtypes = [dp, ip, dp, dp]
         lib.fgr_ipr.argtypes = [dp, ip]
         lib.fgr_ipr.restype = ctypes.c_double
@@ -95,7 +97,7 @@ def _p(a):
 
 def _run(lib, e, w, t_uni, dt, t_gen, x):
     M = e.size
-    work = np.empty(max(2 * M, lib.fgr_sp_uniform_work(M, t_uni.size)))
+    work = np.empty(max(lib.fgr_sp_general_work(M), lib.fgr_sp_uniform_work(M, t_uni.size)))
     uni = np.empty(t_uni.size)
     lib.fgr_sp_uniform(_p(e), _p(w), M, _p(t_uni), t_uni.size, dt, _p(uni), _p(work))
     gen = np.empty(t_gen.size)
