@@ -25,6 +25,13 @@
 #include <stdint.h>
 #include <string.h>
 
+/* No a*b + c -> fma contraction, so that every clone rounds identically:
+ * GCC in ISO C mode (c_std=c11) does not contract, clang does by default
+ * and its AVX-512 target includes FMA. */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 /* pi/2 split in pieces with 33 significant bits each, so k * PIO2_i is exact
  * for |k| < 2^20 (fdlibm's __ieee754_rem_pio2 constants). */
 static const double TWO_OVER_PI = 6.36619772367581382433e-01;
@@ -78,7 +85,7 @@ static inline void fast_sincos(double x, double *s_out, double *c_out)
     *c_out = double_of(cb);
 }
 
-HOT void fgr_sincos_array(const double *x, ptrdiff_t n, double *s, double *c)
+void fgr_sincos_array(const double *x, ptrdiff_t n, double *s, double *c)
 {
     for (ptrdiff_t i = 0; i < n; i++) {
         double xi = x[i];
@@ -351,7 +358,7 @@ void fgr_sp_uniform(const double *e, const double *w, ptrdiff_t M,
         out[k] = s[2 * k] * s[2 * k] + s[2 * k + 1] * s[2 * k + 1];
 }
 
-HOT double fgr_ipr(const double *w, ptrdiff_t M)
+double fgr_ipr(const double *w, ptrdiff_t M)
 {
     double acc[LANES] = {0};
     ptrdiff_t a = 0;
