@@ -401,6 +401,9 @@ def test_prop_bounds_and_t0(ew, t):
     assert abs(P[0] - 1.0) <= 16 * EPS
     assert np.all(P >= 0.0)
     assert np.all(P <= 1.0 + 16 * EPS)
+    Pu = sp(e, w, np.linspace(0.0, abs(t[0]) + 1.0, 100), grid="uniform")
+    assert abs(Pu[0] - 1.0) <= 16 * EPS
+    assert np.all(Pu >= 0.0) and np.all(Pu <= 1.0 + 16 * EPS)
 
 
 @settings(max_examples=60, deadline=None)
