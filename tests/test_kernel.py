@@ -336,6 +336,7 @@ W3 = [0.2, 0.3, 0.5]
         (dict(energies=[True, False, True], weights=W3, t=[1.0]), TypeError, "energies"),
         (dict(energies=np.array(E3, object), weights=W3, t=[1.0]), TypeError, "energies"),
         (dict(energies=["a", "b", "c"], weights=W3, t=[1.0]), TypeError, "energies"),
+        (dict(energies=[1e200, 0.0, 1.0], weights=W3, t=[1.0, 1e200]), ValueError, "overflows"),
         (dict(energies=E3, weights=W3, t=[1.0], workers=0), ValueError, "workers"),
         (dict(energies=E3, weights=W3, t=[1.0], workers=1.5), TypeError, "workers"),
     ],
