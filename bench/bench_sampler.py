@@ -148,6 +148,19 @@ def section_huge(quick):
                 ipr=float(spec.ipr()[0]))
 
 
+def section_threads(quick):
+    """Throughput with 1 and 2 threads calling sample() on independent seeds (GIL released)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    m = fk.LevelDotModel(999, 0.046, "GUE")
+    k = 4 if quick else 8
+    seeds = np.random.SeedSequence(5).spawn(2)
+    t1 = _best(lambda: [m.sample(k, rng=s) for s in seeds], 2)
+    with ThreadPoolExecutor(2) as ex:
+        t2 = _best(lambda: list(ex.map(lambda s: m.sample(k, rng=s), seeds)), 2)
+    return dict(realisations=2 * k, one_thread_s=t1, two_threads_s=t2, speedup=t1 / t2)
+
+
 def _machine():
     import scipy
     from threadpoolctl import threadpool_info
@@ -167,6 +180,7 @@ def run(args) -> dict:
         out["classes"] = section_classes(quick)
         out["scaling"], out["scaling_exponent"] = section_scaling(quick)
         out["huge"] = section_huge(quick)
+        out["threads"] = section_threads(quick)
     print("\n## sampler: secular vs dense, one core, N+1 = 1000 (GSE: 999 doublets)\n")
     print("| class | dense dim | secular [ms] | dense LAPACK [s] | numpy eigh [s] | x dense | x numpy |")
     print("|---|---|---|---|---|---|---|")
@@ -182,6 +196,8 @@ def run(args) -> dict:
           f"solve {ex['secular_solve_s']:.2f}")
     h = out["huge"]
     print(f"\none realisation at N+1 = {h['M']}: {h['seconds']:.1f} s (|sum w - 1| = {h['sum_w_minus_1']:.1e})")
+    th = out["threads"]
+    print(f"two threads vs one ({th['realisations']} realisations at N+1 = 1000): x{th['speedup']:.2f}")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "sampler.json").write_text(json.dumps(out, indent=1))
     return out
