@@ -78,14 +78,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--samples", type=int, default=200)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--grid", default="10:1000,20:1000,40:1000,80:1000,20:4000,40:4000,80:4000")
+    ap.add_argument("--grid", default="10:1000,20:1000,40:1000,80:1000,20:4000,40:4000,80:4000",
+                    help="comma-separated gamma:L[:samples] (L distinct levels; N = 2L for GSE)")
+    ap.add_argument("--out", default="class_constants.json")
     args = ap.parse_args()
     out = []
     with single_threaded_blas():
         for item in args.grid.split(","):
-            g, nl = item.split(":")
+            g, nl, *ns = item.split(":")
             for sym in ("GUE", "GOE", "GSE"):
-                r = measure(sym, float(g), int(nl), args.samples, 1234, args.workers)
+                r = measure(sym, float(g), int(nl), int(ns[0]) if ns else args.samples, 1234, args.workers)
                 out.append(r)
                 print(f"{sym} gamma={r['gamma']:g} L={r['levels']}: 2g*P_pl={r['two_gamma_p_pl']:.4f}"
                       f"+-{r['two_gamma_p_pl_sem']:.4f} (-> {PL[sym]}), 2g*P_off={r['two_gamma_p_off']:.4f}"
@@ -93,7 +95,7 @@ def main():
                       flush=True)
     path = pathlib.Path(__file__).resolve().parent / "results"
     path.mkdir(exist_ok=True)
-    (path / "class_constants.json").write_text(json.dumps(out, indent=1))
+    (path / args.out).write_text(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":

@@ -80,6 +80,13 @@ def test_attributes_and_scales():
     o = fk.LevelDotModel(10, 0.1, "O", bath="Poisson")
     assert o.beta == 1 and o.bath == "poisson" and o.n_eigen == 11
     assert "GOE" in repr(o)
+    # models travel to process/cluster executors
+    import pickle
+
+    u = fk.LevelDotModel(6, 0.2, "GSE", bath=[0.3, -0.1, 0.2], eps0=0.05)
+    u2 = pickle.loads(pickle.dumps(u))
+    np.testing.assert_array_equal(u2.bath_levels, [-0.1, 0.2, 0.3])
+    np.testing.assert_array_equal(u2.sample(3, rng=4).weights, u.sample(3, rng=4).weights)
 
 
 @pytest.mark.parametrize("sym", CLASSES)
