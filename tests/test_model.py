@@ -15,6 +15,8 @@ import math
 import mpmath as mp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 import fgrkern as fk
@@ -107,6 +109,33 @@ def test_sample_structure_and_exact_identities(sym, bath, method):
     np.testing.assert_allclose(np.sum(w * (e - m.eps0), axis=1), 0.0, atol=1e-13)
     assert np.all(np.sum(w * (e - m.eps0) ** 2, axis=1) > 0)
     np.testing.assert_allclose(spec.ipr(), np.sum(w**2, axis=1), rtol=1e-15)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    levels=st.integers(1, 60),
+    log_g=st.floats(-12, 2),
+    sym=st.sampled_from(CLASSES),
+    bath=st.sampled_from(["wigner-dyson", "poisson"]),
+    lam=st.floats(1e-3, 1e3),
+    eps0_over_lam=st.floats(-5, 5),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_property_secular_invariants(levels, log_g, sym, bath, lam, eps0_over_lam, seed):
+    n = 2 * levels if sym == "GSE" else levels
+    eps0 = eps0_over_lam * lam
+    m = fk.LevelDotModel(n, 10.0**log_g, sym, lam=lam, eps0=eps0, bath=bath)
+    spec = m.sample(3, rng=seed)
+    e, w = spec.energies, spec.weights
+    assert np.all(np.isfinite(e)) and np.all(w >= 0) and np.all(np.diff(e, axis=1) >= 0)
+    np.testing.assert_allclose(w.sum(axis=1), 1.0, rtol=0, atol=1e-14)
+    scale = lam * (2 + abs(eps0_over_lam)) + math.sqrt(m.g) * lam
+    np.testing.assert_allclose(np.sum(w * (e - eps0), axis=1), 0.0, atol=1e-13 * scale)
+    # the dot spectrum of the same draw interlaces the eigenvalues
+    dot = fk.LevelDotModel(n, 0.0, sym, lam=lam, eps0=eps0, bath=bath).sample(3, rng=seed)
+    for r in range(3):
+        d = np.delete(dot.energies[r], np.argmax(dot.weights[r]))  # drop the decoupled level
+        assert np.all(e[r, :-1] <= d + 1e-13 * scale) and np.all(d <= e[r, 1:] + 1e-13 * scale)
 
 
 def test_zero_coupling_and_zero_size():
