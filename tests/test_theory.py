@@ -251,10 +251,11 @@ def test_form_factor_continuity_at_one(sym):
 def test_form_factor_gse_log_singularity():
     assert th.form_factor(0.5, "GSE") == np.inf
     for eps in (1e-4, 1e-8, 1e-12):
-        lo, hi = th.form_factor([0.5 - eps, 0.5 + eps], "GSE")
-        # K ~ -(1/4) ln(2 eps) + 1/2 on both sides
-        for v in (lo, hi):
-            assert abs(v - (0.5 - 0.25 * math.log(2 * eps))) < eps * (2 - math.log(2 * eps)) + 1e-12
+        taus = np.array([0.5 - eps, 0.5 + eps])
+        # K ~ 1/2 - (1/4) ln(2 |tau - 1/2|) on both sides (|tau - 1/2| exact by Sterbenz)
+        for t, v in zip(taus, th.form_factor(taus, "GSE")):
+            e = abs(t - 0.5)
+            assert abs(v - (0.5 - 0.25 * math.log(2 * e))) < e * (2 - math.log(2 * e)) + 1e-13
     assert np.isfinite(th.form_factor(0.5 + 1e-15, "GSE"))
 
 
