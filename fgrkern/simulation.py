@@ -118,13 +118,17 @@ class _Moments:
     @classmethod
     def from_samples(cls, P: np.ndarray, ipr: np.ndarray) -> "_Moments":
         """P: (size, G, T), ipr: (size, G)."""
-        n = P.shape[0]
-        mean = P.mean(axis=0)
-        dP = P - mean
-        m2 = np.einsum("sgt,sgt->gt", dP, dP)
-        ipr_mean = ipr.mean(axis=0)
-        di = ipr - ipr_mean
-        return cls(n, mean, m2, ipr_mean, di.T @ di)
+        # Samples along the last, contiguous axis: every (g, t) entry is then
+        # reduced by the same pairwise summation whatever G and T are, so a
+        # coupling evaluated among several gives bitwise the same numbers as
+        # evaluated alone (no BLAS: its summation order depends on shapes).
+        X = np.ascontiguousarray(np.moveaxis(P, 0, -1))
+        Y = np.ascontiguousarray(ipr.T)
+        mean = X.mean(axis=-1)
+        dX = X - mean[..., None]
+        ipr_mean = Y.mean(axis=-1)
+        dY = Y - ipr_mean[:, None]
+        return cls(X.shape[-1], mean, (dX * dX).sum(axis=-1), ipr_mean, (dY[:, None, :] * dY[None, :, :]).sum(axis=-1))
 
     def combine(self, other: "_Moments") -> "_Moments":
         if self.n == 0:
