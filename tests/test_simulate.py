@@ -501,6 +501,26 @@ def test_common_random_numbers_equal_separate_runs_with_same_seed():
         assert multi.p_res[k] == single.p_res
 
 
+@pytest.mark.parametrize("symmetry, bath, method", [
+    ("GUE", "wigner-dyson", "secular"), ("GOE", "wigner-dyson", "secular"), ("GSE", "wigner-dyson", "secular"),
+    ("GOE", "poisson", "secular"), ("GUE", "given", "secular"),
+    ("GUE", "wigner-dyson", "dense"), ("GSE", "poisson", "dense"),
+])
+def test_common_random_numbers_sampler_equals_separate_models(symmetry, bath, method):
+    """The one-dot-many-couplings hook (and the re-seeding route for dense) gives
+    bitwise the spectra of separate models with the same seed, g = 0 included."""
+    n = 12
+    levels = np.linspace(-1.5, 1.5, n // 2 if symmetry == "GSE" else n) ** 3
+    b = levels if bath == "given" else bath
+    base = LevelDotModel(n, 0.3, symmetry, 1.3, 0.2, b)
+    gs = np.array([0.0, 0.02, 0.3, 2.0])
+    ss = np.random.SeedSequence(77, spawn_key=(3,))
+    pairs = simmod._sample_common(base, gs, 5, ss, method)
+    for (e, w), gk in zip(pairs, gs):
+        ref = LevelDotModel(n, gk, symmetry, 1.3, 0.2, b).sample(5, rng=np.random.default_rng(ss), method=method)
+        assert e.tobytes() == ref.energies.tobytes() and w.tobytes() == ref.weights.tobytes(), gk
+
+
 def test_common_random_numbers_correlate_and_reduce_difference_variance():
     gs = [0.1, 0.12]
     res = simulate(LevelDotModel(24, 0.1, "GUE"), [0.0, 1.0], 400, rng=6, chunk_size=50, g=gs)
