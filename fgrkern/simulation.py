@@ -754,7 +754,7 @@ def simulate(
         write_ckpt()
 
     entropy = ss.entropy
-    todo = iter([i for i in range(reducer.next, n_chunks) if i not in reducer.pending])
+    todo = (i for i in range(reducer.next, n_chunks) if i not in reducer.pending)  # lazily: O(1) memory
 
     def make_task(i: int) -> _ChunkTask:
         return _ChunkTask(i, chunk_len(i), model, method, t_arr, gs, entropy, tuple(ss.spawn_key), ss.pool_size)

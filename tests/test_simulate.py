@@ -104,6 +104,21 @@ def test_moment_combination_property(n, split, G, seed):
     np.testing.assert_allclose(acc.ipr_m2, di.T @ di, rtol=1e-9, atol=1e-15)
 
 
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(1, 30), cs=st.integers(1, 9), seed=st.integers(0, 2**64 - 1),
+       symmetry=st.sampled_from(["GUE", "GOE", "GSE"]))
+def test_property_workers_and_direct_average(n, cs, seed, symmetry):
+    """Any n_samples / chunk_size / seed: 1 and 2 workers agree bitwise, and with the direct average."""
+    model = LevelDotModel(6, 0.4, symmetry)
+    tau = [0.0, 0.05, 0.7, 3.0]
+    a = simulate(model, tau, n, rng=seed, chunk_size=cs, workers=1)
+    b = simulate(model, tau, n, rng=seed, chunk_size=cs, workers=2)
+    assert_identical(a, b)
+    P, ipr = direct_samples(model, np.array(tau), n, seed, cs)
+    np.testing.assert_allclose(a.mean, P.mean(axis=0), rtol=1e-13, atol=1e-16)
+    np.testing.assert_allclose(a.p_res, ipr.mean(), rtol=1e-13)
+
+
 def test_first_chunks_are_a_prefix_of_a_longer_run():
     """Chunk i's stream does not depend on n_samples: 2 chunks == the first 2 of 5."""
     model = small_model()
