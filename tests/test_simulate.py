@@ -328,6 +328,11 @@ def test_executor_refusing_submissions():
         simulate(small_model(), TAU, 8, rng=1, chunk_size=2, executor=ex)
 
 
+def test_unknown_method_refused_up_front():
+    with pytest.raises(ValueError, match="unknown method 'nope'"):
+        simulate(small_model(), TAU, 4, rng=1, method="nope")
+
+
 def test_sampler_error_propagates_inline():
     class Broken:
         n, g = 4, 0.1
@@ -336,11 +341,13 @@ def test_sampler_error_propagates_inline():
             return tau * 8.0
 
         def sample(self, size, rng=None, method="secular"):
-            raise ValueError(f"unknown method {method!r}")
+            if size:
+                raise FloatingPointError("secular solver did not converge")
+            return None
 
-    with pytest.raises(simmod.SimulationError, match="unknown method 'nope'") as info:
-        simulate(Broken(), TAU, 4, rng=1, method="nope", workers=1)
-    assert isinstance(info.value.__cause__, ValueError)
+    with pytest.raises(simmod.SimulationError, match="chunk 0 of 1 failed with FloatingPointError") as info:
+        simulate(Broken(), TAU, 4, rng=1, workers=1)
+    assert isinstance(info.value.__cause__, FloatingPointError)
 
 
 # --------------------------------------------------------------------------
