@@ -207,8 +207,8 @@ class ReversingExecutor(Executor):
                     self._cv.wait()
                 if self._stop and not self._queue:
                     return
-            time.sleep(0.02)  # let the caller fill its submit window
-            with self._cv:
+            with self._cv:  # let the caller fill its submit window (>= 4 tasks, or 0.2 s)
+                self._cv.wait_for(lambda: len(self._queue) >= 4 or self._stop, timeout=0.2)
                 batch, self._queue = self._queue, []
             for f, fn, args in reversed(batch):
                 if f.set_running_or_notify_cancel():
