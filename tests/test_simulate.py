@@ -5,7 +5,6 @@ against Eq. (4) of the paper."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
