@@ -271,6 +271,16 @@ def test_form_factor_gse_log_singularity():
     assert np.isfinite(th.form_factor(0.5 + 1e-15, "GSE"))
 
 
+def test_form_factor_emits_no_warnings():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for s in SYMS:
+            th.form_factor(np.linspace(0, 3, 301), s)
+            th.p_sff(np.linspace(0, 3, 301), 46.0, s)
+
+
 def test_form_factor_errors():
     with pytest.raises(ValueError, match="symmetry"):
         th.form_factor(0.5, "GXE")
