@@ -28,19 +28,34 @@
  * ---------------------------------------------------------------------- */
 #define FGR_BESSEL_SWITCH 25.0 /* smallest Hankel term there: ~e^(-50) */
 
+/* Power-series sums of I_0(z) and I_1(z) / (z/2), z <= FGR_BESSEL_SWITCH
+ * (unscaled: the caller folds exp(-z) into its own exponential). */
+static inline void i01_series(double z, double *s0, double *s1)
+{
+    const double q = 0.25 * z * z, q2 = q * q;
+    double qk = q, e0 = 1.0, o0 = 0.0, e1 = 1.0, o1 = 0.0;
+    for (int k = 1; k + 1 < FGR_NPS; k += 2) {
+        const double t0 = PS0[k] * qk, t0b = PS0[k + 1] * (qk * q);
+        o0 += t0;
+        e0 += t0b;
+        o1 += PS1[k] * qk;
+        e1 += PS1[k + 1] * (qk * q);
+        if (t0b <= 1e-17 * (e0 + o0))
+            break;
+        qk *= q2;
+    }
+    *s0 = e0 + o0;
+    *s1 = e1 + o1;
+}
+
 void fgr_bessel_i01e(double z, double *i0e, double *i1e, double *dif)
 {
+    /* Both series are summed two terms per step (even and odd powers in
+     * separate accumulators, stepping by the square of the variable): half
+     * the latency of the serial recurrence, same terms, all positive. */
     if (z <= FGR_BESSEL_SWITCH) {
-        const double q = 0.25 * z * z;
-        double qk = 1.0, s0 = 1.0, s1 = 1.0;
-        for (int k = 1; k < FGR_NPS; k++) {
-            qk *= q;
-            const double t0 = PS0[k] * qk;
-            s0 += t0;
-            s1 += PS1[k] * qk;
-            if (t0 <= 1e-17 * s0)
-                break;
-        }
+        double s0, s1;
+        i01_series(z, &s0, &s1);
         const double e = exp(-z);
         *i0e = e * s0;
         *i1e = e * (0.5 * z) * s1;
@@ -48,21 +63,26 @@ void fgr_bessel_i01e(double z, double *i0e, double *i1e, double *dif)
         *dif = e * (s0 - 0.5 * z * s1);
         return;
     }
-    const double iz = 1.0 / z;
-    double zk = 1.0, s0 = 1.0, s1 = 1.0, sd = 0.0;
-    for (int k = 1; k < FGR_NAS; k++) {
-        zk *= iz;
-        const double t0 = AS0[k] * zk;
-        s0 += t0;
-        s1 += AS1[k] * zk;
-        sd += ASD[k] * zk;
-        if (t0 <= 1e-17 * s0)
+    const double iz = 1.0 / z, iz2 = iz * iz;
+    double zk = iz; /* z^-k for odd k */
+    double e0 = 1.0, o0 = 0.0, e1 = 1.0, o1 = 0.0, ed = 0.0, od = 0.0;
+    for (int k = 1; k + 1 < FGR_NAS; k += 2) {
+        const double zk1 = zk * iz;
+        const double t0 = AS0[k] * zk, t0b = AS0[k + 1] * zk1;
+        o0 += t0;
+        e0 += t0b;
+        o1 += AS1[k] * zk;
+        e1 += AS1[k + 1] * zk1;
+        od += ASD[k] * zk;
+        ed += ASD[k + 1] * zk1;
+        if (t0b <= 1e-17 * (e0 + o0))
             break;
+        zk *= iz2;
     }
     const double p = FGR_INV_SQRT_2PI / sqrt(z);
-    *i0e = p * s0;
-    *i1e = p * s1;
-    *dif = p * sd;
+    *i0e = p * (e0 + o0);
+    *i1e = p * (e1 + o1);
+    *dif = p * (ed + od);
 }
 
 /* ------------------------------------------------------------------------
@@ -177,17 +197,27 @@ static inline double acosh1p(double e)
     return log1p(e + sqrt(e * (e + 2.0)));
 }
 
-/* sinh(u) * K(w, cosh u): the inner integrand in u */
+/* sinh(u) * K(w, cosh u): the inner integrand in u.  For small z one
+ * exponential exp(-w d - z) = exp(-w lam_b) serves both factors. */
 static inline double inner_integrand(double w, double u)
 {
     const double em1 = expm1(u);
     const double d = 1.0 / (1.0 + em1);       /* exp(-u) = lam_b - mu_b */
     const double mu = 0.5 * (em1 + em1 * d);  /* sinh(u), accurate near 0 */
+    const double z = w * mu;
+    if (z <= FGR_BESSEL_SWITCH) {
+        const double ex = exp(-w * (d + mu));
+        if (ex == 0.0)
+            return 0.0;
+        double s0, s1;
+        i01_series(z, &s0, &s1);
+        return ex * (d * s0 + mu * (s0 - 0.5 * z * s1)) * mu;
+    }
     const double ex = exp(-w * d);
     if (ex == 0.0)
         return 0.0;
     double a, b, dif;
-    fgr_bessel_i01e(w * mu, &a, &b, &dif);
+    fgr_bessel_i01e(z, &a, &b, &dif);
     (void)b;
     return ex * (d * a + mu * dif) * mu;
 }
