@@ -130,14 +130,21 @@ double fgr_p_res(double gamma)
  *         Int du sinh(u) exp(-w d) [d i0e(z) + mu_b (i0e(z) - i1e(z))],
  * every factor non-negative.
  *
- * Outer rule: Gauss-Legendre panels on [0, x_cut], graded geometrically
- * towards x = 0 (where the kernel changes on the scale x ~ 1/(gamma lam_b)),
- * towards r = 0 (x = 2 tau, scale ~ 1/(gamma tau)^2) and towards both sides
- * of r = 2 (x = 2 tau - 2: the inner range switches from [1, r+1] to
- * [r-1, r+1]; the integrand is analytic on either side but has a kink).
- * Beyond x_cut = C (2 tau + 1)/(gamma + C), w d >= C everywhere (since
- * d >= 1/(2 (r + 1))), so the kernel is below lam_b e^(-C): truncating
- * there changes nothing at double precision.
+ * Outer rule: Gauss-Legendre panels in x on [0, x_cut].  With
+ * E(x) = gamma x / (2 tau + 1 - x), exp(-w d) <= exp(-E) (d >= 1/(2 (r+1))):
+ * beyond x_cut, where E = C + 3 ln(1 + 2 tau), the dropped tail is below
+ * double precision; between E0 and the cut the panels are uniform in E
+ * (bounded exponential decay per panel); below E0 they are geometric in E
+ * (i.e. in x as x -> 0, where the integrand goes from ~x^(1/2) to ~x^2 on
+ * the scale x ~ 1/(gamma lam_b)) down to a fraction of that scale.  Extra
+ * geometric grading towards r = 0 (x = 2 tau) and both sides of r = 2
+ * (x = 2 tau - 2, where the inner range switches from [1, r+1] to
+ * [r-1, r+1]: analytic on either side, with a kink).
+ * Inner rule: Gauss-Legendre in u on [acosh max(1, r-1), acosh(r+1)], cut
+ * into panels equally spaced in w d (each spanning at most de_in e-folds of
+ * exp(-w d)) and truncated where w (d - d_min) exceeds cut_in.
+ * The rule parameters were tuned against a refined rule on 540 points
+ * (see RULE_DEFAULT below).
  * ---------------------------------------------------------------------- */
 /* Gauss-Legendre rules: positive halves (numpy.polynomial.legendre.leggauss) */
 static const double GLX4[2] = {0.33998104358485626, 0.86113631159405257};
