@@ -134,7 +134,7 @@ class _Moments:
         if other.n == 0:
             return copy.deepcopy(self)
         n = self.n + other.n
-        fa, fb = self.n / n, other.n / n
+        fb = other.n / n
         d = other.mean - self.mean
         di = other.ipr_mean - self.ipr_mean
         return _Moments(
