@@ -17,6 +17,8 @@ __all__ = [
     "as_float_array",
     "as_generator",
     "as_seed_sequence",
+    "available_memory",
+    "check_allocation",
     "check_positive_int",
     "check_real_scalar",
     "parse_symmetry",
@@ -129,3 +131,61 @@ def resolve_workers(workers: Any, name: str = "workers") -> int:
         except AttributeError:  # not on Linux
             return max(1, os.cpu_count() or 1)
     return check_positive_int(workers, name)
+
+
+def available_memory() -> int | None:
+    """Bytes this process can still allocate without swapping, or None if unknown.
+
+    Linux: ``MemAvailable`` from /proc/meminfo, lowered to the cgroup (v2 or
+    v1) limit minus current usage when a container limit is set.
+    Elsewhere: physical memory from ``os.sysconf`` when available.
+    """
+    import os
+
+    avail: int | None = None
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    for limit_file, usage_file in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
+    ):
+        try:
+            with open(limit_file) as fh:
+                raw = fh.read().strip()
+            if raw == "max":
+                continue
+            with open(usage_file) as fh:
+                used = int(fh.read().strip())
+            room = max(0, int(raw) - used)
+        except (OSError, ValueError):
+            continue
+        if room < (1 << 60):  # v1 reports "no limit" as a huge number
+            avail = room if avail is None else min(avail, room)
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (AttributeError, ValueError, OSError):
+            return None
+    return avail
+
+
+def check_allocation(nbytes: int, what: str) -> None:
+    """Raise MemoryError up front if ``nbytes`` exceed the memory available now.
+
+    Allocating first and failing later is worse on Linux: with memory
+    overcommit a too-large ``numpy.empty`` succeeds and the process is killed
+    by the OOM killer once the pages are touched.
+    """
+    if nbytes <= (64 << 20):  # small requests: not worth a system query
+        return
+    avail = available_memory()
+    if avail is not None and nbytes > avail:
+        raise MemoryError(
+            f"{what} needs {nbytes / 2**30:.3g} GiB but only {avail / 2**30:.3g} GiB of memory is available"
+        )
