@@ -1,0 +1,297 @@
+"""Hostile inputs for every public entry point (issue 7).
+
+For each input class the expected outcome is specified and asserted: either a
+correct result (equal -- bitwise where the computation is the same -- to the
+result for the canonical float64, C-contiguous input), or a ValueError /
+TypeError whose message names the offending argument.  Never a crash, a hang,
+a silent NaN/inf or a wrong number.
+
+Input classes: NaN/inf; huge and tiny magnitudes; empty and zero-length
+arrays; wrong dtypes (int, float16/32, complex, bool, object, str, datetime);
+non-contiguous, negative-stride and Fortran-ordered views; broadcasting
+mismatches; 0-d arrays; read-only arrays; absurd sizes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import fgrkern
+from fgrkern import _validation
+from fgrkern import survival_probability as sp
+
+FMAX = np.finfo(np.float64).max
+FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def raises_naming(exc, name, fn, *args, **kwargs):
+    """Call fn; it must raise ``exc`` with ``name`` in the message."""
+    with pytest.raises(exc) as info:
+        fn(*args, **kwargs)
+    assert re.search(rf"\b{re.escape(name)}\b", str(info.value)), (
+        f"{type(info.value).__name__} message does not name {name!r}: {info.value}"
+    )
+    return info.value
+
+
+# Every dtype that is not a real number, as arrays built from valid values.
+def _bad_dtype_arrays(x):
+    x = np.asarray(x, dtype=np.float64)
+    return {
+        "complex": x.astype(np.complex128),
+        "complex-zero-imag": x + 0j,
+        "bool": x > np.median(x),
+        "object": x.astype(object),
+        "str": x.astype(str),
+        "bytes": x.astype("S8"),
+        "datetime": x.astype(np.int64).astype("datetime64[s]"),
+        "timedelta": x.astype(np.int64).astype("timedelta64[s]"),
+    }
+
+
+# --------------------------------------------------------------------------
+# survival_probability(energies, weights, t)
+# --------------------------------------------------------------------------
+KARGS = ("energies", "weights", "t")
+
+
+def _valid_kernel_args(rng, R=3, M=7, T=11):
+    e = rng.normal(size=(R, M))
+    w = rng.random((R, M))
+    w /= w.sum(axis=-1, keepdims=True)
+    t = np.linspace(0.0, 20.0, T)
+    return {"energies": e, "weights": w, "t": t}
+
+
+def _call(args, **kw):
+    return sp(args["energies"], args["weights"], args["t"], **kw)
+
+
+finite_arrays = hnp.arrays(
+    np.float64, hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=6),
+    elements=st.floats(-50, 50, allow_nan=False, allow_infinity=False),
+)
+
+
+@FAST
+@given(
+    which=st.sampled_from(KARGS),
+    bad=st.sampled_from([np.nan, np.inf, -np.inf]),
+    pos=st.integers(0, 10**6),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_kernel_nonfinite_rejected(which, bad, pos, seed):
+    """NaN/inf anywhere in any array argument -> ValueError naming it."""
+    args = _valid_kernel_args(np.random.default_rng(seed))
+    x = args[which].copy()
+    x.flat[pos % x.size] = bad
+    args[which] = x
+    raises_naming(ValueError, which, _call, args)
+
+
+@pytest.mark.parametrize("which", KARGS)
+@pytest.mark.parametrize("kind", list(_bad_dtype_arrays([1.0, 2.0])))
+def test_kernel_non_real_dtypes_rejected(which, kind):
+    args = _valid_kernel_args(np.random.default_rng(1))
+    args[which] = _bad_dtype_arrays(np.abs(args[which]) * 10)[kind]
+    raises_naming(TypeError, which, _call, args)
+
+
+@pytest.mark.parametrize("which", KARGS)
+@pytest.mark.parametrize("bad", [None, "abc", [1.0, [2.0, 3.0]], {"a": 1}, object()])
+def test_kernel_non_array_rejected(which, bad):
+    args = _valid_kernel_args(np.random.default_rng(2))
+    args[which] = bad
+    raises_naming((TypeError, ValueError), which, _call, args)
+
+
+@pytest.mark.parametrize(
+    "dtype", [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint64, np.float16, np.float32]
+)
+def test_kernel_real_dtypes_are_converted_exactly(dtype):
+    """Integer and low-precision float input = the same values in float64, bitwise."""
+    rng = np.random.default_rng(3)
+    e = rng.integers(0, 20, size=(4, 6)).astype(dtype)
+    w = rng.integers(1, 5, size=(4, 6)).astype(dtype)
+    t = np.arange(9).astype(dtype)
+    ref = sp(e.astype(np.float64), w.astype(np.float64), t.astype(np.float64))
+    got = sp(e, w, t)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, ref)
+
+
+def _views(x, rng):
+    """Non-canonical layouts holding the same values as ``x`` (2-D or 1-D)."""
+    out = {}
+    big = np.empty(x.shape[:-1] + (2 * x.shape[-1],))
+    big[..., ::2] = x
+    out["strided"] = big[..., ::2]
+    out["negative-stride"] = np.ascontiguousarray(x[..., ::-1])[..., ::-1]
+    if x.ndim == 2:
+        out["fortran"] = np.asfortranarray(x)
+        out["row-negative-stride"] = np.ascontiguousarray(x[::-1])[::-1]
+    ro = x.copy()
+    ro.flags.writeable = False
+    out["read-only"] = ro
+    out["broadcast-view"] = np.broadcast_to(x, x.shape)  # read-only, non-owning
+    unaligned = np.frombuffer(b"\0" + x.astype("<f8").tobytes(), dtype="<f8", offset=1).reshape(x.shape)
+    out["unaligned"] = unaligned
+    out["big-endian"] = x.astype(">f8")
+    return out
+
+
+@FAST
+@given(seed=st.integers(0, 2**32 - 1), which=st.sampled_from(KARGS), grid=st.sampled_from(["auto", "general"]))
+def test_kernel_views_give_bitwise_same_result(seed, which, grid):
+    rng = np.random.default_rng(seed)
+    args = _valid_kernel_args(rng, R=int(rng.integers(1, 4)), M=int(rng.integers(1, 9)),
+                              T=int(rng.integers(1, 80)))
+    ref = _call(args, grid=grid)
+    for kind, v in _views(args[which], rng).items():
+        before = np.array(v, copy=True)
+        a = dict(args)
+        a[which] = v
+        np.testing.assert_array_equal(_call(a, grid=grid), ref, err_msg=kind)
+        np.testing.assert_array_equal(v, before, err_msg=f"{kind}: input modified")
+
+
+def test_kernel_does_not_modify_inputs():
+    args = _valid_kernel_args(np.random.default_rng(4))
+    copies = {k: v.copy() for k, v in args.items()}
+    _call(args, return_ipr=True)
+    for k in args:
+        np.testing.assert_array_equal(args[k], copies[k])
+
+
+@FAST
+@given(
+    eshape=hnp.array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=3),
+    wshape=hnp.array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=3),
+    M=st.integers(1, 4),
+    T=st.integers(0, 5),
+    seed=st.integers(0, 2**16),
+)
+def test_kernel_broadcasting(eshape, wshape, M, T, seed):
+    """Broadcast like a gufunc with core dimension M: result equals the row-by-row
+    loop over the broadcast batch; incompatible batch shapes -> ValueError naming
+    both arrays; different M -> ValueError naming both."""
+    rng = np.random.default_rng(seed)
+    eshape, wshape = eshape[:-1] + (M,), wshape[:-1] + (M,)
+    e = rng.normal(size=eshape)
+    w = rng.random(wshape)
+    t = np.linspace(0.0, 3.0, T)
+    try:
+        batch = np.broadcast_shapes(eshape[:-1], wshape[:-1])
+    except ValueError:
+        err = raises_naming(ValueError, "energies", sp, e, w, t)
+        assert "weights" in str(err)
+        return
+    P, ipr = sp(e, w, t, return_ipr=True)
+    assert P.shape == batch + (T,) and ipr.shape == batch
+    eb, wb = np.broadcast_to(e, batch + (M,)), np.broadcast_to(w, batch + (M,))
+    for idx in np.ndindex(*batch):
+        np.testing.assert_array_equal(P[idx], sp(eb[idx].copy(), wb[idx].copy(), t))
+        assert ipr[idx] == np.sum(wb[idx] ** 2) or math.isclose(ipr[idx], np.sum(wb[idx] ** 2), rel_tol=1e-15)
+    err = raises_naming(ValueError, "energies", sp, e, np.ones(wshape[:-1] + (M + 1,)), t)
+    assert "weights" in str(err)
+
+
+def test_kernel_zero_d_and_empty():
+    raises_naming(ValueError, "energies", sp, np.float64(1.0), [1.0], [0.0])
+    raises_naming(ValueError, "weights", sp, [1.0], np.array(1.0), [0.0])
+    raises_naming(ValueError, "t", sp, [1.0], [1.0], np.zeros((2, 2)))
+    # M = 0: nothing to sum over -> error naming the arrays
+    raises_naming(ValueError, "energies", sp, np.zeros((3, 0)), np.zeros((3, 0)), [0.0])
+    # a 0-d t gives the batch shape; P(0) = (sum w)^2 exactly for integer-valued w
+    assert sp([1.0, 2.0], [1.0, 2.0], np.array(0.0)).shape == ()
+    assert sp([1.0, 2.0], [1.0, 2.0], np.array(0.0)) == 9.0
+    # empty batch or empty t: empty result of the right shape, no error
+    assert sp(np.zeros((0, 3)), np.zeros((0, 3)), [0.0, 1.0]).shape == (0, 2)
+    assert sp(np.zeros((2, 0, 3)), np.ones(3), [0.0]).shape == (2, 0, 1)
+    P, ipr = sp(np.ones((2, 3)), np.ones((2, 3)), np.zeros(0), return_ipr=True)
+    assert P.shape == (2, 0)
+    np.testing.assert_array_equal(ipr, [3.0, 3.0])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    emag=st.integers(-320, 308), tmag=st.integers(-320, 308), wmag=st.integers(-320, 308),
+    seed=st.integers(0, 2**16),
+)
+def test_kernel_extreme_magnitudes(emag, tmag, wmag, seed):
+    """Huge and tiny (down to subnormal) magnitudes: either a finite result in
+    [0, (sum w)^2] with P(0) = (sum w)^2, or a ValueError naming the cause when
+    the phases e*t or P itself are not representable.  Never NaN or inf."""
+    rng = np.random.default_rng(seed)
+    e = rng.uniform(-1, 1, 5) * 10.0**emag
+    w = rng.uniform(0.1, 1, 5) * 10.0**wmag
+    t = np.concatenate([[0.0], rng.uniform(-1, 1, 6) * 10.0**tmag])
+    assume(np.all(np.isfinite(e)) and np.all(np.isfinite(w)) and np.all(np.isfinite(t)))
+    wsum = math.fsum(w)
+    phase_overflow = float(np.max(np.abs(e))) * float(np.max(np.abs(t))) > FMAX
+    p_overflow = (wsum * wsum) > FMAX / 2
+    if phase_overflow or p_overflow:
+        err = raises_naming(ValueError, "energies" if phase_overflow else "weights", sp, e, w, t)
+        assert "overflow" in str(err)
+        return
+    P = sp(e, w, t)
+    assert np.all(np.isfinite(P))
+    assert np.all(P >= 0) and np.all(P <= (wsum * wsum) * (1 + 1e-12))
+    assert math.isclose(P[0], (wsum * wsum), rel_tol=1e-14) or ((wsum * wsum) < 1e-290 and P[0] <= 1e-290)
+
+
+@pytest.mark.parametrize(
+    "kw, name, exc",
+    [
+        ({"workers": 0}, "workers", ValueError),
+        ({"workers": -2}, "workers", ValueError),
+        ({"workers": 1.5}, "workers", TypeError),
+        ({"workers": "2"}, "workers", TypeError),
+        ({"workers": True}, "workers", TypeError),
+        ({"grid": "Uniform!"}, "grid", ValueError),
+        ({"grid": None}, "grid", ValueError),
+        ({"grid": np.array(["uniform", "general"])}, "grid", ValueError),
+    ],
+)
+def test_kernel_bad_options(kw, name, exc):
+    args = _valid_kernel_args(np.random.default_rng(5))
+    raises_naming(exc, name, _call, args, **kw)
+
+
+def test_kernel_workers_huge_is_capped():
+    """workers far beyond the core count must not spawn thousands of threads
+    or change the result."""
+    args = _valid_kernel_args(np.random.default_rng(6), R=5)
+    np.testing.assert_array_equal(_call(args, workers=10**6), _call(args, workers=1))
+
+
+def test_kernel_absurd_size_fails_up_front():
+    """A broadcast batch of 1e10 rows needs 80 GB for the output alone: the call
+    must raise MemoryError before allocating (not be OOM-killed, not hang)."""
+    e = np.zeros((100_000, 1, 1))
+    w = np.ones((1, 100_000, 1))
+    with pytest.raises(MemoryError, match="GiB"):
+        sp(e, w, [0.0])
+
+
+def test_kernel_allocation_check_uses_available_memory(monkeypatch):
+    """With only 100 MiB "available", a 200 MiB output is refused up front
+    (before anything is allocated), and a 50 MiB one still works."""
+    monkeypatch.setattr(_validation, "available_memory", lambda: 100 << 20)
+    e = np.zeros((1, 1))
+    with pytest.raises(MemoryError, match="survival_probability"):
+        sp(e, [[1.0]], np.zeros((200 << 20) // 8))
+    P = sp(e, [[1.0]], np.zeros((50 << 20) // 8))
+    assert P.shape == (1, (50 << 20) // 8) and P[0, 0] == 1.0
+
+
+def test_available_memory_is_plausible():
+    avail = _validation.available_memory()
+    assert avail is None or 0 < avail < (1 << 50)
