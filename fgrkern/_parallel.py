@@ -39,8 +39,9 @@ def single_threaded_blas() -> Iterator[None]:
 class _Dispenser:
     """Hands out contiguous ranges of [0, n); thread-safe; can be stopped."""
 
-    def __init__(self, n: int, nthreads: int, min_chunk: int) -> None:
+    def __init__(self, n: int, nthreads: int, min_chunk: int, max_chunk: int) -> None:
         self.n = n
+        self.max_chunk = max_chunk
         self.nthreads = nthreads
         self.min_chunk = min_chunk
         self.next = 0
@@ -54,7 +55,7 @@ class _Dispenser:
             a = self.next
             # Near the end, shrink chunks so that all threads finish together.
             fair = -(-(self.n - a) // self.nthreads)
-            b = min(self.n, a + max(self.min_chunk, min(size, fair)))
+            b = min(self.n, a + max(self.min_chunk, min(size, fair, self.max_chunk)))
             self.next = b
             return a, b
 
@@ -82,13 +83,16 @@ class _Dispenser:
                 size = max(self.min_chunk, size // 2)
 
 
-def run_chunks(func: Callable[[int, int], None], n: int, workers: int, min_chunk: int = 1) -> None:
+def run_chunks(
+    func: Callable[[int, int], None], n: int, workers: int, min_chunk: int = 1, max_chunk: int | None = None
+) -> None:
     """Call ``func(start, stop)`` over [0, n) split into contiguous chunks.
 
     The split only decides who computes which rows; every row is computed by
     the same code, so the output does not depend on ``workers`` (nor on the
     chunk sizes, which adapt to the measured speed).  ``func`` must therefore
-    treat rows independently.
+    treat rows independently.  ``max_chunk`` caps the rows per call (e.g. to
+    bound per-chunk temporaries).
 
     The calling thread works too and regains control between chunks, so a
     KeyboardInterrupt is raised within about one chunk's time
@@ -99,7 +103,7 @@ def run_chunks(func: Callable[[int, int], None], n: int, workers: int, min_chunk
     if n <= 0:
         return
     nthreads = max(1, min(workers, n // max(1, min_chunk)))
-    disp = _Dispenser(n, nthreads, max(1, min_chunk))
+    disp = _Dispenser(n, nthreads, max(1, min_chunk), max(1, min_chunk, max_chunk or n))
     if nthreads == 1:
         disp.work(func)
         return

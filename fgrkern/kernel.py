@@ -25,6 +25,8 @@ _UNIFORM_ULPS = 8.0
 
 # Eigenpair-times per compiled call above which a row is cut into time blocks.
 _BLOCK_WORK = 1 << 22
+# Bytes of broadcast rows (energies + weights) gathered per compiled call.
+_GATHER_BYTES = 1 << 20
 # (sum_a w_a)^2 must stay below the largest double (with a factor 2 of room
 # for re^2 + im^2 being rounded up).
 _MAX_WEIGHT_SUM = math.sqrt(np.finfo(np.float64).max / 2)
@@ -195,7 +197,9 @@ def survival_probability(energies, weights, t, *, workers=None, grid="auto", ret
 
     if T > 0 and nrows > 0:
         if nblocks == 1:
-            run_chunks(rows_job, nrows, nthreads)
+            # gathered (broadcast) rows are copied per chunk: keep that copy small
+            gathered = e_idx is not None or w_idx is not None
+            run_chunks(rows_job, nrows, nthreads, max_chunk=max(1, _GATHER_BYTES // (16 * M)) if gathered else None)
         else:
             run_chunks(blocks_job, nrows * nblocks, nthreads)
     shape = batch + ((T,) if tt.ndim == 1 else ())
