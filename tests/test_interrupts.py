@@ -1,0 +1,104 @@
+"""Ctrl-C responsiveness of long calls (issue 7).
+
+Each long call runs in a child process sized to take far longer (tens of
+seconds) than the test.  Once the child reports that it is about to start
+the call, the parent sends SIGINT and measures how long the child takes to
+exit.  Expected: the child leaves the call with KeyboardInterrupt (it never
+completes) and exits within INTERRUPT_BOUND seconds.  The requirement is
+~1 s; the bound leaves room for a loaded 2-core machine while staying an
+order of magnitude below the uninterrupted run time, so a call that ignores
+Ctrl-C until it finishes cannot pass.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+INTERRUPT_BOUND = 2.0  # seconds; measured latencies are printed (pytest -s)
+SIGNAL_DELAY = 0.4  # let the call get deep into compiled code first
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGINT delivery via os.kill")
+
+
+def run_and_interrupt(setup: str, call: str, after: str = "", cwd=None) -> tuple[float, str, str]:
+    """Run ``setup`` then ``call`` in a child; SIGINT it; return (latency, stdout, stderr).
+
+    ``after`` runs in the child's ``except KeyboardInterrupt`` block, before re-raising.
+    """
+    code = "\n".join([
+        "import sys, time",
+        textwrap.dedent(setup),
+        "print('READY', flush=True)",
+        "try:",
+        textwrap.indent(textwrap.dedent(call), "    "),
+        "    print('COMPLETED', flush=True)",
+        "except KeyboardInterrupt:",
+        "    print('INTERRUPTED', flush=True)",
+        textwrap.indent(textwrap.dedent(after), "    "),
+        "    raise",
+    ])
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+    )
+    try:
+        line = child.stdout.readline()
+        if line.strip() != "READY":
+            out, err = child.communicate(timeout=60)
+            pytest.fail(f"child failed before the call: {line}{out}\n{err}")
+        time.sleep(SIGNAL_DELAY)
+        assert child.poll() is None, "child finished before the signal: make the call longer"
+        t0 = time.perf_counter()
+        child.send_signal(signal.SIGINT)
+        try:
+            out, err = child.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            out, err = child.communicate()
+            pytest.fail(f"child still running 60 s after SIGINT\n{err[-2000:]}")
+        latency = time.perf_counter() - t0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    print(f"interrupt latency {latency:.3f} s")
+    assert "COMPLETED" not in out, "the call completed instead of being interrupted"
+    assert "INTERRUPTED" in out and "KeyboardInterrupt" in err, (out, err[-2000:])
+    assert child.returncode != 0
+    assert latency < INTERRUPT_BOUND, f"took {latency:.2f} s to react to Ctrl-C"
+    return latency, out, err
+
+
+KERNEL_SETUP = """
+import numpy as np, fgrkern
+rng = np.random.default_rng(0)
+"""
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("grid", ["uniform", "general"])
+def test_kernel_many_rows_interruptible(workers, grid):
+    # 2000 rows x 2000 levels x 20000 times = 8e10 eigenpair-times (~minutes)
+    run_and_interrupt(
+        KERNEL_SETUP + f"""
+e = rng.normal(size=(2000, 2000)); w = rng.random((2000, 2000))
+t = np.linspace(0, 100, 20000) if {grid!r} == "uniform" else np.sort(rng.uniform(0, 100, 20000))
+""",
+        f"fgrkern.survival_probability(e, w, t, workers={workers}, grid={grid!r})",
+    )
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_kernel_single_huge_row_interruptible(workers):
+    """One realisation with M = 10^6 levels on 5*10^4 times (5e10 eigenpair-times):
+    the row itself must be cut into time blocks."""
+    run_and_interrupt(
+        KERNEL_SETUP + "e = rng.normal(size=1_000_000); w = rng.random(1_000_000); t = np.linspace(0, 10, 50_000)",
+        f"fgrkern.survival_probability(e, w, t, workers={workers})",
+    )
