@@ -53,7 +53,9 @@ def run_and_interrupt(setup: str, call: str, after: str = "", cwd=None, delay: f
             out, err = child.communicate(timeout=60)
             pytest.fail(f"child failed before the call: {line}{out}\n{err}")
         time.sleep(delay)
-        assert child.poll() is None, "child finished before the signal: make the call longer"
+        if child.poll() is not None:
+            out, err = child.communicate()
+            pytest.fail(f"child exited (code {child.returncode}) before the signal:\n{out}\n{err[-1500:]}")
         t0 = time.perf_counter()
         child.send_signal(signal.SIGINT)
         try:
