@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 
@@ -44,8 +45,11 @@ def run_and_interrupt(setup: str, call: str, after: str = "", cwd=None, delay: f
         textwrap.indent(textwrap.dedent(after), "    "),
         "    raise",
     ])
+    # cwd outside the checkout: `python -c` puts the cwd on sys.path, and the
+    # source folder (no compiled modules) must not shadow the installed package
     child = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=cwd or tempfile.gettempdir(),
     )
     try:
         line = child.stdout.readline()
