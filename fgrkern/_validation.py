@@ -35,6 +35,7 @@ _SYMMETRIES = {
 def as_float_array(x: Any, name: str, *, allow_nonfinite: bool = False) -> np.ndarray:
     """Convert ``x`` to a float64 ndarray, rejecting types that are not real numbers.
 
+    The result is native-endian and aligned (a copy is made if needed).
     Integer and lower-precision float input is converted; complex, boolean,
     object, string and other dtypes raise ``TypeError``.  Non-finite values
     raise ``ValueError`` unless ``allow_nonfinite``.
@@ -49,6 +50,10 @@ def as_float_array(x: Any, name: str, *, allow_nonfinite: bool = False) -> np.nd
             f"{name} must contain real numbers (int or float), got dtype {arr.dtype}"
         )
     arr = arr.astype(np.float64, copy=False)
+    if not arr.flags.aligned:
+        # e.g. np.frombuffer at an odd offset: C code must never load a
+        # misaligned double (undefined behaviour; UBSan flags it)
+        arr = arr.copy()
     if not allow_nonfinite and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or infinite values")
     return arr

@@ -130,3 +130,36 @@ def test_kernel_no_leak_on_error_paths():
                 raise AssertionError("expected an error")
 
     _leak_check(call, 300, big.nbytes)
+
+
+# --------------------------------------------------------------------------
+# sampler
+# --------------------------------------------------------------------------
+@pytest.mark.skipif(SANITIZED, reason="ASan quarantines freed memory: RSS is not meaningful")
+@pytest.mark.parametrize("symmetry, method, n", [("GUE", "secular", 300), ("GSE", "secular", 300),
+                                                 ("GOE", "dense", 80), ("GUE", "dense", 80)])
+def test_sampler_no_leak(symmetry, method, n):
+    """Scratch of the secular solver (O(N) per call) and LAPACK workspaces
+    (O(N^2) for dense) are freed: a leak would add >= 8 N bytes per call."""
+    from fgrkern._parallel import single_threaded_blas
+
+    model = fgrkern.LevelDotModel(n, 0.5, symmetry)
+    with single_threaded_blas():
+        _leak_check(lambda: model.sample(2, rng=1, method=method), 150 if method == "dense" else 250,
+                    8 * n * (n if method == "dense" else 4))
+
+
+def test_sampler_temporaries_bounded(monkeypatch):
+    """sample(size) of the secular path works in blocks of model._CHUNK_ELEMENTS
+    random numbers per array, so its temporaries beyond the (size, M) output
+    are O(block) -- not size * N per array.  The block is shrunk to 2^12 here
+    so that the two regimes differ by far at a cheap size."""
+    from fgrkern import model as model_mod
+
+    monkeypatch.setattr(model_mod, "_CHUNK_ELEMENTS", 1 << 12)
+    model = fgrkern.LevelDotModel(100, 0.5, "GOE")
+    spec, peak = _traced_peak(lambda: model.sample(3000, rng=1))
+    out = spec.energies.nbytes + spec.weights.nbytes
+    allowed = out + 8 * 8 * (1 << 12) + (1 << 20)  # up to two generations of ~3 block arrays
+    unblocked = out + 3 * 8 * 3000 * 100
+    assert peak < allowed < unblocked, (peak / 1e6, allowed / 1e6)
