@@ -9,5 +9,14 @@ from ._version import __version__
 from .kernel import survival_probability
 from .model import LevelDotModel, Spectrum
 from .simulation import SimulationResult, simulate
+from . import theory
 
-__all__ = ["__version__", "survival_probability", "LevelDotModel", "Spectrum", "simulate", "SimulationResult"]
+__all__ = [
+    "__version__",
+    "survival_probability",
+    "LevelDotModel",
+    "Spectrum",
+    "simulate",
+    "SimulationResult",
+    "theory",
+]

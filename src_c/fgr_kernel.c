@@ -6,16 +6,31 @@
  *     pieces + Taylor polynomials on [-pi/4, pi/4]) that the compiler can
  *     vectorise, used while |e t| <= FGR_FAST_PHASE_LIMIT (absolute error
  *     ~2 ulp of 1);
- *   - on uniform time grids, a phasor recurrence (one complex multiply per
- *     eigenpair and step) re-anchored exactly every FGR_ANCHOR_PERIOD steps.
+ *   - on uniform time grids t_k = t_0 + k dt, the factorisation
+ *     k = j B + r:  exp(-i e t_k) = exp(-i e t_{jB}) exp(-i e r dt), so that
+ *     the sums S[j][r] = sum_a (w_a exp(-i e_a t_{jB})) exp(-i e_a r dt)
+ *     form one complex matrix product that needs only (B + T/B) M sin/cos
+ *     instead of T M.  Every P(t_k) is one product of two directly computed
+ *     phasors: no recurrence, so the rounding error does not grow with k.
  * Reductions use eight independent partial sums: the compiler cannot
  * vectorise a floating-point sum without reassociation, which we forbid.
+ * The vectorised loops are compiled for AVX-512, AVX2 and the baseline ISA
+ * (GCC/Clang function multiversioning, chosen at load time); all clones run
+ * the same IEEE operations in the same order (no FMA contraction, c_std=c11
+ * keeps -ffp-contract=off), so their results are bitwise identical.
  */
 #include "fgr_kernel.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+
+/* No a*b + c -> fma contraction, so that every clone rounds identically:
+ * GCC in ISO C mode (c_std=c11) does not contract, clang does by default
+ * and its AVX-512 target includes FMA. */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
 
 /* pi/2 split in pieces with 33 significant bits each, so k * PIO2_i is exact
  * for |k| < 2^20 (fdlibm's __ieee754_rem_pio2 constants). */
@@ -28,6 +43,18 @@ static const double PIO2_3 = 2.02226624871116645580e-21;
 static const double ROUND_MAGIC = 6755399441055744.0;
 
 #define LANES 8
+
+/* Eigenpairs per cache block (a multiple of LANES): the phasors of the
+ * general path stay in L1, the offset table of the uniform path
+ * (<= FGR_ANCHOR_PERIOD x CHUNK complex, 256 KiB) in L2. */
+#define CHUNK 256
+
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) \
+    && !defined(FGR_NO_MULTIVERSIONING)
+#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define HOT
+#endif
 
 static inline uint64_t bits_of(double x) { uint64_t u; memcpy(&u, &x, sizeof u); return u; }
 static inline double double_of(uint64_t u) { double x; memcpy(&x, &u, sizeof x); return x; }
@@ -81,107 +108,254 @@ static double max_abs(const double *x, ptrdiff_t n)
     return m;
 }
 
-/* zr[a] = w_a cos(e_a t), zi[a] = -w_a sin(e_a t): the terms w_a exp(-i e_a t). */
-static void phasors(const double *e, const double *w, ptrdiff_t M, double t, double emax,
-                    double *zr, double *zi)
+/* zr[a] = w_a cos(e_a t), zi[a] = -w_a sin(e_a t): the terms w_a exp(-i e_a t)
+ * (w == NULL: unit weights).  `weighted` is a constant after inlining. */
+static inline void phasors_impl(const double *e, const double *w, ptrdiff_t M, double t,
+                                double emax, double *zr, double *zi, int weighted)
 {
     if (emax * fabs(t) <= FGR_FAST_PHASE_LIMIT) {
         for (ptrdiff_t a = 0; a < M; a++) {
             double s, c;
             fast_sincos(e[a] * t, &s, &c);
-            zr[a] = w[a] * c;
-            zi[a] = -(w[a] * s);
+            zr[a] = weighted ? w[a] * c : c;
+            zi[a] = weighted ? -(w[a] * s) : -s;
         }
     } else {
         for (ptrdiff_t a = 0; a < M; a++) {
             double ph = e[a] * t;
-            zr[a] = w[a] * cos(ph);
-            zi[a] = -(w[a] * sin(ph));
+            double c = cos(ph), s = sin(ph);
+            zr[a] = weighted ? w[a] * c : c;
+            zi[a] = weighted ? -(w[a] * s) : -s;
         }
     }
 }
 
-static double abs2_of_sum(const double *zr, const double *zi, ptrdiff_t M)
+HOT static void phasors(const double *e, const double *w, ptrdiff_t M, double t, double emax,
+                        double *zr, double *zi)
 {
-    double ar[LANES] = {0}, ai[LANES] = {0};
-    ptrdiff_t a = 0;
-    for (; a + LANES <= M; a += LANES) {
+    phasors_impl(e, w, M, t, emax, zr, zi, 1);
+}
+
+HOT static void unit_phasors(const double *e, ptrdiff_t M, double t, double emax,
+                             double *zr, double *zi)
+{
+    phasors_impl(e, NULL, M, t, emax, zr, zi, 0);
+}
+
+/* Reductions keep LANES partial sums in a fixed order.  GCC's vectoriser
+ * turns the plain-C form into slow outer-loop shuffles, so GNU C gets
+ * explicit vectors of LANES/2 doubles (two per LANES): 32-byte vectors are
+ * native in the AVX clones, where GCC spills 64-byte ones to memory.  Both
+ * forms perform the same operations in the same order (FGR_SCALAR_LANES
+ * selects the plain form, for testing). */
+#if defined(__GNUC__) && !defined(FGR_SCALAR_LANES)
+#define VECTOR_LANES 1
+typedef double half_t __attribute__((vector_size(LANES / 2 * sizeof(double))));
+/* unaligned load as a macro: a helper function would be compiled for the
+ * default ISA and pass the vector through memory in the AVX clones */
+#define LOAD_HALF(v, p) memcpy(&(v), (p), sizeof(half_t))
+/* the LANES partial sums held in two vectors, back to an array */
+#define STORE_LANES(dst, lo, hi)                           \
+    do {                                                   \
+        memcpy((dst), &(lo), sizeof(half_t));              \
+        memcpy((dst) + LANES / 2, &(hi), sizeof(half_t));  \
+    } while (0)
+#else
+#define VECTOR_LANES 0
+#endif
+
+/* ar[j], ai[j] += the terms a = j (mod LANES) of zr, zi (a < n - n % LANES),
+ * and tail[0], tail[1] += the last n % LANES terms.  Called chunk by chunk
+ * with chunks of a multiple of LANES terms, every lane sees the same
+ * additions in the same order as in one call over the whole row. */
+HOT static void lane_sums(const double *zr, const double *zi, ptrdiff_t n,
+                          double *ar, double *ai, double *tail)
+{
+    ptrdiff_t a = 0, nv = n - n % LANES;
+#if VECTOR_LANES
+    half_t ar0, ai0, ar1, ai1;
+    LOAD_HALF(ar0, ar);
+    LOAD_HALF(ar1, ar + LANES / 2);
+    LOAD_HALF(ai0, ai);
+    LOAD_HALF(ai1, ai + LANES / 2);
+    for (; a < nv; a += LANES) {
+        half_t xr0, xi0, xr1, xi1;
+        LOAD_HALF(xr0, zr + a);
+        LOAD_HALF(xi0, zi + a);
+        LOAD_HALF(xr1, zr + a + LANES / 2);
+        LOAD_HALF(xi1, zi + a + LANES / 2);
+        ar0 += xr0;
+        ai0 += xi0;
+        ar1 += xr1;
+        ai1 += xi1;
+    }
+    STORE_LANES(ar, ar0, ar1);
+    STORE_LANES(ai, ai0, ai1);
+#else
+    for (; a < nv; a += LANES) {
         for (int j = 0; j < LANES; j++) {
             ar[j] += zr[a + j];
             ai[j] += zi[a + j];
         }
     }
-    double re = 0.0, im = 0.0;
-    for (; a < M; a++) { re += zr[a]; im += zi[a]; }
-    for (int j = 0; j < LANES; j++) { re += ar[j]; im += ai[j]; }
-    return re * re + im * im;
+#endif
+    for (; a < n; a++) {
+        tail[0] += zr[a];
+        tail[1] += zi[a];
+    }
+}
+
+size_t fgr_sp_general_work(ptrdiff_t M)
+{
+    return (size_t)(2 * (M < CHUNK ? M : CHUNK));
 }
 
 void fgr_sp_general(const double *e, const double *w, ptrdiff_t M,
                     const double *t, ptrdiff_t T, double *out, double *work)
 {
-    double *zr = work, *zi = work + M;
+    ptrdiff_t mc = M < CHUNK ? M : CHUNK;
+    double *zr = work, *zi = work + mc;
     double emax = max_abs(e, M);
     for (ptrdiff_t k = 0; k < T; k++) {
-        phasors(e, w, M, t[k], emax, zr, zi);
-        out[k] = abs2_of_sum(zr, zi, M);
+        double ar[LANES] = {0}, ai[LANES] = {0}, sum[2] = {0.0, 0.0};
+        /* chunks keep the phasors in L1 however large M is */
+        for (ptrdiff_t a0 = 0; a0 < M; a0 += mc) {
+            ptrdiff_t n = M - a0 < mc ? M - a0 : mc;
+            phasors(e + a0, w + a0, n, t[k], emax, zr, zi);
+            lane_sums(zr, zi, n, ar, ai, sum);
+        }
+        for (int j = 0; j < LANES; j++) {
+            sum[0] += ar[j];
+            sum[1] += ai[j];
+        }
+        out[k] = sum[0] * sum[0] + sum[1] * sum[1];
     }
+}
+
+/* Block length B of the uniform path: ~sqrt(T) minimises the B + T/B
+ * phasors per eigenpair; capped so the offset table stays in cache. */
+static ptrdiff_t uniform_block(ptrdiff_t T)
+{
+    ptrdiff_t B = 1;
+    while (B * B < T && B < FGR_ANCHOR_PERIOD)
+        B++;
+    return B;
+}
+
+size_t fgr_sp_uniform_work(ptrdiff_t M, ptrdiff_t T)
+{
+    ptrdiff_t B = uniform_block(T), J = (T + B - 1) / B;
+    ptrdiff_t mc = M < CHUNK ? M : CHUNK;
+    return (size_t)(2 * (B + 2) * mc + 2 * J * B);
+}
+
+/* s += x y for complex x = xr + i xi, y = yr + i yi (scalars or vectors) */
+#define CMAC(sr, si, xr, xi, yr, yi)          \
+    do {                                      \
+        (sr) += (xr) * (yr) - (xi) * (yi);    \
+        (si) += (xr) * (yi) + (xi) * (yr);    \
+    } while (0)
+
+/* acc_m[0] + i acc_m[1] += sum_a (ur_m + i ui_m)(rr + i ri) over a < n for
+ * two anchors m = 0, 1 sharing one offset row (halves the loads of the
+ * offset table, which streams from L2), with fixed lane-wise partial sums:
+ * deterministic order, the same for either anchor. */
+HOT static void cdot2_acc(const double *restrict ur0, const double *restrict ui0,
+                          const double *restrict ur1, const double *restrict ui1,
+                          const double *restrict rr, const double *restrict ri,
+                          ptrdiff_t n, double *restrict acc0, double *restrict acc1)
+{
+    ptrdiff_t a = 0, nv = n - n % LANES;
+    double sr0[LANES], si0[LANES], sr1[LANES], si1[LANES];
+#if VECTOR_LANES
+    half_t p0 = {0}, q0 = {0}, p1 = {0}, q1 = {0};  /* anchor 0: lanes 0-3, 4-7 */
+    half_t p2 = {0}, q2 = {0}, p3 = {0}, q3 = {0};  /* anchor 1 */
+    for (; a < nv; a += LANES) {
+        half_t yr0, yi0, yr1, yi1, xr, xi;
+        LOAD_HALF(yr0, rr + a);
+        LOAD_HALF(yi0, ri + a);
+        LOAD_HALF(yr1, rr + a + LANES / 2);
+        LOAD_HALF(yi1, ri + a + LANES / 2);
+/* p, q += anchor x offset for the half of the lanes at offset `off` */
+#define HALF_CMAC(p, q, ur, ui, off, yr, yi) \
+        do {                                 \
+            LOAD_HALF(xr, (ur) + (off));     \
+            LOAD_HALF(xi, (ui) + (off));     \
+            CMAC(p, q, xr, xi, yr, yi);      \
+        } while (0)
+        HALF_CMAC(p0, q0, ur0, ui0, a, yr0, yi0);
+        HALF_CMAC(p1, q1, ur0, ui0, a + LANES / 2, yr1, yi1);
+        HALF_CMAC(p2, q2, ur1, ui1, a, yr0, yi0);
+        HALF_CMAC(p3, q3, ur1, ui1, a + LANES / 2, yr1, yi1);
+#undef HALF_CMAC
+    }
+    STORE_LANES(sr0, p0, p1);
+    STORE_LANES(si0, q0, q1);
+    STORE_LANES(sr1, p2, p3);
+    STORE_LANES(si1, q2, q3);
+#else
+    for (int j = 0; j < LANES; j++)
+        sr0[j] = si0[j] = sr1[j] = si1[j] = 0.0;
+    for (; a < nv; a += LANES) {
+        for (int j = 0; j < LANES; j++) {
+            CMAC(sr0[j], si0[j], ur0[a + j], ui0[a + j], rr[a + j], ri[a + j]);
+            CMAC(sr1[j], si1[j], ur1[a + j], ui1[a + j], rr[a + j], ri[a + j]);
+        }
+    }
+#endif
+    double re0 = 0.0, im0 = 0.0, re1 = 0.0, im1 = 0.0;
+    for (; a < n; a++) {
+        CMAC(re0, im0, ur0[a], ui0[a], rr[a], ri[a]);
+        CMAC(re1, im1, ur1[a], ui1[a], rr[a], ri[a]);
+    }
+    for (int j = 0; j < LANES; j++) {
+        re0 += sr0[j];
+        im0 += si0[j];
+        re1 += sr1[j];
+        im1 += si1[j];
+    }
+    acc0[0] += re0;
+    acc0[1] += im0;
+    acc1[0] += re1;
+    acc1[1] += im1;
 }
 
 void fgr_sp_uniform(const double *e, const double *w, ptrdiff_t M,
                     const double *t, ptrdiff_t T, double dt,
                     double *out, double *work)
 {
-    double *zr = work, *zi = work + M, *sr = work + 2 * M, *si = work + 3 * M;
+    ptrdiff_t B = uniform_block(T), J = (T + B - 1) / B;
+    ptrdiff_t mc = M < CHUNK ? M : CHUNK;
+    double *rr = work, *ri = rr + B * mc;          /* offsets e^{-i e_a r dt}          */
+    double *ur0 = ri + B * mc, *ui0 = ur0 + mc;    /* anchors w_a e^{-i e_a t_{jB}},   */
+    double *ur1 = ui0 + mc, *ui1 = ur1 + mc;       /* two blocks j, j + 1 at a time    */
+    double *s = ui1 + mc;                          /* S[j][r] as (re, im) pairs        */
+    double discard[2];
     double emax = max_abs(e, M);
-    /* step phasors exp(-i e_a dt) */
-    {
-        if (emax * fabs(dt) <= FGR_FAST_PHASE_LIMIT) {
-            for (ptrdiff_t a = 0; a < M; a++) {
-                double s, c;
-                fast_sincos(e[a] * dt, &s, &c);
-                sr[a] = c;
-                si[a] = -s;
+    for (ptrdiff_t i = 0; i < 2 * J * B; i++)
+        s[i] = 0.0;
+    for (ptrdiff_t a0 = 0; a0 < M; a0 += mc) {
+        ptrdiff_t n = M - a0 < mc ? M - a0 : mc;
+        for (ptrdiff_t r = 0; r < B; r++)
+            unit_phasors(e + a0, n, (double)r * dt, emax, rr + r * mc, ri + r * mc);
+        for (ptrdiff_t j = 0; j < J; j += 2) {
+            /* anchored at the caller's own grid values */
+            phasors(e + a0, w + a0, n, t[j * B], emax, ur0, ui0);
+            ptrdiff_t rend0 = T - j * B < B ? T - j * B : B, rend1 = 0;
+            if (j + 1 < J) {
+                phasors(e + a0, w + a0, n, t[(j + 1) * B], emax, ur1, ui1);
+                rend1 = T - (j + 1) * B < B ? T - (j + 1) * B : B;
             }
-        } else {
-            for (ptrdiff_t a = 0; a < M; a++) {
-                sr[a] = cos(e[a] * dt);
-                si[a] = -sin(e[a] * dt);
+            for (ptrdiff_t r = 0; r < rend0; r++) {
+                /* past the end of block j + 1 its sums are computed and dropped */
+                double *acc1 = r < rend1 ? s + 2 * ((j + 1) * B + r) : discard;
+                cdot2_acc(ur0, ui0, ur1, ui1, rr + r * mc, ri + r * mc, n,
+                          s + 2 * (j * B + r), acc1);
             }
         }
     }
-    for (ptrdiff_t k0 = 0; k0 < T; k0 += FGR_ANCHOR_PERIOD) {
-        phasors(e, w, M, t[k0], emax, zr, zi);
-        out[k0] = abs2_of_sum(zr, zi, M);
-        ptrdiff_t kend = k0 + FGR_ANCHOR_PERIOD < T ? k0 + FGR_ANCHOR_PERIOD : T;
-        for (ptrdiff_t k = k0 + 1; k < kend; k++) {
-            double ar[LANES] = {0}, ai[LANES] = {0};
-            ptrdiff_t a = 0;
-            for (; a + LANES <= M; a += LANES) {
-                for (int j = 0; j < LANES; j++) {
-                    double xr = zr[a + j], xi = zi[a + j];
-                    double nr = xr * sr[a + j] - xi * si[a + j];
-                    double ni = xr * si[a + j] + xi * sr[a + j];
-                    zr[a + j] = nr;
-                    zi[a + j] = ni;
-                    ar[j] += nr;
-                    ai[j] += ni;
-                }
-            }
-            double re = 0.0, im = 0.0;
-            for (; a < M; a++) {
-                double xr = zr[a], xi = zi[a];
-                double nr = xr * sr[a] - xi * si[a];
-                double ni = xr * si[a] + xi * sr[a];
-                zr[a] = nr;
-                zi[a] = ni;
-                re += nr;
-                im += ni;
-            }
-            for (int j = 0; j < LANES; j++) { re += ar[j]; im += ai[j]; }
-            out[k] = re * re + im * im;
-        }
-    }
+    for (ptrdiff_t k = 0; k < T; k++)
+        out[k] = s[2 * k] * s[2 * k] + s[2 * k + 1] * s[2 * k + 1];
 }
 
 double fgr_ipr(const double *w, ptrdiff_t M)
