@@ -163,8 +163,6 @@ def test_simulate_interrupt_leaves_resumable_checkpoint(tmp_path, workers):
         np.testing.assert_array_equal(getattr(resumed, name), getattr(fresh, name), err_msg=name)
 
 
-@pytest.mark.xfail(strict=True, reason="simulate builds a list of all chunk indices up front "
-                   "(O(n_samples / chunk_size) memory): n_samples = 10**15 exhausts memory")
 def test_simulate_absurd_n_samples_streams(tmp_path):
     """simulate promises memory independent of n_samples.  With 10**15 samples
     requested and only 128 MB of address space to spare, the run must start
