@@ -608,3 +608,189 @@ def test_model_given_bath_is_copied():
     levels[:] = 100.0
     b = model.sample(2, rng=3)
     np.testing.assert_array_equal(a.energies, b.energies)
+
+
+# --------------------------------------------------------------------------
+# fgrkern.theory: gamma_gr, p_res, p_tau, p_tau_large_gamma, form_factor,
+# p_sff, p_off, p_plateau
+# --------------------------------------------------------------------------
+th = fgrkern.theory
+
+# name -> (callable taking (tau, gamma) arrays, the array argument names it uses)
+THEORY = {
+    "gamma_gr": (lambda tau, gamma: th.gamma_gr(gamma), ("g",)),
+    "p_res": (lambda tau, gamma: th.p_res(gamma), ("gamma",)),
+    "p_tau": (lambda tau, gamma: th.p_tau(tau, gamma), ("tau", "gamma")),
+    "p_tau_large_gamma": (lambda tau, gamma: th.p_tau_large_gamma(tau, gamma), ("tau", "gamma")),
+    "form_factor": (lambda tau, gamma: th.form_factor(tau, "GOE"), ("tau",)),
+    "p_sff": (lambda tau, gamma: th.p_sff(tau, gamma, "GSE"), ("tau", "gamma")),
+    "p_off": (lambda tau, gamma: th.p_off(gamma, "GOE"), ("gamma",)),
+    "p_plateau": (lambda tau, gamma: th.p_plateau(gamma, "GSE"), ("gamma",)),
+}
+TAU0 = np.array([0.0, 0.3, 0.7, 1.0, 2.5])
+GAMMA0 = np.array([0.5, 1.0, 3.0, 10.0, 40.0])
+
+
+def _theory_args(which, value):
+    """(tau, gamma) with ``value`` put in the argument named ``which``
+    (gamma_gr's ``g`` is passed in the gamma slot)."""
+    tau, gamma = TAU0.copy(), GAMMA0.copy()
+    if which == "tau":
+        tau = value
+    else:
+        gamma = value
+    return tau, gamma
+
+
+THEORY_ARGS = [(f, a) for f, (_, names) in THEORY.items() for a in names]
+
+
+@pytest.mark.parametrize("fname, arg", THEORY_ARGS)
+def test_theory_nan_rejected(fname, arg):
+    fn = THEORY[fname][0]
+    x = (TAU0 if arg == "tau" else GAMMA0).copy()
+    x[2] = np.nan
+    raises_naming(ValueError, arg, fn, *_theory_args(arg, x))
+
+
+@pytest.mark.parametrize("fname, arg", THEORY_ARGS)
+@pytest.mark.parametrize("kind", list(_bad_dtype_arrays([1.0, 2.0])))
+def test_theory_non_real_dtypes_rejected(fname, arg, kind):
+    fn = THEORY[fname][0]
+    x = _bad_dtype_arrays((TAU0 if arg == "tau" else GAMMA0) + 1)[kind]
+    raises_naming(TypeError, arg, fn, *_theory_args(arg, x))
+
+
+@pytest.mark.parametrize("fname, arg", [(f, a) for f, a in THEORY_ARGS if a != "tau"])
+def test_theory_negative_coupling_rejected(fname, arg):
+    fn = THEORY[fname][0]
+    x = GAMMA0.copy()
+    x[1] = -1.0
+    raises_naming(ValueError, arg, fn, *_theory_args(arg, x))
+
+
+BROADCAST_XFAIL = pytest.mark.xfail(strict=True, reason="theory.p_tau_large_gamma/p_sff: numpy's "
+                                    "'shape mismatch ... arg 0 ... arg 1' message, naming neither tau nor gamma")
+
+
+@pytest.mark.parametrize("fname", ["p_tau", pytest.param("p_tau_large_gamma", marks=BROADCAST_XFAIL),
+                                   pytest.param("p_sff", marks=BROADCAST_XFAIL)])
+def test_theory_broadcast_mismatch(fname):
+    err = raises_naming(ValueError, "tau", THEORY[fname][0], np.ones(3), np.ones(4))
+    assert "gamma" in str(err)
+
+
+@pytest.mark.parametrize("fname", list(THEORY))
+def test_theory_shapes_views_and_dtypes(fname):
+    """ufunc-like: 0-d in -> numpy scalar out; empty in -> empty out of the
+    broadcast shape; strided, negative-stride, read-only, unaligned, big-endian,
+    int and float32 inputs give bitwise the canonical result."""
+    fn = THEORY[fname][0]
+    rng = np.random.default_rng(3)
+    tau = np.array([[0.0, 0.25, 0.5, 1.0, 3.0]])
+    gamma = np.array([[0.5], [2.0], [8.0]])
+    ref = fn(tau, gamma)
+    for name, x in (("tau", tau), ("gamma", gamma)):
+        for kind, v in _views(x, rng).items():
+            args = {"tau": tau, "gamma": gamma, name: v}
+            np.testing.assert_array_equal(fn(args["tau"], args["gamma"]), ref, err_msg=f"{name} {kind}")
+    ints = fn(np.array([0, 1, 3]), np.array([1, 2, 8]))
+    np.testing.assert_array_equal(ints, fn(np.array([0.0, 1.0, 3.0]), np.array([1.0, 2.0, 8.0])))
+    f32 = fn(np.float32(0.25), np.float32(2.0))
+    assert np.ndim(f32) == 0 and f32 == fn(0.25, 2.0)
+    assert fn(np.zeros((0, 2)), np.ones((1, 1))).shape in ((0, 2), (1, 1))  # tau unused by some
+    assert np.asarray(fn(np.zeros(0), np.ones(0))).shape == (0,)
+
+
+@pytest.mark.parametrize("fname", ["form_factor", "p_sff", "p_off", "p_plateau"])
+@pytest.mark.parametrize("bad, exc", [("XYZ", ValueError), (None, TypeError), (2, TypeError), ("", ValueError)])
+def test_theory_bad_symmetry(fname, bad, exc):
+    f = getattr(th, fname)
+    args = (0.5,) if fname in ("form_factor", "p_off", "p_plateau") else (0.5, 1.0)
+    raises_naming(exc, "symmetry", f, *args, bad)
+
+
+def test_theory_bad_workers():
+    raises_naming(ValueError, "workers", th.p_tau, 1.0, 1.0, workers=0)
+    raises_naming(TypeError, "workers", th.p_tau, 1.0, 1.0, workers=1.5)
+    raises_naming(ValueError, "workers", th.p_res, 1.0, workers=-3)
+
+
+def test_theory_special_values():
+    """Limits the functions document: P(0) = 1; tau = inf -> P_res; gamma = 0 ->
+    1 (no coupling, no decay); gamma = inf -> 0; P(-tau) = P(tau)."""
+    assert th.p_tau(0.0, 7.0) == 1.0
+    assert th.p_tau(np.inf, 2.0) == th.p_res(2.0)
+    assert th.p_tau(1.3, 0.0) == 1.0 and th.p_res(0.0) == 1.0
+    assert th.p_tau(1.3, np.inf) == 0.0 and th.p_res(np.inf) == 0.0
+    assert th.p_tau(-1.3, 2.0) == th.p_tau(1.3, 2.0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    taumag=st.one_of(st.just(-np.inf), st.floats(-300, 6)),
+    gmag=st.one_of(st.just(-np.inf), st.floats(-300, 12)),
+)
+def test_p_tau_extreme_magnitudes(taumag, gmag):
+    """tau in {0} U [1e-300, 1e6], gamma in {0} U [1e-300, 1e12]: P is a
+    probability (finite, in [0, 1]) and, once tau >= 100 for gamma >= 0.5,
+    equals its documented long-time limit P_res to 1e-8 relative."""
+    tau, gamma = 10.0**taumag, 10.0**gmag
+    P = th.p_tau(tau, gamma)
+    assert np.isfinite(P) and 0.0 <= P <= 1.0, (tau, gamma, P)
+    if tau >= 100 and gamma >= 0.5:
+        assert abs(P / th.p_res(gamma) - 1) < 1e-8, (tau, gamma, P, th.p_res(gamma))
+
+
+@settings(max_examples=100, deadline=None)
+@given(x=st.floats(0, 1e300), which=st.sampled_from(["p_res", "form_factor", "p_off", "p_plateau", "gamma_gr"]))
+def test_theory_closed_forms_extreme_magnitudes(x, which):
+    """The closed forms at any magnitude: finite and non-negative (form factor
+    in [0, 2] off its GSE log singularity; P_res in [0, 1])."""
+    if which in ("p_off", "p_plateau"):
+        assume(x >= 1e-300)  # below ~1.1e-308 the value ~1/gamma is not representable
+    fn = {"p_res": th.p_res, "form_factor": lambda v: th.form_factor(v, "GOE"),
+          "p_off": lambda v: th.p_off(v, "GSE"), "p_plateau": lambda v: th.p_plateau(v, "GOE"),
+          "gamma_gr": th.gamma_gr}[which]
+    y = fn(x)
+    assert np.isfinite(y) and y >= 0, (which, x, y)
+    if which == "p_res":
+        assert y <= 1.0
+    if which == "form_factor":
+        assert y <= 2.0
+
+
+@pytest.mark.xfail(strict=True, reason="theory.p_off/p_plateau: subnormal gamma gives inf (A/(2 gamma) "
+                   "overflows) instead of a ValueError naming gamma")
+@pytest.mark.parametrize("fname", ["p_off", "p_plateau"])
+def test_theory_constants_subnormal_gamma(fname):
+    try:
+        y = getattr(th, fname)(5e-324, "GOE")
+    except ValueError as exc:
+        assert re.search(r"\bgamma\b", str(exc))
+        return
+    assert np.isfinite(y), y
+
+
+@pytest.mark.xfail(strict=True, reason="theory.p_tau (fgr_theory.c quadrature) outside its tested box: "
+                   "tau >= ~1e13 drifts and then returns 0 (tau=1e15, gamma=1: 0.437; 1e18: 0.0; P_res = 0.3789); "
+                   "gamma >= ~1e105 returns 0 instead of ~1/gamma; tau or gamma >= ~1e154 returns NaN")
+@pytest.mark.parametrize("tau, gamma", [(1e15, 1.0), (1e18, 1.0), (1e300, 1.0), (1.0, 1e110), (1.0, 1e200),
+                                        (1e-10, 1e300), (1e200, 1e-12)])
+def test_p_tau_beyond_tested_box(tau, gamma):
+    """Far outside the tested box the answer is still known: for tau -> inf,
+    P -> P_res(gamma) (Eq. 4); for gamma -> inf at fixed tau > 0,
+    P = e^{-4 gamma tau} + O(1/gamma) with gamma (P - e^{-4 gamma tau}) -> (1 + tau)/2 (tau < 1)
+    or 1 (tau > 1) (DESIGN.md).  Expected: that value, or a ValueError naming
+    tau/gamma -- not NaN and not 0."""
+    try:
+        P = th.p_tau(tau, gamma)
+    except ValueError as exc:
+        assert re.search(r"\b(tau|gamma)\b", str(exc))
+        return
+    assert np.isfinite(P)
+    if gamma >= 1e6:
+        expect = ((1 + tau) / 2 if tau < 1 else 1.0) / gamma
+        assert abs(P / expect - 1) < 1e-3, (P, expect)
+    else:
+        assert abs(P / th.p_res(gamma) - 1) < 1e-6, (P, th.p_res(gamma))
