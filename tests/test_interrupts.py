@@ -211,3 +211,12 @@ def test_simulate_level_dot_interruptible(workers, tmp_path):
     )
     with np.load(ckpt, allow_pickle=False) as z:
         assert int(z["prefix_n"]) >= 0 and z["prefix_mean"].shape == (1, 200)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_p_tau_interruptible(workers):
+    """A long p_tau call (10^6 points, ~minutes) reacts to Ctrl-C."""
+    run_and_interrupt(
+        "import numpy as np, fgrkern\ntau = np.linspace(0.01, 5.0, 1_000_000)",
+        f"fgrkern.theory.p_tau(tau, 30.0, workers={workers})",
+    )

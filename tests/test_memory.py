@@ -163,3 +163,28 @@ def test_sampler_temporaries_bounded(monkeypatch):
     allowed = out + 8 * 8 * (1 << 12) + (1 << 20)  # up to two generations of ~3 block arrays
     unblocked = out + 3 * 8 * 3000 * 100
     assert peak < allowed < unblocked, (peak / 1e6, allowed / 1e6)
+
+
+# --------------------------------------------------------------------------
+# theory
+# --------------------------------------------------------------------------
+def test_p_tau_temporaries_are_o_output():
+    """tau (T, 1) x gamma (1, G): temporaries a small multiple of the output."""
+    tau = np.linspace(0.0, 3.0, 100)[:, None]
+    gamma = np.linspace(0.1, 0.5, 10)[None, :]
+    P, peak = _traced_peak(lambda: fgrkern.theory.p_tau(tau, gamma, workers=2))
+    assert P.shape == (100, 10)
+    assert peak < 12 * P.nbytes + (1 << 20), (peak, P.nbytes)
+
+
+@pytest.mark.skipif(SANITIZED, reason="ASan quarantines freed memory: RSS is not meaningful")
+def test_theory_no_leak():
+    tau = np.linspace(0.0, 3.0, 8)
+    gamma = np.linspace(0.1, 0.5, 8)
+
+    def call():
+        fgrkern.theory.p_tau(tau, gamma, workers=2)
+        fgrkern.theory.p_res(gamma)
+        fgrkern.theory.p_sff(tau, gamma, "GOE")
+
+    _leak_check(call, 300, 8 * 8 * 4)

@@ -236,3 +236,23 @@ def test_simulate_concurrent_calls_bitwise():
         return r.mean, r.sem, np.atleast_1d(r.p_res)
 
     _hammer(fn, jobs, repeats=1)
+
+
+# --------------------------------------------------------------------------
+# theory: p_tau quadrature and p_res (C, GIL released, run_chunks)
+# --------------------------------------------------------------------------
+def test_theory_hammer():
+    rng = np.random.default_rng(11)
+    jobs = [(rng.uniform(0, 3, 40), rng.uniform(0.01, 50, 40), k % 3 + 1) for k in range(12)]
+
+    def fn(j):
+        tau, gamma, workers = j
+        return fgrkern.theory.p_tau(tau, gamma, workers=workers), fgrkern.theory.p_res(gamma, workers=workers)
+
+    _hammer(fn, jobs, repeats=2)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_p_tau_releases_gil(workers):
+    tau = np.linspace(0.05, 4.0, 600)
+    _assert_gil_released(lambda: fgrkern.theory.p_tau(tau, 20.0, workers=workers))
