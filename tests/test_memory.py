@@ -105,7 +105,7 @@ def test_kernel_no_leak(grid):
     def call():
         fgrkern.survival_probability(e, w, t, grid=grid, workers=2, return_ipr=True)
 
-    _leak_check(call, 1500, 4 * M * 8)
+    _leak_check(call, 800, 4 * M * 8)
 
 
 @pytest.mark.skipif(SANITIZED, reason="ASan quarantines freed memory: RSS is not meaningful")
@@ -145,7 +145,7 @@ def test_sampler_no_leak(symmetry, method, n):
 
     model = fgrkern.LevelDotModel(n, 0.5, symmetry)
     with single_threaded_blas():
-        _leak_check(lambda: model.sample(2, rng=1, method=method), 150 if method == "dense" else 250,
+        _leak_check(lambda: model.sample(2, rng=1, method=method), 100 if method == "dense" else 150,
                     8 * n * (n if method == "dense" else 4))
 
 
