@@ -7,5 +7,6 @@ class, and the eigenpair-sum kernel P(t) = |sum_a w_a exp(-i e_a t)|^2.
 
 from ._version import __version__
 from .kernel import survival_probability
+from .simulation import SimulationResult, simulate
 
-__all__ = ["__version__", "survival_probability"]
+__all__ = ["__version__", "survival_probability", "simulate", "SimulationResult"]
