@@ -221,8 +221,6 @@ def _add_theory(sub: Any) -> None:
 def _run_theory(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     import numpy as np
 
-    from . import theory
-
     needed, _ = _THEORY[args.function]
     grid_names = [n for n in ("tau", "gamma", "g") if n in needed]
     for name in grid_names:
@@ -234,6 +232,7 @@ def _run_theory(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     if "symmetry" not in needed and args.symmetry is not None:
         parser.error(f"{args.function} does not take --symmetry")
     symmetry = args.symmetry or "GUE"
+    from . import theory
 
     # Outer product over the grids, first grid slowest.
     axes = [np.asarray(getattr(args, n), dtype=np.float64) for n in grid_names]
@@ -353,6 +352,7 @@ def _run_simulate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     import numpy as np
 
     import fgrkern as fk
+    from .simulation import SimulationError
 
     tau = np.asarray(args.tau, dtype=np.float64)
     if np.any(tau < 0):
@@ -369,20 +369,14 @@ def _run_simulate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         raise UserError(str(exc)) from None
     gamma = float(model.gamma)
 
-    executor = None
-    if args.workers is not None and args.workers != -1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        executor = ThreadPoolExecutor(max_workers=args.workers)
     t0 = time.perf_counter()
     try:
-        res = fk.simulate(model, tau, args.samples, rng=args.seed, method=args.method,
-                          executor=executor, progress=args.progress, checkpoint=args.checkpoint)
+        res = fk.simulate(model, tau, args.samples, rng=args.seed, method=args.method, workers=args.workers,
+                          progress=args.progress and _have_tqdm(), checkpoint=args.checkpoint)
     except (ValueError, TypeError, OSError) as exc:
         raise UserError(str(exc)) from None
-    finally:
-        if executor is not None:
-            executor.shutdown()
+    except SimulationError as exc:
+        raise UserError(f"simulation failed: {exc}") from None
     elapsed = time.perf_counter() - t0
 
     th, th_label = _theory_curve(args.symmetry, bath, res.tau, gamma) if args.eps0 == 0.0 else (None, "eps0 != 0")
@@ -485,13 +479,28 @@ def _run_reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         os.makedirs(args.out, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create output folder {args.out}: {exc}") from None
-    summary = reproduce(cfg, args.out, plot=args.plot, progress=args.progress)
+    from .simulation import SimulationError
+
+    try:
+        summary = reproduce(cfg, args.out, plot=args.plot, progress=args.progress)
+    except SimulationError as exc:
+        raise UserError(f"simulation failed: {exc}") from None
+    except OSError as exc:
+        raise UserError(f"cannot write into {args.out}: {exc}") from None
     print(summary["verdict_text"])
     print(f"wrote {args.out}{os.sep}: " + ", ".join(summary["files"]))
     return 0
 
 
 # ------------------------------------------------------------------- common
+def _have_tqdm() -> bool:
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _require_matplotlib(what: str) -> None:
     try:
         import matplotlib  # noqa: F401

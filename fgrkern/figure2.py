@@ -57,7 +57,7 @@ SYSTEMATIC_COEFF = 1.5
 #: Samples per independently seeded chunk.  Fixed, so the numbers depend only on
 #: the seed and the sample count (never on workers), and a larger --samples
 #: extends the same random stream.
-CHUNK = 250
+CHUNK = 256
 
 GAMMAS_TAU = (46.0, 0.46, 0.022)
 GAMMA_SFF = 46.0
@@ -212,7 +212,7 @@ def _pool(stats: list[tuple[int, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, 
 
 
 def _run_curve(key: str, task_id: int, symmetry: str, gamma: float, n: int, tau: np.ndarray,
-               samples: int, seed: int, executor: Any, progress: _Progress) -> _Curve:
+               samples: int, seed: int, workers: int | None, progress: _Progress) -> _Curve:
     """simulate() in fixed-size chunks with seeds (seed, task_id, chunk): worker-independent."""
     import fgrkern as fk
 
@@ -223,7 +223,7 @@ def _run_curve(key: str, task_id: int, symmetry: str, gamma: float, n: int, tau:
     while done < samples:
         k = min(CHUNK, samples - done)
         ss = np.random.SeedSequence(seed, spawn_key=(task_id, chunk))
-        res = fk.simulate(model, tau, k, rng=ss, executor=executor)
+        res = fk.simulate(model, tau, k, rng=ss, workers=workers)
         parts.append((k, np.asarray(res.mean), np.asarray(res.sem)))
         pres.append((k, np.asarray(res.p_res), np.asarray(res.p_res_sem)))
         done += k
@@ -254,20 +254,13 @@ def _compute(cfg: Figure2Config, progress_on: bool) -> dict[str, Any]:
     ids = [t[1] for t in tasks]
     assert len(set(ids)) == len(ids)
 
-    executor = None
-    if cfg.workers is not None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        executor = ThreadPoolExecutor(max_workers=cfg.workers)
     prog = _Progress(sum(t[5] for t in tasks), progress_on)
     curves: dict[str, _Curve] = {}
     try:
         for key, tid, sym, gm, tt, ns in tasks:
-            curves[key] = _run_curve(key, tid, sym, gm, cfg.n_for(sym), tt, ns, cfg.seed, executor, prog)
+            curves[key] = _run_curve(key, tid, sym, gm, cfg.n_for(sym), tt, ns, cfg.seed, cfg.workers, prog)
     finally:
         prog.close()
-        if executor is not None:
-            executor.shutdown()
     return {"tau": tau, "gammas_res": gres, "curves": curves, "tasks": tasks}
 
 
