@@ -1,0 +1,224 @@
+# cython: language_level=3
+"""Private: compiled core of the level-dot samplers (see :mod:`fgrkern.model`).
+
+* the arrowhead secular solver (src_c/fgr_secular.c) over many rows,
+* the spectrum of symmetric tridiagonal matrices (LAPACK dsterf) over many rows,
+* the dense reference eigensolver: eigenvalues and the |first component|^2 of
+  every eigenvector (LAPACK dsyevr / zheevr).
+
+All loops release the GIL.  Validation lives in :mod:`fgrkern.model`; this
+module assumes C-contiguous float64/complex128 input of consistent shape.
+"""
+from libc.stdlib cimport malloc, free
+from scipy.linalg.cython_lapack cimport dsterf, dsyevr, zheevr
+
+include "_lapack_int.pxi"
+
+import numpy as np
+
+cdef extern from "fgr_secular.h" nogil:
+    int fgr_arrowhead_solve(Py_ssize_t L, const double *d, const double *z2, double alpha,
+                            double *e, double *w, double *tau, Py_ssize_t *origin,
+                            double *work, Py_ssize_t *iwork)
+    size_t FGR_SEC_WORK(Py_ssize_t L)
+    size_t FGR_SEC_IWORK(Py_ssize_t L)
+    int FGR_SEC_BAD_POLES, FGR_SEC_BAD_COUPLING, FGR_SEC_BAD_ALPHA
+
+
+cdef object _secular_error(int code):
+    if code == FGR_SEC_BAD_POLES:
+        return ValueError("poles must be finite and sorted ascending")
+    if code == FGR_SEC_BAD_COUPLING:
+        return ValueError("squared couplings must be finite and >= 0")
+    if code == FGR_SEC_BAD_ALPHA:
+        return ValueError("eps0 must be finite")
+    return RuntimeError(f"secular solver: {code} root(s) did not converge")
+
+
+def arrowhead(const double[::1] d, const double[::1] z2, double alpha):
+    """Eigenpairs of one arrowhead matrix [[alpha, z^T], [z, diag(d)]].
+
+    Returns ``(e, w, tau, origin)``: ascending eigenvalues, weights
+    ``|<a|0>|^2``, and the offsets ``tau = e - d[origin]`` computed directly
+    (``origin = -1``: no pole involved).  ``d`` ascending, ``z2 = |z|^2``.
+    """
+    cdef Py_ssize_t L = d.shape[0]
+    if z2.shape[0] != L:
+        raise ValueError("d and z2 must have the same length")
+    e = np.empty(L + 1)
+    w = np.empty(L + 1)
+    tau = np.empty(L + 1)
+    origin = np.empty(L + 1, dtype=np.intp)
+    cdef double[::1] ev = e, wv = w, tv = tau
+    cdef Py_ssize_t[::1] ov = origin
+    cdef double *work = <double *> malloc(FGR_SEC_WORK(L) * sizeof(double))
+    cdef Py_ssize_t *iwork = <Py_ssize_t *> malloc(FGR_SEC_IWORK(L) * sizeof(Py_ssize_t))
+    cdef int code
+    cdef const double *dp = &d[0] if L > 0 else NULL
+    cdef const double *zp = &z2[0] if L > 0 else NULL
+    try:
+        if work == NULL or iwork == NULL:
+            raise MemoryError("arrowhead: cannot allocate scratch space")
+        with nogil:
+            code = fgr_arrowhead_solve(L, dp, zp, alpha, &ev[0], &wv[0], &tv[0], &ov[0],
+                                       work, iwork)
+        if code != 0:
+            raise _secular_error(code)
+    finally:
+        free(work)
+        free(iwork)
+    return e, w, tau, origin
+
+
+def arrowhead_rows(const double[:, ::1] poles, const double[:, ::1] z2, double alpha,
+                   double[:, ::1] e, double[:, ::1] w):
+    """Rows r of (e, w) from poles[r or 0] and z2[r] (GIL released).
+
+    ``poles`` has one row per realisation or a single row shared by all.
+    """
+    cdef Py_ssize_t R = z2.shape[0], L = z2.shape[1], r
+    cdef bint shared = poles.shape[0] == 1
+    cdef int code = 0
+    if poles.shape[1] != L or not (shared or poles.shape[0] == R):
+        raise ValueError("poles and z2 have inconsistent shapes")
+    if e.shape[0] != R or w.shape[0] != R or e.shape[1] != L + 1 or w.shape[1] != L + 1:
+        raise ValueError("output arrays have the wrong shape")
+    if R == 0:
+        return
+    cdef double *work = <double *> malloc(FGR_SEC_WORK(L) * sizeof(double))
+    cdef Py_ssize_t *iwork = <Py_ssize_t *> malloc(FGR_SEC_IWORK(L) * sizeof(Py_ssize_t))
+    cdef const double *pp
+    cdef const double *zp
+    try:
+        if work == NULL or iwork == NULL:
+            raise MemoryError("arrowhead_rows: cannot allocate scratch space")
+        with nogil:
+            for r in range(R):
+                pp = NULL if L == 0 else (&poles[0, 0] if shared else &poles[r, 0])
+                zp = NULL if L == 0 else &z2[r, 0]
+                code = fgr_arrowhead_solve(L, pp, zp, alpha, &e[r, 0], &w[r, 0], NULL, NULL,
+                                           work, iwork)
+                if code != 0:
+                    break
+        if code != 0:
+            raise _secular_error(code)
+    finally:
+        free(work)
+        free(iwork)
+
+
+def tridiag_eigvals_rows(double[:, ::1] diag, double[:, ::1] off):
+    """In place: diag[r] <- ascending eigenvalues of tridiag(off[r, :L-1], diag[r]).
+
+    ``off`` has the same shape as ``diag``; its last column is ignored and all
+    of it is overwritten (LAPACK dsterf, GIL released).
+    """
+    cdef Py_ssize_t R = diag.shape[0], L = diag.shape[1], r
+    cdef lapack_int n = <lapack_int> L, info = 0
+    if off.shape[0] != R or off.shape[1] != L:
+        raise ValueError("diag and off must have the same shape")
+    if L <= 1 or R == 0:
+        return
+    with nogil:
+        for r in range(R):
+            dsterf(&n, &diag[r, 0], &off[r, 0], &info)
+            if info != 0:
+                break
+    if info != 0:
+        raise RuntimeError(f"LAPACK dsterf failed (info={info})")
+
+
+def syevr_first_row(double[:, ::1] a, double[::1] evals, double[::1] w0):
+    """Real symmetric ``a`` (destroyed): ascending eigenvalues and v_a[0]^2 (dsyevr)."""
+    cdef lapack_int n = <lapack_int> a.shape[0], lda = n, m = 0, info = 0
+    cdef lapack_int il = 1, iu = n, lwork = -1, liwork = -1, iwq = 0
+    cdef double vl = 0.0, vu = 0.0, abstol = 0.0, wq = 0.0
+    cdef Py_ssize_t D = a.shape[0], k
+    if a.shape[1] != D or evals.shape[0] != D or w0.shape[0] != D:
+        raise ValueError("inconsistent shapes")
+    if D == 0:
+        return
+    cdef double *z = NULL
+    cdef double *work = NULL
+    cdef lapack_int *iwork = NULL
+    cdef lapack_int *isuppz = NULL
+    # workspace query
+    dsyevr(b"V", b"A", b"L", &n, &a[0, 0], &lda, &vl, &vu, &il, &iu, &abstol, &m,
+           &evals[0], &wq, &n, &iwq, &wq, &lwork, &iwq, &liwork, &info)
+    if info != 0:
+        raise RuntimeError(f"LAPACK dsyevr workspace query failed (info={info})")
+    lwork = <lapack_int> wq + 1
+    liwork = iwq + 1
+    try:
+        z = <double *> malloc(<size_t> D * <size_t> D * sizeof(double))
+        work = <double *> malloc(<size_t> lwork * sizeof(double))
+        iwork = <lapack_int *> malloc(<size_t> liwork * sizeof(lapack_int))
+        isuppz = <lapack_int *> malloc(2 * <size_t> D * sizeof(lapack_int))
+        if z == NULL or work == NULL or iwork == NULL or isuppz == NULL:
+            raise MemoryError("dense eigensolver: cannot allocate workspace")
+        with nogil:
+            dsyevr(b"V", b"A", b"L", &n, &a[0, 0], &lda, &vl, &vu, &il, &iu, &abstol, &m,
+                   &evals[0], z, &n, isuppz, work, &lwork, iwork, &liwork, &info)
+            if info == 0:
+                for k in range(D):
+                    w0[k] = z[k * D] * z[k * D]
+        if info != 0:
+            raise RuntimeError(f"LAPACK dsyevr failed (info={info})")
+    finally:
+        free(z)
+        free(work)
+        free(iwork)
+        free(isuppz)
+
+
+def heevr_first_row(double complex[:, ::1] a, double[::1] evals, double[::1] w0):
+    """Hermitian ``a`` (destroyed): ascending eigenvalues and |v_a[0]|^2 (zheevr).
+
+    The C-ordered array is read by LAPACK as its transpose, conj(a): same
+    eigenvalues, conjugated eigenvectors, hence the same |v_a[0]|^2.
+    """
+    cdef lapack_int n = <lapack_int> a.shape[0], lda = n, m = 0, info = 0
+    cdef lapack_int il = 1, iu = n, lwork = -1, lrwork = -1, liwork = -1, iwq = 0
+    cdef double vl = 0.0, vu = 0.0, abstol = 0.0, rwq = 0.0
+    cdef double wq[2]
+    cdef Py_ssize_t D = a.shape[0], k
+    if a.shape[1] != D or evals.shape[0] != D or w0.shape[0] != D:
+        raise ValueError("inconsistent shapes")
+    if D == 0:
+        return
+    cdef double *z = NULL
+    cdef double *work = NULL
+    cdef double *rwork = NULL
+    cdef lapack_int *iwork = NULL
+    cdef lapack_int *isuppz = NULL
+    zheevr(b"V", b"A", b"L", &n, &a[0, 0], &lda, &vl, &vu, &il, &iu, &abstol, &m,
+           &evals[0], <double complex *> wq, &n, &iwq, <double complex *> wq, &lwork,
+           &rwq, &lrwork, &iwq, &liwork, &info)
+    if info != 0:
+        raise RuntimeError(f"LAPACK zheevr workspace query failed (info={info})")
+    lwork = <lapack_int> wq[0] + 1
+    lrwork = <lapack_int> rwq + 1
+    liwork = iwq + 1
+    try:
+        z = <double *> malloc(2 * <size_t> D * <size_t> D * sizeof(double))
+        work = <double *> malloc(2 * <size_t> lwork * sizeof(double))
+        rwork = <double *> malloc(<size_t> lrwork * sizeof(double))
+        iwork = <lapack_int *> malloc(<size_t> liwork * sizeof(lapack_int))
+        isuppz = <lapack_int *> malloc(2 * <size_t> D * sizeof(lapack_int))
+        if z == NULL or work == NULL or rwork == NULL or iwork == NULL or isuppz == NULL:
+            raise MemoryError("dense eigensolver: cannot allocate workspace")
+        with nogil:
+            zheevr(b"V", b"A", b"L", &n, &a[0, 0], &lda, &vl, &vu, &il, &iu, &abstol, &m,
+                   &evals[0], <double complex *> z, &n, isuppz, <double complex *> work,
+                   &lwork, rwork, &lrwork, iwork, &liwork, &info)
+            if info == 0:
+                for k in range(D):
+                    w0[k] = z[2 * k * D] * z[2 * k * D] + z[2 * k * D + 1] * z[2 * k * D + 1]
+        if info != 0:
+            raise RuntimeError(f"LAPACK zheevr failed (info={info})")
+    finally:
+        free(z)
+        free(work)
+        free(rwork)
+        free(iwork)
+        free(isuppz)

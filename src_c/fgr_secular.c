@@ -1,0 +1,282 @@
+/*
+ * Arrowhead secular solver (see fgr_secular.h for the problem statement).
+ *
+ * Method: for each root, a bracket on one side of its nearest pole and a
+ * safeguarded "fixed weight" rational iteration (Gragg; the idea of LAPACK's
+ * dlaed4): at the current offset y the secular function is modelled by
+ *     A + B_near/(0 - y) + B_far/(delta_far - y)
+ * matching f and f' (the poles on each side lumped onto the two neighbouring
+ * poles, the linear term e onto the far one), and the model's root in the gap
+ * is the next iterate.  Steps that leave the bracket are replaced by bisection
+ * (geometric once the bracket is away from the pole), so every root converges.
+ * All quantities are offsets from the origin pole d[o]; pole differences are
+ * formed as (d[mu] - d[o]) - y, which is exact for neighbouring poles
+ * (Sterbenz) and relatively accurate otherwise.
+ */
+#include "fgr_secular.h"
+
+#include <float.h>
+#include <math.h>
+
+#define SEC_MAXIT 200
+/* |f| <= SEC_TOL * eps * (sum of |terms|) is the best floating point can do. */
+#define SEC_TOL 2.0
+
+typedef struct {
+    double f;    /* secular function */
+    double dlo;  /* sum over mu < split of z2/(delta_mu - y)^2 */
+    double dhi;  /* sum over mu >= split */
+    double err;  /* |c0| + |y| + sum |terms|: scale of the rounding error of f */
+} sec_val;
+
+static sec_val sec_eval(ptrdiff_t K, const double *a, const double *s, ptrdiff_t o,
+                        ptrdiff_t split, double c0, double y)
+{
+    const double ao = a[o];
+    double fsum = 0.0, asum = 0.0, dlo = 0.0, dhi = 0.0;
+    ptrdiff_t mu;
+    for (mu = 0; mu < split; ++mu) {
+        const double r = 1.0 / ((a[mu] - ao) - y);
+        const double t = s[mu] * r;
+        fsum += t;
+        asum += fabs(t);
+        dlo += t * r;
+    }
+    for (mu = split; mu < K; ++mu) {
+        const double r = 1.0 / ((a[mu] - ao) - y);
+        const double t = s[mu] * r;
+        fsum += t;
+        asum += fabs(t);
+        dhi += t * r;
+    }
+    sec_val v;
+    v.f = (c0 + y) + fsum;
+    v.dlo = dlo;
+    v.dhi = dhi;
+    v.err = fabs(c0) + fabs(y) + asum;
+    return v;
+}
+
+/* Root in (0, D) (D > 0) of A + Bo/(0 - u) + Bf/(D - u) = 0, Bo, Bf > 0, i.e. of
+ * A u^2 - (A D + Bo + Bf) u + Bo D = 0, in a cancellation-free form. */
+static double gap_model_root(double A, double Bo, double Bf, double D)
+{
+    const double b = A * D + Bo + Bf;
+    const double c = Bo * D;
+    if (A == 0.0)
+        return c / b;
+    double disc = b * b - 4.0 * A * c;
+    if (disc < 0.0)
+        disc = 0.0;
+    const double sq = sqrt(disc);
+    if (b > 0.0)
+        return 2.0 * c / (b + sq);
+    return (b - sq) / (2.0 * A); /* b <= 0 implies A < 0 */
+}
+
+/* Next trial point in (lo, hi) when the model step is rejected. */
+static double sec_bisect(double lo, double hi)
+{
+    if (lo > 0.0 && hi > 8.0 * lo)
+        return sqrt(lo) * sqrt(hi);
+    if (hi < 0.0 && lo < 8.0 * hi)
+        return -sqrt(-lo) * sqrt(-hi);
+    return 0.5 * lo + 0.5 * hi;
+}
+
+/* One root of the active arrowhead (K >= 1 poles a, couplings s > 0).
+ * j = 0: below a[0]; 0 < j < K: in (a[j-1], a[j]); j = K: above a[K-1].
+ * Returns 0 if converged, 1 if the iteration limit was hit. */
+static int sec_root(ptrdiff_t K, const double *a, const double *s, double alpha,
+                    double ztot, ptrdiff_t j, double *y_out, ptrdiff_t *o_out, double *w_out)
+{
+    ptrdiff_t o, split;
+    double lo, hi, y, delta_f = 0.0;
+    int kind; /* -1 left outer, +1 right outer, 0 interior origin left, 2 interior origin right */
+    sec_val v;
+
+    if (j == 0 || j == K) {
+        /* Outer root.  Weyl: every eigenvalue lies within ||z|| of the
+         * spectrum of diag(alpha, d), which fixes the far end of the bracket. */
+        const double reach = sqrt(ztot) * (1.0 + 4.0 * DBL_EPSILON);
+        if (j == 0) {
+            o = 0;
+            split = 0;
+            kind = -1;
+            hi = 0.0;
+            lo = fmin(alpha - a[0], 0.0) - reach;
+            if (!(lo < 0.0))
+                lo = -DBL_MIN;
+        } else {
+            o = K - 1;
+            split = K;
+            kind = 1;
+            lo = 0.0;
+            hi = fmax(alpha - a[K - 1], 0.0) + reach;
+            if (!(hi > 0.0))
+                hi = DBL_MIN;
+        }
+        y = 0.5 * lo + 0.5 * hi;
+        v = sec_eval(K, a, s, o, split, a[o] - alpha, y);
+    } else {
+        const double h = a[j] - a[j - 1];
+        const double ymid = 0.5 * h;
+        v = sec_eval(K, a, s, j - 1, j, a[j - 1] - alpha, ymid);
+        if (v.f >= 0.0) {
+            /* f increases across the gap: the root is in the left half. */
+            o = j - 1;
+            split = j;
+            kind = 0;
+            lo = 0.0;
+            hi = ymid;
+            y = ymid;
+            delta_f = h;
+        } else {
+            o = j;
+            split = j;
+            kind = 2;
+            lo = -ymid;
+            hi = 0.0;
+            y = -ymid;
+            delta_f = -h;
+            v = sec_eval(K, a, s, o, split, a[o] - alpha, y);
+        }
+    }
+    const double c0 = a[o] - alpha;
+
+    int it;
+    for (it = 0; it < SEC_MAXIT; ++it) {
+        if (fabs(v.f) <= SEC_TOL * DBL_EPSILON * v.err)
+            break;
+        if (v.f < 0.0)
+            lo = y;
+        else
+            hi = y;
+        if (hi - lo <= 2.0 * DBL_EPSILON * fmax(fabs(lo), fabs(hi)))
+            break;
+
+        double ynew;
+        if (kind == -1 || kind == 1) {
+            /* model A + Y + B/(0 - Y) with every pole lumped onto the origin */
+            const double dsum = v.dlo + v.dhi;
+            const double B = y * y * dsum;
+            const double A = v.f - y + y * dsum;
+            const double sq = sqrt(A * A + 4.0 * B);
+            if (kind == -1)
+                ynew = (A > 0.0) ? -0.5 * (A + sq) : -2.0 * B / (sq - A);
+            else
+                ynew = (A < 0.0) ? 0.5 * (sq - A) : 2.0 * B / (A + sq);
+        } else {
+            const double dn = (kind == 0) ? v.dlo : v.dhi;
+            const double df = (kind == 0) ? v.dhi : v.dlo;
+            const double Bo = y * y * dn;
+            const double Bf = (delta_f - y) * (delta_f - y) * (df + 1.0);
+            const double A = v.f + y * dn - (delta_f - y) * (df + 1.0);
+            if (kind == 0)
+                ynew = gap_model_root(A, Bo, Bf, delta_f);
+            else
+                ynew = -gap_model_root(-A, Bo, Bf, -delta_f);
+        }
+        if (!(ynew > lo && ynew < hi))
+            ynew = sec_bisect(lo, hi);
+        if (ynew == y)
+            break;
+        y = ynew;
+        v = sec_eval(K, a, s, o, split, c0, y);
+    }
+    *y_out = y;
+    *o_out = o;
+    *w_out = 1.0 / (1.0 + (v.dlo + v.dhi));
+    return it >= SEC_MAXIT;
+}
+
+int fgr_arrowhead_solve(ptrdiff_t L, const double *d, const double *z2, double alpha,
+                        double *e, double *w, double *tau, ptrdiff_t *origin,
+                        double *work, ptrdiff_t *iwork)
+{
+    ptrdiff_t mu, K = 0, j;
+    double ztot = 0.0;
+    double *a = work, *s = work + L, *yroot = work + 2 * L;
+    ptrdiff_t *act = iwork, *oroot = iwork + L;
+    int bad = 0;
+
+    if (!isfinite(alpha))
+        return FGR_SEC_BAD_ALPHA;
+    for (mu = 0; mu < L; ++mu) {
+        if (!isfinite(d[mu]) || (mu > 0 && !(d[mu] >= d[mu - 1])))
+            return FGR_SEC_BAD_POLES;
+        if (!isfinite(z2[mu]) || !(z2[mu] >= 0.0))
+            return FGR_SEC_BAD_COUPLING;
+    }
+
+    /* Deflation: a pole without coupling is an eigenvalue with weight 0; a
+     * repeated pole couples through one combination only (rotate within the
+     * degenerate subspace), the orthogonal one decouples.  Subnormal couplings
+     * are treated as zero: their weight ~ z2 / (distance)^2 is below the
+     * resolution of the weights' sum anyway, and offsets ~ z2 would underflow. */
+    for (mu = 0; mu < L; ++mu) {
+        if (z2[mu] < DBL_MIN)
+            continue;
+        if (K > 0 && d[mu] == a[K - 1]) {
+            s[K - 1] += z2[mu];
+            ztot += z2[mu];
+            continue;
+        }
+        a[K] = d[mu];
+        s[K] = z2[mu];
+        act[K] = mu;
+        ztot += z2[mu];
+        ++K;
+    }
+    const ptrdiff_t ndefl = L - K;
+
+    /* Roots of the active problem, parked in the tail of e, w (merged below). */
+    if (K == 0) {
+        yroot[0] = alpha;
+        oroot[0] = -1;
+        e[ndefl] = alpha;
+        w[ndefl] = 1.0;
+    } else {
+        for (j = 0; j <= K; ++j) {
+            double y, wj;
+            ptrdiff_t o;
+            bad += sec_root(K, a, s, alpha, ztot, j, &y, &o, &wj);
+            yroot[j] = y;
+            oroot[j] = o;
+            e[ndefl + j] = a[o] + y;
+            w[ndefl + j] = wj;
+        }
+    }
+
+    /* Merge the K+1 roots with the deflated poles, ascending.  Writing
+     * position p = i + j never passes the read position ndefl + j of root j. */
+    {
+        ptrdiff_t i = 0, p = 0, nexta = 0, m = 0;
+        j = 0;
+        while (p <= L) {
+            /* next deflated pole index m (indices not in act[]) */
+            while (i < ndefl && nexta < K && m == act[nexta]) {
+                ++m;
+                ++nexta;
+            }
+            const int take_defl = (i < ndefl) && (j > K || d[m] <= e[ndefl + j]);
+            if (take_defl) {
+                e[p] = d[m];
+                w[p] = 0.0;
+                if (tau) tau[p] = 0.0;
+                if (origin) origin[p] = m;
+                ++m;
+                ++i;
+            } else {
+                const double ej = e[ndefl + j], wj = w[ndefl + j];
+                e[p] = ej;
+                w[p] = wj;
+                if (tau) tau[p] = yroot[j];
+                if (origin) origin[p] = (oroot[j] < 0) ? -1 : act[oroot[j]];
+                ++j;
+            }
+            ++p;
+        }
+    }
+    return bad;
+}

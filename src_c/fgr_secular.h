@@ -1,0 +1,69 @@
+/*
+ * Arrowhead (secular-equation) eigensolver of fgrkern.
+ *
+ * The Hamiltonian of the level-dot model in the dot eigenbasis is the
+ * arrowhead matrix
+ *
+ *     [[alpha, z^dagger],
+ *      [z,     diag(d)]],      d ascending, z2[mu] = |z_mu|^2 >= 0,
+ *
+ * whose eigenvalues e solve the secular equation
+ *
+ *     f(e) = e - alpha - sum_mu z2[mu] / (e - d[mu]) = 0
+ *
+ * and whose weights on the first basis vector are
+ *
+ *     w = |<a|0>|^2 = 1 / (1 + sum_mu z2[mu] / (e - d[mu])^2).
+ *
+ * Each root is found as an offset tau from its nearest pole d[o] (e = d[o] + tau)
+ * with every difference formed as (d[mu] - d[o]) - tau, so that tau and w come out
+ * with *relative* accuracy even when they are ~1e-18 (weak coupling).  Plain C,
+ * no global state: thread-safe, callable without the GIL.
+ *
+ * Must not be compiled with -ffast-math or any reassociation: it would rewrite
+ * (d[mu] - d[o]) - tau as d[mu] - (d[o] + tau) and destroy the offsets.
+ */
+#ifndef FGR_SECULAR_H
+#define FGR_SECULAR_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Error codes returned by fgr_arrowhead_solve (0 = success). */
+#define FGR_SEC_OK 0
+#define FGR_SEC_BAD_POLES (-1)    /* non-finite or not ascending */
+#define FGR_SEC_BAD_COUPLING (-2) /* negative or non-finite z2 */
+#define FGR_SEC_BAD_ALPHA (-3)    /* non-finite alpha */
+/* A positive return value counts roots that hit the iteration limit (they are
+ * still bracketed to within a few ulps of the bracket, but flagged). */
+
+/* Size of the scratch space needed for L poles. */
+#define FGR_SEC_WORK(L) (3 * (size_t)(L) + 2)
+#define FGR_SEC_IWORK(L) (2 * (size_t)(L) + 2)
+
+/*
+ * All L+1 eigenvalues (ascending) and weights of the arrowhead matrix.
+ *
+ * d[0..L-1]   ascending poles (L >= 0)
+ * z2[0..L-1]  squared couplings (>= 0); zero couplings deflate: the pole is an
+ *             eigenvalue with weight exactly 0.  Exactly repeated poles are
+ *             merged (their couplings add) and the extra copies deflate likewise.
+ * alpha       diagonal entry of the level (eps0)
+ * e, w        outputs, length L+1
+ * tau, origin optional outputs (may be NULL), length L+1: e[a] = d[origin[a]] + tau[a]
+ *             with tau computed directly; origin[a] = -1 means no pole is involved
+ *             (all couplings zero; then tau[a] = e[a]).
+ * work        >= FGR_SEC_WORK(L) doubles, iwork >= FGR_SEC_IWORK(L) entries.
+ */
+int fgr_arrowhead_solve(ptrdiff_t L, const double *d, const double *z2, double alpha,
+                        double *e, double *w, double *tau, ptrdiff_t *origin,
+                        double *work, ptrdiff_t *iwork);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FGR_SECULAR_H */
