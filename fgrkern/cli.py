@@ -361,6 +361,10 @@ def _run_simulate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         parser.error(f"GSE needs an even --n (N/2 Kramers doublets), got {args.n}")
     if args.plot:
         _require_matplotlib("--plot")
+    for path, what in ((args.out, "--out"), (args.checkpoint, "--checkpoint")):
+        folder = os.path.dirname(os.path.abspath(path)) if path else None
+        if folder is not None and not os.path.isdir(folder):
+            raise UserError(f"{what} {path!r}: folder {folder!r} does not exist")
     bath = _load_bath(args.bath, args.n)
     g = args.g if args.g is not None else args.gamma / args.n
     try:

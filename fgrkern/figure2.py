@@ -95,8 +95,8 @@ class Figure2Config:
     """
 
     n: int = 999
-    samples: int = 2000
-    samples_res: int = 1000
+    samples: int = 1000
+    samples_res: int = 250
     n_gamma_res: int = 20
     tau_min: float = 1e-4
     tau_max: float = 1e2
@@ -114,8 +114,8 @@ class Figure2Config:
         count per gamma); the other sizes stay those of the preset.
         """
         base = {
-            "quick": dict(samples=250, samples_res=250, n_gamma_res=9),
-            "default": dict(samples=2000, samples_res=1000),
+            "quick": dict(samples=200, samples_res=100, n_gamma_res=9),
+            "default": dict(samples=1000, samples_res=250),
             "paper": dict(samples=10_000, samples_res=10_000),
         }
         if name not in base:
