@@ -12,6 +12,7 @@ cdef extern from "fgr_kernel.h" nogil:
     void fgr_sp_uniform(const double *e, const double *w, Py_ssize_t M,
                         const double *t, Py_ssize_t T, double dt,
                         double *out, double *work)
+    size_t fgr_sp_uniform_work(Py_ssize_t M, Py_ssize_t T)
     double fgr_ipr(const double *w, Py_ssize_t M)
     void fgr_sincos_array(const double *x, Py_ssize_t n, double *s, double *c)
     double FGR_FAST_PHASE_LIMIT
@@ -27,9 +28,10 @@ def survival_rows(const double[:, ::1] energies, const double[:, ::1] weights,
     """Fill out[r, :] = P(t) for rows start <= r < stop (GIL released)."""
     cdef Py_ssize_t M = energies.shape[1], T = t.shape[0], r
     cdef double *work
+    cdef size_t nwork = fgr_sp_uniform_work(M, T) if uniform else 2 * <size_t> M
     if stop <= start or T == 0:
         return
-    work = <double *> malloc(4 * M * sizeof(double))
+    work = <double *> malloc(nwork * sizeof(double))
     if work == NULL:
         raise MemoryError("survival_probability: cannot allocate scratch space")
     try:

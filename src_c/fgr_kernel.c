@@ -6,10 +6,18 @@
  *     pieces + Taylor polynomials on [-pi/4, pi/4]) that the compiler can
  *     vectorise, used while |e t| <= FGR_FAST_PHASE_LIMIT (absolute error
  *     ~2 ulp of 1);
- *   - on uniform time grids, a phasor recurrence (one complex multiply per
- *     eigenpair and step) re-anchored exactly every FGR_ANCHOR_PERIOD steps.
+ *   - on uniform time grids t_k = t_0 + k dt, the factorisation
+ *     k = j B + r:  exp(-i e t_k) = exp(-i e t_{jB}) exp(-i e r dt), so that
+ *     the sums S[j][r] = sum_a (w_a exp(-i e_a t_{jB})) exp(-i e_a r dt)
+ *     form one complex matrix product that needs only (B + T/B) M sin/cos
+ *     instead of T M.  Every P(t_k) is one product of two directly computed
+ *     phasors: no recurrence, so the rounding error does not grow with k.
  * Reductions use eight independent partial sums: the compiler cannot
  * vectorise a floating-point sum without reassociation, which we forbid.
+ * The vectorised loops are compiled for AVX-512, AVX2 and the baseline ISA
+ * (GCC/Clang function multiversioning, chosen at load time); all clones run
+ * the same IEEE operations in the same order (no FMA contraction, c_std=c11
+ * keeps -ffp-contract=off), so their results are bitwise identical.
  */
 #include "fgr_kernel.h"
 
@@ -28,6 +36,17 @@ static const double PIO2_3 = 2.02226624871116645580e-21;
 static const double ROUND_MAGIC = 6755399441055744.0;
 
 #define LANES 8
+
+/* Eigenpairs per cache block of the uniform-grid path: the offset phasor
+ * table (<= FGR_ANCHOR_PERIOD x CHUNK complex, 256 KiB) stays in L2. */
+#define CHUNK 256
+
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) \
+    && !defined(FGR_NO_MULTIVERSIONING)
+#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define HOT
+#endif
 
 static inline uint64_t bits_of(double x) { uint64_t u; memcpy(&u, &x, sizeof u); return u; }
 static inline double double_of(uint64_t u) { double x; memcpy(&x, &u, sizeof x); return x; }
@@ -58,7 +77,7 @@ static inline void fast_sincos(double x, double *s_out, double *c_out)
     *c_out = double_of(cb);
 }
 
-void fgr_sincos_array(const double *x, ptrdiff_t n, double *s, double *c)
+HOT void fgr_sincos_array(const double *x, ptrdiff_t n, double *s, double *c)
 {
     for (ptrdiff_t i = 0; i < n; i++) {
         double xi = x[i];
@@ -81,36 +100,85 @@ static double max_abs(const double *x, ptrdiff_t n)
     return m;
 }
 
-/* zr[a] = w_a cos(e_a t), zi[a] = -w_a sin(e_a t): the terms w_a exp(-i e_a t). */
-static void phasors(const double *e, const double *w, ptrdiff_t M, double t, double emax,
-                    double *zr, double *zi)
+/* zr[a] = w_a cos(e_a t), zi[a] = -w_a sin(e_a t): the terms w_a exp(-i e_a t)
+ * (w == NULL: unit weights).  `weighted` is a constant after inlining. */
+static inline void phasors_impl(const double *e, const double *w, ptrdiff_t M, double t,
+                                double emax, double *zr, double *zi, int weighted)
 {
     if (emax * fabs(t) <= FGR_FAST_PHASE_LIMIT) {
         for (ptrdiff_t a = 0; a < M; a++) {
             double s, c;
             fast_sincos(e[a] * t, &s, &c);
-            zr[a] = w[a] * c;
-            zi[a] = -(w[a] * s);
+            zr[a] = weighted ? w[a] * c : c;
+            zi[a] = weighted ? -(w[a] * s) : -s;
         }
     } else {
         for (ptrdiff_t a = 0; a < M; a++) {
             double ph = e[a] * t;
-            zr[a] = w[a] * cos(ph);
-            zi[a] = -(w[a] * sin(ph));
+            double c = cos(ph), s = sin(ph);
+            zr[a] = weighted ? w[a] * c : c;
+            zi[a] = weighted ? -(w[a] * s) : -s;
         }
     }
 }
 
-static double abs2_of_sum(const double *zr, const double *zi, ptrdiff_t M)
+HOT static void phasors(const double *e, const double *w, ptrdiff_t M, double t, double emax,
+                        double *zr, double *zi)
+{
+    phasors_impl(e, w, M, t, emax, zr, zi, 1);
+}
+
+HOT static void unit_phasors(const double *e, ptrdiff_t M, double t, double emax,
+                             double *zr, double *zi)
+{
+    phasors_impl(e, NULL, M, t, emax, zr, zi, 0);
+}
+
+/* Reductions keep LANES partial sums in a fixed order.  GCC's vectoriser
+ * turns the plain-C form into slow outer-loop shuffles, so GNU C gets
+ * explicit vectors of LANES/2 doubles (two per LANES): 32-byte vectors are
+ * native in the AVX clones, where GCC spills 64-byte ones to memory.  Both
+ * forms perform the same operations in the same order (FGR_SCALAR_LANES
+ * selects the plain form, for testing). */
+#if defined(__GNUC__) && !defined(FGR_SCALAR_LANES)
+#define VECTOR_LANES 1
+typedef double half_t __attribute__((vector_size(LANES / 2 * sizeof(double))));
+/* unaligned load as a macro: a helper function would be compiled for the
+ * default ISA and pass the vector through memory in the AVX clones */
+#define LOAD_HALF(v, p) memcpy(&(v), (p), sizeof(half_t))
+#else
+#define VECTOR_LANES 0
+#endif
+
+HOT static double abs2_of_sum(const double *zr, const double *zi, ptrdiff_t M)
 {
     double ar[LANES] = {0}, ai[LANES] = {0};
-    ptrdiff_t a = 0;
-    for (; a + LANES <= M; a += LANES) {
+    ptrdiff_t a = 0, nv = M - M % LANES;
+#if VECTOR_LANES
+    half_t ar0 = {0}, ai0 = {0}, ar1 = {0}, ai1 = {0};
+    for (; a < nv; a += LANES) {
+        half_t xr0, xi0, xr1, xi1;
+        LOAD_HALF(xr0, zr + a);
+        LOAD_HALF(xi0, zi + a);
+        LOAD_HALF(xr1, zr + a + LANES / 2);
+        LOAD_HALF(xi1, zi + a + LANES / 2);
+        ar0 += xr0;
+        ai0 += xi0;
+        ar1 += xr1;
+        ai1 += xi1;
+    }
+    memcpy(ar, &ar0, sizeof ar0);
+    memcpy(ar + LANES / 2, &ar1, sizeof ar1);
+    memcpy(ai, &ai0, sizeof ai0);
+    memcpy(ai + LANES / 2, &ai1, sizeof ai1);
+#else
+    for (; a < nv; a += LANES) {
         for (int j = 0; j < LANES; j++) {
             ar[j] += zr[a + j];
             ai[j] += zi[a + j];
         }
     }
+#endif
     double re = 0.0, im = 0.0;
     for (; a < M; a++) { re += zr[a]; im += zi[a]; }
     for (int j = 0; j < LANES; j++) { re += ar[j]; im += ai[j]; }
@@ -128,63 +196,100 @@ void fgr_sp_general(const double *e, const double *w, ptrdiff_t M,
     }
 }
 
+/* Block length B of the uniform path: ~sqrt(T) minimises the B + T/B
+ * phasors per eigenpair; capped so the offset table stays in cache. */
+static ptrdiff_t uniform_block(ptrdiff_t T)
+{
+    ptrdiff_t B = 1;
+    while (B * B < T && B < FGR_ANCHOR_PERIOD)
+        B++;
+    return B;
+}
+
+size_t fgr_sp_uniform_work(ptrdiff_t M, ptrdiff_t T)
+{
+    ptrdiff_t B = uniform_block(T), J = (T + B - 1) / B;
+    ptrdiff_t mc = M < CHUNK ? M : CHUNK;
+    return (size_t)(2 * (B + 1) * mc + 2 * J * B);
+}
+
+/* acc[0] + i acc[1] += sum_a (ur + i ui)(rr + i ri) over a < n, with fixed
+ * lane-wise partial sums (deterministic order). */
+HOT static void cdot_acc(const double *restrict ur, const double *restrict ui,
+                         const double *restrict rr, const double *restrict ri,
+                         ptrdiff_t n, double *restrict acc)
+{
+    double re = 0.0, im = 0.0;
+    ptrdiff_t a = 0, nv = n - n % LANES;
+#if VECTOR_LANES
+    half_t sr0 = {0}, si0 = {0}, sr1 = {0}, si1 = {0};
+    for (; a < nv; a += LANES) {
+        half_t xr0, xi0, yr0, yi0, xr1, xi1, yr1, yi1;
+        LOAD_HALF(xr0, ur + a);
+        LOAD_HALF(xi0, ui + a);
+        LOAD_HALF(yr0, rr + a);
+        LOAD_HALF(yi0, ri + a);
+        LOAD_HALF(xr1, ur + a + LANES / 2);
+        LOAD_HALF(xi1, ui + a + LANES / 2);
+        LOAD_HALF(yr1, rr + a + LANES / 2);
+        LOAD_HALF(yi1, ri + a + LANES / 2);
+        sr0 += xr0 * yr0 - xi0 * yi0;
+        si0 += xr0 * yi0 + xi0 * yr0;
+        sr1 += xr1 * yr1 - xi1 * yi1;
+        si1 += xr1 * yi1 + xi1 * yr1;
+    }
+    double sr[LANES], si[LANES];
+    memcpy(sr, &sr0, sizeof sr0);
+    memcpy(sr + LANES / 2, &sr1, sizeof sr1);
+    memcpy(si, &si0, sizeof si0);
+    memcpy(si + LANES / 2, &si1, sizeof si1);
+#else
+    double sr[LANES] = {0}, si[LANES] = {0};
+    for (; a < nv; a += LANES) {
+        for (int j = 0; j < LANES; j++) {
+            sr[j] += ur[a + j] * rr[a + j] - ui[a + j] * ri[a + j];
+            si[j] += ur[a + j] * ri[a + j] + ui[a + j] * rr[a + j];
+        }
+    }
+#endif
+    for (; a < n; a++) {
+        re += ur[a] * rr[a] - ui[a] * ri[a];
+        im += ur[a] * ri[a] + ui[a] * rr[a];
+    }
+    for (int j = 0; j < LANES; j++) { re += sr[j]; im += si[j]; }
+    acc[0] += re;
+    acc[1] += im;
+}
+
 void fgr_sp_uniform(const double *e, const double *w, ptrdiff_t M,
                     const double *t, ptrdiff_t T, double dt,
                     double *out, double *work)
 {
-    double *zr = work, *zi = work + M, *sr = work + 2 * M, *si = work + 3 * M;
+    ptrdiff_t B = uniform_block(T), J = (T + B - 1) / B;
+    ptrdiff_t mc = M < CHUNK ? M : CHUNK;
+    double *rr = work, *ri = rr + B * mc;          /* offsets e^{-i e_a r dt}        */
+    double *ur = ri + B * mc, *ui = ur + mc;       /* anchor  w_a e^{-i e_a t_{jB}}  */
+    double *s = ui + mc;                           /* S[j][r] as (re, im) pairs      */
     double emax = max_abs(e, M);
-    /* step phasors exp(-i e_a dt) */
-    {
-        if (emax * fabs(dt) <= FGR_FAST_PHASE_LIMIT) {
-            for (ptrdiff_t a = 0; a < M; a++) {
-                double s, c;
-                fast_sincos(e[a] * dt, &s, &c);
-                sr[a] = c;
-                si[a] = -s;
-            }
-        } else {
-            for (ptrdiff_t a = 0; a < M; a++) {
-                sr[a] = cos(e[a] * dt);
-                si[a] = -sin(e[a] * dt);
-            }
+    for (ptrdiff_t i = 0; i < 2 * J * B; i++)
+        s[i] = 0.0;
+    for (ptrdiff_t a0 = 0; a0 < M; a0 += mc) {
+        ptrdiff_t n = M - a0 < mc ? M - a0 : mc;
+        for (ptrdiff_t r = 0; r < B; r++)
+            unit_phasors(e + a0, n, (double)r * dt, emax, rr + r * mc, ri + r * mc);
+        for (ptrdiff_t j = 0; j < J; j++) {
+            /* anchored at the caller's own grid value */
+            phasors(e + a0, w + a0, n, t[j * B], emax, ur, ui);
+            ptrdiff_t rend = T - j * B < B ? T - j * B : B;
+            for (ptrdiff_t r = 0; r < rend; r++)
+                cdot_acc(ur, ui, rr + r * mc, ri + r * mc, n, s + 2 * (j * B + r));
         }
     }
-    for (ptrdiff_t k0 = 0; k0 < T; k0 += FGR_ANCHOR_PERIOD) {
-        phasors(e, w, M, t[k0], emax, zr, zi);
-        out[k0] = abs2_of_sum(zr, zi, M);
-        ptrdiff_t kend = k0 + FGR_ANCHOR_PERIOD < T ? k0 + FGR_ANCHOR_PERIOD : T;
-        for (ptrdiff_t k = k0 + 1; k < kend; k++) {
-            double ar[LANES] = {0}, ai[LANES] = {0};
-            ptrdiff_t a = 0;
-            for (; a + LANES <= M; a += LANES) {
-                for (int j = 0; j < LANES; j++) {
-                    double xr = zr[a + j], xi = zi[a + j];
-                    double nr = xr * sr[a + j] - xi * si[a + j];
-                    double ni = xr * si[a + j] + xi * sr[a + j];
-                    zr[a + j] = nr;
-                    zi[a + j] = ni;
-                    ar[j] += nr;
-                    ai[j] += ni;
-                }
-            }
-            double re = 0.0, im = 0.0;
-            for (; a < M; a++) {
-                double xr = zr[a], xi = zi[a];
-                double nr = xr * sr[a] - xi * si[a];
-                double ni = xr * si[a] + xi * sr[a];
-                zr[a] = nr;
-                zi[a] = ni;
-                re += nr;
-                im += ni;
-            }
-            for (int j = 0; j < LANES; j++) { re += ar[j]; im += ai[j]; }
-            out[k] = re * re + im * im;
-        }
-    }
+    for (ptrdiff_t k = 0; k < T; k++)
+        out[k] = s[2 * k] * s[2 * k] + s[2 * k + 1] * s[2 * k + 1];
 }
 
-double fgr_ipr(const double *w, ptrdiff_t M)
+HOT double fgr_ipr(const double *w, ptrdiff_t M)
 {
     double acc[LANES] = {0};
     ptrdiff_t a = 0;

@@ -19,7 +19,9 @@ extern "C" {
  * it the libm functions (full Payne-Hanek reduction) take over. */
 #define FGR_FAST_PHASE_LIMIT 1.6e6
 
-/* Re-anchoring period (in time steps) of the phasor recurrence. */
+/* Largest block length B of the uniform-grid path: every P(t_k) is computed
+ * from a phasor anchored exactly at one of the caller's times t_{jB}, at
+ * most FGR_ANCHOR_PERIOD - 1 steps before t_k. */
 #define FGR_ANCHOR_PERIOD 64
 
 /*
@@ -30,15 +32,17 @@ void fgr_sp_general(const double *e, const double *w, ptrdiff_t M,
                     const double *t, ptrdiff_t T, double *out, double *work);
 
 /*
- * P(t_k) for one row on a uniform grid t_k = t0 + k dt (k = 0..T-1).
- * Phasor recurrence z_a(k+1) = z_a(k) exp(-i e_a dt), re-anchored exactly
- * every FGR_ANCHOR_PERIOD steps at t[k] (the caller's grid values), so the
- * rounding error does not grow with k.
- * work: scratch of at least 4*M doubles.
+ * P(t_k) for one row on a uniform grid t_k = t0 + k dt (k = 0..T-1), as
+ * |sum_a (w_a exp(-i e_a t[jB])) exp(-i e_a r dt)|^2 with k = jB + r: the
+ * anchor is the caller's t[jB], the offset r dt (r < B <= FGR_ANCHOR_PERIOD).
+ * work: scratch of at least fgr_sp_uniform_work(M, T) doubles.
  */
 void fgr_sp_uniform(const double *e, const double *w, ptrdiff_t M,
                     const double *t, ptrdiff_t T, double dt,
                     double *out, double *work);
+
+/* Scratch size (in doubles) that fgr_sp_uniform needs: O(min(M, 256) sqrt(T) + T). */
+size_t fgr_sp_uniform_work(ptrdiff_t M, ptrdiff_t T);
 
 /* sum_a w_a^2 (the tau -> infinity limit of P for a non-degenerate row). */
 double fgr_ipr(const double *w, ptrdiff_t M);
