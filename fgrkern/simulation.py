@@ -163,7 +163,7 @@ class _Moments:
 # The model interface
 # --------------------------------------------------------------------------
 
-_MODEL_FIELDS = ("n", "g", "symmetry", "lam", "eps0", "bath")
+_MODEL_FIELDS = ("n", "g", "symmetry", "lam", "eps0", "bath", "bath_levels")
 
 
 def _jsonable(x: Any) -> Any:
@@ -193,15 +193,18 @@ def _model_params(model: Any) -> dict[str, Any]:
 
 
 def _model_with_g(model: Any, g: float) -> Any:
-    """The same model with coupling strength g."""
+    """The same model with coupling strength g (a new object; models are immutable)."""
     if hasattr(model, "with_g"):
         return model.with_g(g)
-    new = copy.copy(model)
     try:
-        object.__setattr__(new, "g", g)
-    except AttributeError:
-        raise TypeError(f"{type(model).__name__} does not allow changing g; cannot evaluate several couplings") from None
-    return new
+        levels = getattr(model, "bath_levels", None)
+        bath = levels if levels is not None else model.bath
+        return type(model)(model.n, g, model.symmetry, model.lam, model.eps0, bath)
+    except (AttributeError, TypeError) as exc:
+        raise TypeError(
+            f"cannot build a {type(model).__name__} with another g ({exc}); evaluating several couplings "
+            "needs a LevelDotModel-like constructor (n, g, symmetry, lam, eps0, bath) or a with_g method"
+        ) from None
 
 
 def _sample_common(model: Any, gs: np.ndarray, size: int, ss: np.random.SeedSequence, method: str) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -786,12 +789,9 @@ def _make_result(m: _Moments, tau: np.ndarray, t: np.ndarray, gs: np.ndarray | N
         sem = np.full_like(m.mean, np.nan)
         cov = np.full_like(m.ipr_m2, np.nan)
     p_res_sem = np.sqrt(np.diagonal(cov)).copy()
-    if gs is None:
-        g_arr = np.array([float(getattr(model, "g", np.nan))])
-    else:
-        g_arr = gs
-    n_model = getattr(model, "n", None)
-    gamma_arr = g_arr * n_model if isinstance(n_model, (int, np.integer)) else np.full_like(g_arr, np.nan)
+    models = [model] if gs is None else [_model_with_g(model, float(gk)) for gk in gs]
+    g_arr = np.array([float(getattr(mk, "g", np.nan)) for mk in models])
+    gamma_arr = np.array([float(getattr(mk, "gamma", np.nan)) for mk in models])
     meta = {
         "model": params,
         "method": method,
