@@ -8,6 +8,7 @@ line ``fgrkern: error: ...`` and status 1; never a traceback for user mistakes.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import json
 import math
@@ -21,6 +22,11 @@ from hypothesis import strategies as st
 
 import fgrkern
 from fgrkern.cli import main, parse_grid
+
+
+# TEMPORARY until the theory branch is merged into this one: the commands below need fgrkern.theory.
+needs_theory = pytest.mark.skipif(importlib.util.find_spec("fgrkern.theory") is None,
+                                  reason="fgrkern.theory not merged into this branch yet")
 
 
 def run(*argv: str, cwd=None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -142,3 +148,210 @@ def test_parse_grid_step_is_inclusive(start, n, step, frac):
     assert g[0] == start
     assert g[-1] <= stop + 1e-9 * scale
     np.testing.assert_allclose(np.diff(g), step, rtol=1e-9, atol=1e-12 * scale)
+
+
+# ----------------------------------------------------------------- theory
+@needs_theory
+def test_theory_p_tau_csv(capsys):
+    p = run_inprocess(capsys, "theory", "p_tau", "--gamma", "0.46", "--tau", "0:5:0.5")
+    assert p.returncode == 0, p.stderr
+    header, rows = read_csv(p.stdout)
+    assert header == ["tau", "gamma", "p_tau"]
+    assert len(rows) == 11
+    vals = np.array(rows, dtype=float)
+    np.testing.assert_array_equal(vals[:, 0], 0.5 * np.arange(11))
+    assert np.all(vals[:, 1] == 0.46)
+    # P(0) = 1 exactly (the level starts in |0>); 16 digits make the CSV lossless to ~1e-16.
+    assert vals[0, 2] == pytest.approx(1.0, abs=1e-14)
+    np.testing.assert_allclose(vals[:, 2], fgrkern.theory.p_tau(vals[:, 0], 0.46), rtol=1e-15)
+
+
+@needs_theory
+def test_theory_outer_product_and_symmetry_column(capsys):
+    p = run_inprocess(capsys, "theory", "p_sff", "--symmetry", "o", "--gamma", "10,100", "--tau", "0.25,2")
+    assert p.returncode == 0, p.stderr
+    header, rows = read_csv(p.stdout)
+    assert header == ["tau", "gamma", "symmetry", "p_sff"]
+    assert [r[:3] for r in rows] == [["0.25", "10", "GOE"], ["0.25", "100", "GOE"],
+                                     ["2", "10", "GOE"], ["2", "100", "GOE"]]
+    # Eq. (6) for tau > 1 where K_GOE = 2 - tau ln((2 tau + 1)/(2 tau - 1)):
+    for r in rows[2:]:
+        gam = float(r[1])
+        K = 2 - 2 * math.log(5 / 3)
+        expect = math.exp(-8 * gam) + (2 + K) / (2 * gam)
+        assert float(r[3]) == pytest.approx(expect, rel=1e-13)
+
+
+@needs_theory
+def test_theory_form_factor_gue_is_min_tau_1(capsys):
+    p = run_inprocess(capsys, "theory", "form_factor", "--tau", "0:3:0.125")
+    header, rows = read_csv(p.stdout)
+    assert header == ["tau", "symmetry", "form_factor"]
+    tau = np.array([r[0] for r in rows], dtype=float)
+    np.testing.assert_allclose(np.array([r[2] for r in rows], dtype=float), np.minimum(tau, 1.0), atol=1e-15)
+
+
+@needs_theory
+def test_theory_p_res_limits(capsys):
+    # Eq. (4): P_res -> 1 - sqrt(pi gamma)/2 as gamma -> 0 and 1/gamma - 9/(4 gamma^2) as gamma -> inf.
+    p = run_inprocess(capsys, "theory", "p_res", "--gamma", "1e-8,1e6")
+    _, rows = read_csv(p.stdout)
+    small, large = float(rows[0][1]), float(rows[1][1])
+    assert small == pytest.approx(1 - math.sqrt(math.pi * 1e-8) / 2, abs=1e-7)
+    assert large == pytest.approx(1e-6 - 9 / 4 * 1e-12, rel=1e-10)
+
+
+@needs_theory
+def test_theory_runtime_error_is_one_line_exit_1(capsys):
+    # gamma < 0 passes the grid parser but the library rejects it: a runtime error, status 1.
+    p = run_inprocess(capsys, "theory", "p_res", "--gamma=-1")
+    assert_one_line_error(p, 1)
+    assert p.stderr.startswith("fgrkern: error:")
+
+
+# --------------------------------------------------------------- simulate
+SIM = ["simulate", "--n", "40", "--gamma", "2", "--samples", "64", "--tau", "0,0.05,0.5,3", "--seed", "5",
+       "--no-progress"]
+
+
+@needs_theory
+def test_simulate_prints_table_and_saves(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    p = run_inprocess(capsys, *SIM, "--out", "r.npz")
+    assert p.returncode == 0, p.stderr
+    assert "P_res" in p.stdout and "Eq. (4)" in p.stdout and "theory" in p.stdout
+    res = fgrkern.SimulationResult.load(tmp_path / "r.npz")
+    assert res.n_samples == 64
+    np.testing.assert_array_equal(res.tau, [0, 0.05, 0.5, 3])
+    # P(0) = (sum_a w_a)^2 = 1 in every realisation, so its mean is 1 and its sem 0 (to rounding).
+    assert res.mean[0] == pytest.approx(1.0, abs=1e-12)
+    assert res.sem[0] < 1e-12
+    assert np.all((res.mean >= 0) & (res.mean <= 1 + 1e-12))
+    # t = tau t_H with t_H = 2N/lam.
+    np.testing.assert_allclose(res.t, res.tau * 2 * 40)
+    assert res.gamma == pytest.approx(2.0)
+
+
+@needs_theory
+def test_simulate_same_seed_same_numbers_any_workers(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run_inprocess(capsys, *SIM, "--workers", "1", "--out", "a.npz").returncode == 0
+    assert run_inprocess(capsys, *SIM, "--workers", "2", "--out", "b.npz").returncode == 0
+    a, b = fgrkern.SimulationResult.load("a.npz"), fgrkern.SimulationResult.load("b.npz")
+    np.testing.assert_array_equal(a.mean, b.mean)
+    np.testing.assert_array_equal(a.sem, b.sem)
+    assert a.p_res == b.p_res
+
+
+@needs_theory
+def test_simulate_goe_user_bath_and_checkpoint(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    np.savetxt("levels.txt", np.linspace(-2, 2, 40))
+    p = run_inprocess(capsys, *SIM, "--symmetry", "GOE", "--bath", "levels.txt", "--checkpoint", "ck.npz",
+                      "--out", "u.npz")
+    assert p.returncode == 0, p.stderr
+    assert "user levels" in p.stdout
+    assert (tmp_path / "ck.npz").exists()
+    res = fgrkern.SimulationResult.load("u.npz")
+    assert res.mean[0] == pytest.approx(1.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--bath", "missing-file.txt"], "no such file"),
+    (["--bath", "short.txt"], "holds 3 levels"),
+    (["--out", "no-such-dir/r.npz"], "does not exist"),
+])
+def test_simulate_runtime_errors_exit_1(tmp_path, capsys, monkeypatch, extra, needle):
+    monkeypatch.chdir(tmp_path)
+    np.savetxt("short.txt", [0.0, 1.0, 2.0])
+    p = run_inprocess(capsys, *SIM, *extra)
+    assert_one_line_error(p, 1)
+    assert needle in p.stderr
+
+
+@needs_theory
+def test_simulate_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    p = run(*SIM, "--out", "r.npz", "--plot", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "r.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# -------------------------------------------------------------- reproduce
+PANEL_COLUMNS = {
+    "a": ["tau", "t", "mean", "sem", "theory_eq5"],
+    "b": ["tau", "t", "mean", "sem", "theory_eq5"],
+    "c": ["tau", "t", "mean", "sem", "theory_eq5"],
+    "d": ["gamma", "p_res", "sem", "theory_eq4", "fgr_1_over_gamma"],
+    "e": ["tau"] + [f"{c}_{s}" for s in ("GOE", "GUE", "GSE") for c in ("mean", "sem", "theory")],
+}
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """One real `fgrkern reproduce --quick` (the smoke-test preset), shared by the tests below."""
+    out = tmp_path_factory.mktemp("fig2")
+    p = run("reproduce", "--quick", "--out", str(out), "--no-progress", timeout=300)
+    return p, out
+
+
+@needs_theory
+def test_reproduce_quick_files_and_columns(quick_run):
+    p, out = quick_run
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr
+    for k, cols in PANEL_COLUMNS.items():
+        header, rows = read_csv((out / f"panel_{k}.csv").read_text())
+        assert header == cols
+        vals = np.array(rows, dtype=float)
+        assert np.all(np.isfinite(vals))
+        if k in "abc":
+            assert len(rows) == 241
+            assert np.all(vals[:, 3] > 0)  # sem
+        if k == "d":
+            assert len(rows) == 9
+            np.testing.assert_allclose(vals[[0, -1], 0], [1e-2, 1e2])
+            np.testing.assert_allclose(vals[:, 4], 1 / vals[:, 0])
+    if (out / "figure2.png").exists() or "matplotlib" in sys.modules:
+        assert (out / "figure2.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (out / "figure2.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+@needs_theory
+def test_reproduce_quick_summary_reports_agreement(quick_run):
+    p, out = quick_run
+    s = json.loads((out / "summary.json").read_text())
+    assert s["seed"] == 20220927 and s["config"]["preset"] == "quick" and s["config"]["n"] == 999
+    assert s["versions"]["fgrkern"] == fgrkern.__version__
+    assert s["run_seconds"] > 0
+    assert s["samples_total"] == 5 * 250 + 9 * 250
+    # The smoke-test sizes resolve the curves to a few per cent: every panel agrees with the
+    # theory within 4 standard errors, or within them plus the stated O(gamma/N), O(1/gamma)
+    # systematic allowance, and the small-gamma panels, where gamma/N < 1e-3, purely statistically.
+    assert set(s["agreement"].values()) <= {"statistical", "systematic"}, s["agreement"]
+    for k in "bc":
+        assert s["panels"][k]["agreement"] == "statistical", s["panels"][k]
+    d = s["panels"]["d"]["per_gamma"]
+    assert len(d) == 9
+    for row in d:
+        assert row["agreement"] in ("statistical", "systematic"), row
+        if row["gamma"] < 3:
+            assert abs(row["z"]) < 4, row
+    # Plateau/offset ratios (3/2, 2, 3) for (GOE, GUE, GSE), within 4 errors of the measurement.
+    for sym, info in s["panels"]["e"]["classes"].items():
+        assert abs(info["ratio_pl_over_off"] - info["ratio_paper"]) < 4 * info["ratio_err"] + 0.1 * info["ratio_paper"], (sym, info)
+    assert "Figure 2 reproduced" in p.stdout
+
+
+@needs_theory
+def test_reproduce_same_seed_same_numbers_any_workers(tmp_path, capsys):
+    # Tiny in-process runs: the CSVs are byte-identical for 1 and 2 workers, and differ for another seed.
+    args = ["reproduce", "--quick", "--samples", "24", "--n", "40", "--no-plot", "--no-progress"]
+    for name, extra in (("w1", ["--workers", "1"]), ("w2", ["--workers", "2"]), ("s2", ["--seed", "2"])):
+        p = run_inprocess(capsys, *args, *extra, "--out", str(tmp_path / name))
+        assert p.returncode == 0, p.stderr
+    for k in "abcde":
+        a = (tmp_path / "w1" / f"panel_{k}.csv").read_bytes()
+        assert a == (tmp_path / "w2" / f"panel_{k}.csv").read_bytes()
+        assert a != (tmp_path / "s2" / f"panel_{k}.csv").read_bytes()
+    assert not (tmp_path / "w1" / "figure2.png").exists()
