@@ -249,7 +249,7 @@ def _run_theory(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
             values = func(*[cols[n] for n in ("tau", "gamma") if n in cols])
     except (ValueError, TypeError) as exc:
         raise UserError(str(exc)) from None
-    values = np.broadcast_to(np.asarray(values, dtype=np.float64), mesh[0].shape).ravel()
+    values = np.broadcast_to(np.asarray(values, dtype=np.float64), (mesh[0].size,))
 
     header = list(grid_names)
     if "symmetry" in needed:
