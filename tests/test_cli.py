@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 import fgrkern
 from fgrkern.cli import main, parse_grid
+from fgrkern.figure2 import Figure2Config
 
 
 # TEMPORARY until the theory branch is merged into this one: the commands below need fgrkern.theory.
@@ -309,7 +310,7 @@ def test_reproduce_quick_files_and_columns(quick_run):
             assert len(rows) == 241
             assert np.all(vals[:, 3] > 0)  # sem
         if k == "d":
-            assert len(rows) == 9
+            assert len(rows) == Figure2Config.preset("quick").n_gamma_res
             np.testing.assert_allclose(vals[[0, -1], 0], [1e-2, 1e2])
             np.testing.assert_allclose(vals[:, 4], 1 / vals[:, 0])
     if (out / "figure2.png").exists() or "matplotlib" in sys.modules:
@@ -324,7 +325,8 @@ def test_reproduce_quick_summary_reports_agreement(quick_run):
     assert s["seed"] == 20220927 and s["config"]["preset"] == "quick" and s["config"]["n"] == 999
     assert s["versions"]["fgrkern"] == fgrkern.__version__
     assert s["run_seconds"] > 0
-    assert s["samples_total"] == 5 * 250 + 9 * 250
+    cfg = Figure2Config.preset("quick")
+    assert s["samples_total"] == 5 * cfg.samples + cfg.n_gamma_res * cfg.samples_res
     # The smoke-test sizes resolve the curves to a few per cent: every panel agrees with the
     # theory within 4 standard errors, or within them plus the stated O(gamma/N), O(1/gamma)
     # systematic allowance, and the small-gamma panels, where gamma/N < 1e-3, purely statistically.
@@ -332,7 +334,7 @@ def test_reproduce_quick_summary_reports_agreement(quick_run):
     for k in "bc":
         assert s["panels"][k]["agreement"] == "statistical", s["panels"][k]
     d = s["panels"]["d"]["per_gamma"]
-    assert len(d) == 9
+    assert len(d) == Figure2Config.preset("quick").n_gamma_res
     for row in d:
         assert row["agreement"] in ("statistical", "systematic"), row
         if row["gamma"] < 3:
