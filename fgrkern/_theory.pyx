@@ -1,0 +1,46 @@
+# cython: language_level=3
+"""Private: Cython wrappers of the C theory kernels (src_c/fgr_theory.c).
+
+Validation, broadcasting and threading live in :mod:`fgrkern.theory`; these
+functions take C-contiguous float64 arrays of equal length and fill ``out``
+for the index range [start, stop) with the GIL released.
+"""
+
+cdef extern from "fgr_theory.h" nogil:
+    void fgr_bessel_i01e(double z, double *i0e, double *i1e, double *dif)
+    double fgr_p_res(double gamma)
+    double fgr_p_tau(double tau, double gamma)
+    long fgr_p_tau_cost(double tau, double gamma)
+
+
+def p_res_range(const double[::1] gamma, double[::1] out, Py_ssize_t start, Py_ssize_t stop):
+    """out[i] = P_res(gamma[i]), Eq. (4), for start <= i < stop."""
+    cdef Py_ssize_t i
+    with nogil:
+        for i in range(start, stop):
+            out[i] = fgr_p_res(gamma[i])
+
+
+def p_tau_range(const double[::1] tau, const double[::1] gamma, double[::1] out,
+                Py_ssize_t start, Py_ssize_t stop):
+    """out[i] = P(tau[i]; gamma[i]), Eq. (5), for start <= i < stop.
+
+    tau[i] >= 0 finite and gamma[i] > 0 finite (NaN otherwise).
+    """
+    cdef Py_ssize_t i
+    with nogil:
+        for i in range(start, stop):
+            out[i] = fgr_p_tau(tau[i], gamma[i])
+
+
+def p_tau_cost(double tau, double gamma):
+    """Number of Bessel-kernel evaluations of one p_tau call."""
+    return fgr_p_tau_cost(tau, gamma)
+
+
+def bessel_i01e(const double[::1] z, double[::1] i0e, double[::1] i1e, double[::1] dif):
+    """exp(-z) I0(z), exp(-z) I1(z) and their difference, for z >= 0 (for tests)."""
+    cdef Py_ssize_t i
+    with nogil:
+        for i in range(z.shape[0]):
+            fgr_bessel_i01e(z[i], &i0e[i], &i1e[i], &dif[i])
