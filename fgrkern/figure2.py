@@ -95,8 +95,8 @@ class Figure2Config:
     """
 
     n: int = 999
-    samples: int = 1000
-    samples_res: int = 250
+    samples: int = 2000
+    samples_res: int = 500
     n_gamma_res: int = 20
     tau_min: float = 1e-4
     tau_max: float = 1e2
@@ -115,7 +115,7 @@ class Figure2Config:
         """
         base = {
             "quick": dict(samples=200, samples_res=100, n_gamma_res=9),
-            "default": dict(samples=1000, samples_res=250),
+            "default": dict(samples=2000, samples_res=500),
             "paper": dict(samples=10_000, samples_res=10_000),
         }
         if name not in base:
