@@ -233,20 +233,19 @@ def _run_theory(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         parser.error(f"{args.function} does not take --symmetry")
     symmetry = args.symmetry or "GUE"
     from . import theory
+    from .figure2 import _quiet
 
     # Outer product over the grids, first grid slowest.
     axes = [np.asarray(getattr(args, n), dtype=np.float64) for n in grid_names]
     mesh = np.meshgrid(*axes, indexing="ij")
     cols = {n: m.ravel() for n, m in zip(grid_names, mesh)}
     func = getattr(theory, args.function)
+    pos = [cols[n] for n in ("tau", "gamma") if n in cols]
     try:
         if args.function == "gamma_gr":
             values = func(cols["g"], lam=args.lam)
-        elif "symmetry" in needed:
-            pos = [cols[n] for n in ("tau", "gamma") if n in cols]
-            values = func(*pos, symmetry)
         else:
-            values = func(*[cols[n] for n in ("tau", "gamma") if n in cols])
+            values = _quiet(func, *pos, *((symmetry,) if "symmetry" in needed else ()))
     except (ValueError, TypeError) as exc:
         raise UserError(str(exc)) from None
     values = np.broadcast_to(np.asarray(values, dtype=np.float64), (mesh[0].size,))
@@ -343,9 +342,11 @@ def _theory_curve(symmetry: str, bath: Any, tau: Any, gamma: float) -> tuple[Any
 
     if not isinstance(bath, str) or bath != "wigner-dyson":
         return None, "no closed form for this bath"
+    from .figure2 import _quiet
+
     if symmetry == "GUE":
         return theory.p_tau(tau, gamma), "Eq. (5)"
-    return theory.p_sff(tau, gamma, symmetry), "Eq. (6), valid for gamma >> 1"
+    return _quiet(theory.p_sff, tau, gamma, symmetry), "Eq. (6), valid for gamma >> 1"
 
 
 def _run_simulate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

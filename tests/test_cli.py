@@ -8,7 +8,6 @@ line ``fgrkern: error: ...`` and status 1; never a traceback for user mistakes.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
 import math
@@ -23,11 +22,6 @@ from hypothesis import strategies as st
 import fgrkern
 from fgrkern.cli import main, parse_grid
 from fgrkern.figure2 import Figure2Config
-
-
-# TEMPORARY until the theory branch is merged into this one: the commands below need fgrkern.theory.
-needs_theory = pytest.mark.skipif(importlib.util.find_spec("fgrkern.theory") is None,
-                                  reason="fgrkern.theory not merged into this branch yet")
 
 
 def run(*argv: str, cwd=None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -152,7 +146,6 @@ def test_parse_grid_step_is_inclusive(start, n, step, frac):
 
 
 # ----------------------------------------------------------------- theory
-@needs_theory
 def test_theory_p_tau_csv(capsys):
     p = run_inprocess(capsys, "theory", "p_tau", "--gamma", "0.46", "--tau", "0:5:0.5")
     assert p.returncode == 0, p.stderr
@@ -167,7 +160,6 @@ def test_theory_p_tau_csv(capsys):
     np.testing.assert_allclose(vals[:, 2], fgrkern.theory.p_tau(vals[:, 0], 0.46), rtol=1e-15)
 
 
-@needs_theory
 def test_theory_outer_product_and_symmetry_column(capsys):
     p = run_inprocess(capsys, "theory", "p_sff", "--symmetry", "o", "--gamma", "10,100", "--tau", "0.25,2")
     assert p.returncode == 0, p.stderr
@@ -183,7 +175,6 @@ def test_theory_outer_product_and_symmetry_column(capsys):
         assert float(r[3]) == pytest.approx(expect, rel=1e-13)
 
 
-@needs_theory
 def test_theory_form_factor_gue_is_min_tau_1(capsys):
     p = run_inprocess(capsys, "theory", "form_factor", "--tau", "0:3:0.125")
     header, rows = read_csv(p.stdout)
@@ -192,7 +183,6 @@ def test_theory_form_factor_gue_is_min_tau_1(capsys):
     np.testing.assert_allclose(np.array([r[2] for r in rows], dtype=float), np.minimum(tau, 1.0), atol=1e-15)
 
 
-@needs_theory
 def test_theory_p_res_limits(capsys):
     # Eq. (4): P_res -> 1 - sqrt(pi gamma)/2 as gamma -> 0 and 1/gamma - 9/(4 gamma^2) as gamma -> inf.
     p = run_inprocess(capsys, "theory", "p_res", "--gamma", "1e-8,1e6")
@@ -202,7 +192,6 @@ def test_theory_p_res_limits(capsys):
     assert large == pytest.approx(1e-6 - 9 / 4 * 1e-12, rel=1e-10)
 
 
-@needs_theory
 def test_theory_runtime_error_is_one_line_exit_1(capsys):
     # gamma < 0 passes the grid parser but the library rejects it: a runtime error, status 1.
     p = run_inprocess(capsys, "theory", "p_res", "--gamma=-1")
@@ -215,7 +204,6 @@ SIM = ["simulate", "--n", "40", "--gamma", "2", "--samples", "64", "--tau", "0,0
        "--no-progress"]
 
 
-@needs_theory
 def test_simulate_prints_table_and_saves(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     p = run_inprocess(capsys, *SIM, "--out", "r.npz")
@@ -233,7 +221,6 @@ def test_simulate_prints_table_and_saves(tmp_path, capsys, monkeypatch):
     assert res.gamma == pytest.approx(2.0)
 
 
-@needs_theory
 def test_simulate_same_seed_same_numbers_any_workers(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert run_inprocess(capsys, *SIM, "--workers", "1", "--out", "a.npz").returncode == 0
@@ -244,7 +231,6 @@ def test_simulate_same_seed_same_numbers_any_workers(tmp_path, capsys, monkeypat
     assert a.p_res == b.p_res
 
 
-@needs_theory
 def test_simulate_goe_user_bath_and_checkpoint(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     np.savetxt("levels.txt", np.linspace(-2, 2, 40))
@@ -270,7 +256,6 @@ def test_simulate_runtime_errors_exit_1(tmp_path, capsys, monkeypatch, extra, ne
     assert needle in p.stderr
 
 
-@needs_theory
 def test_simulate_plot(tmp_path):
     pytest.importorskip("matplotlib")
     p = run(*SIM, "--out", "r.npz", "--plot", cwd=tmp_path)
@@ -296,7 +281,6 @@ def quick_run(tmp_path_factory):
     return p, out
 
 
-@needs_theory
 def test_reproduce_quick_files_and_columns(quick_run):
     p, out = quick_run
     assert p.returncode == 0, p.stderr
@@ -318,7 +302,6 @@ def test_reproduce_quick_files_and_columns(quick_run):
         assert (out / "figure2.pdf").read_bytes()[:5] == b"%PDF-"
 
 
-@needs_theory
 def test_reproduce_quick_summary_reports_agreement(quick_run):
     p, out = quick_run
     s = json.loads((out / "summary.json").read_text())
@@ -347,7 +330,6 @@ def test_reproduce_quick_summary_reports_agreement(quick_run):
     assert "Figure 2 reproduced" in p.stdout
 
 
-@needs_theory
 def test_reproduce_same_seed_same_numbers_any_workers(tmp_path, capsys):
     # Tiny in-process runs: the CSVs are byte-identical for 1 and 2 workers, and differ for another seed.
     args = ["reproduce", "--quick", "--samples", "24", "--n", "40", "--no-plot", "--no-progress"]
