@@ -482,6 +482,8 @@ def _summarise(cfg: Figure2Config, data: dict[str, Any], elapsed: float) -> dict
         "panels": panels,
         "samples_total": int(sum(c.n_samples for c in curves.values())),
         "run_seconds": elapsed,
+        "samples_per_second": float(sum(c.n_samples for c in curves.values()) / elapsed) if elapsed > 0 else None,
+        "estimated_seconds_by_preset": _estimates(cfg, curves),
         "seed": cfg.seed,
         "versions": {"fgrkern": fk.__version__, "numpy": np.__version__, "scipy": sv,
                      "python": platform.python_version()},
@@ -492,10 +494,31 @@ def _summarise(cfg: Figure2Config, data: dict[str, Any], elapsed: float) -> dict
     return {"summary": summary, "tables": tables}
 
 
+def _estimates(cfg: Figure2Config, curves: dict[str, _Curve]) -> dict[str, float]:
+    """Run time of each preset on this machine, from the per-sample times measured in this run."""
+    secs: dict[str, float] = {}
+    count: dict[str, int] = {}
+    for key, c in curves.items():
+        kind = "res" if key.startswith("P_res") else c.symmetry
+        secs[kind] = secs.get(kind, 0.0) + c.seconds
+        count[kind] = count.get(kind, 0) + c.n_samples
+    per = {k: secs[k] / count[k] for k in secs}
+    out = {}
+    for name in ("quick", "default", "paper"):
+        p = Figure2Config.preset(name, n=cfg.n)
+        # Curves: GUE at three gammas, GOE and GSE at one; then one P_res point per gamma.
+        sec = p.samples * (3 * per.get("GUE", 0.0) + per.get("GOE", 0.0) + per.get("GSE", 0.0))
+        sec += p.n_gamma_res * p.samples_res * per.get("res", 0.0)
+        out[name] = float(sec)
+    return out
+
+
 def _verdict_text(summary: dict[str, Any]) -> str:
     p = summary["panels"]
+    est = summary["estimated_seconds_by_preset"]
     lines = [f"Figure 2 reproduced in {summary['run_seconds']:.0f} s "
-             f"({summary['samples_total']} realisations, seed {summary['seed']})."]
+             f"({summary['samples_total']} realisations, seed {summary['seed']}); at this run's speed "
+             f"--paper would take about {est['paper'] / 60:.0f} min."]
     for k in "abc":
         q = p[k]
         lines.append(f"  ({k}) GUE gamma={q['gamma']:<5g} vs Eq. (5): {q['agreement']:<11} max|z| = {q['max_abs_z']:.3g} "
