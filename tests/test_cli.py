@@ -243,6 +243,28 @@ def test_simulate_goe_user_bath_and_checkpoint(tmp_path, capsys, monkeypatch):
     assert res.mean[0] == pytest.approx(1.0, abs=1e-12)
 
 
+@pytest.mark.parametrize("extra", [["--method", "dense"], ["--bath", "poisson"], ["--symmetry", "GSE"],
+                                   ["--symmetry", "S", "--method", "dense"]])
+def test_simulate_methods_baths_classes(tmp_path, capsys, monkeypatch, extra):
+    monkeypatch.chdir(tmp_path)
+    p = run_inprocess(capsys, *SIM, *extra, "--out", "r.npz")
+    assert p.returncode == 0, p.stderr
+    res = fgrkern.SimulationResult.load("r.npz")
+    assert res.metadata["method"] == ("dense" if "dense" in extra else "secular")
+    assert res.mean[0] == pytest.approx(1.0, abs=1e-12)
+    # 0 < sum_a w_a^2 <= 1, and the GSE weights are summed over Kramers pairs (M = N/2 + 1 >= 1/P_res).
+    assert 0 < res.p_res <= 1
+    assert res.p_res >= 1 / (41 if "GSE" not in extra and "S" not in extra else 21) - 1e-12
+
+
+def test_simulate_coupling_as_g(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv = [a for a in SIM if a not in ("--gamma", "2")]
+    p = run_inprocess(capsys, *argv, "--g", "0.05", "--out", "g.npz")
+    assert p.returncode == 0, p.stderr
+    assert fgrkern.SimulationResult.load("g.npz").gamma == pytest.approx(0.05 * 40)
+
+
 @pytest.mark.parametrize("extra, needle", [
     (["--bath", "missing-file.txt"], "no such file"),
     (["--bath", "short.txt"], "holds 3 levels"),
