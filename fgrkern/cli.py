@@ -401,6 +401,11 @@ def _run_simulate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         print(line)
     if th is not None:
         print(f"theory: {th_label}; z = (mean - theory)/sem")
+        if args.symmetry != "GUE":
+            print(f"note: Eq. (6) neglects corrections of relative order 1/gamma = {1 / gamma:.2g}")
+        if gamma / args.n > 0.01:
+            print(f"note: the theory is the limit N -> inf at fixed gamma; expect O(gamma/N) = "
+                  f"{gamma / args.n:.2g} relative deviations at this N")
     pres = f"P_res (t -> inf, mean IPR) = {res.p_res:.6g} +- {res.p_res_sem:.2g}"
     if args.symmetry == "GUE" and isinstance(bath, str) and bath == "wigner-dyson" and args.eps0 == 0.0:
         pres += f"; Eq. (4): {fk.theory.p_res(gamma):.6g}"
