@@ -204,10 +204,11 @@ def _pool(stats: list[tuple[int, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, 
     ntot = n.sum()
     shape = (-1,) + (1,) * (means.ndim - 1)
     mean = (n.reshape(shape) * means).sum(0) / ntot
-    # Within-chunk sums of squares (n_i - 1) sd_i^2 with sd_i^2 = n_i sem_i^2, plus between-chunk part.
-    ss = ((n - 1).reshape(shape) * n.reshape(shape) * sems**2).sum(0)
-    ss += (n.reshape(shape) * (means - mean) ** 2).sum(0)
-    sem = np.sqrt(ss / (ntot - 1) / ntot) if ntot > 1 else np.zeros_like(mean)
+    # Within-chunk sums of squares (n_i - 1) sd_i^2 with sd_i^2 = n_i sem_i^2 (zero for a
+    # one-sample chunk, whose sem is NaN), plus the between-chunk part.
+    within = np.where((n > 1).reshape(shape), (n - 1).reshape(shape) * n.reshape(shape) * sems**2, 0.0)
+    ss = within.sum(0) + (n.reshape(shape) * (means - mean) ** 2).sum(0)
+    sem = np.sqrt(ss / (ntot - 1) / ntot) if ntot > 1 else np.full_like(mean, np.nan)
     return mean, sem
 
 

@@ -286,6 +286,25 @@ def test_simulate_plot(tmp_path):
 
 
 # -------------------------------------------------------------- reproduce
+@settings(max_examples=50, deadline=None)
+@given(sizes=st.lists(st.integers(1, 40), min_size=1, max_size=6), seed=st.integers(0, 2**32 - 1))
+def test_chunk_pooling_equals_one_sample(sizes, seed):
+    # reproduce pools simulate() chunks; the pooled mean and sem must be those of all samples at once.
+    from fgrkern.figure2 import _pool
+
+    if sum(sizes) < 2:
+        sizes = sizes + [1]
+    rng = np.random.default_rng(seed)
+    data = [rng.exponential(size=(k, 3)) for k in sizes]
+    stats = [(k, d.mean(0), d.std(0, ddof=1) / np.sqrt(k) if k > 1 else np.full(3, np.nan))
+             for k, d in zip(sizes, data)]
+    allv = np.concatenate(data)
+    mean, sem = _pool(stats)
+    np.testing.assert_allclose(mean, allv.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(sem, allv.std(0, ddof=1) / np.sqrt(len(allv)), rtol=1e-9)
+
+
+
 PANEL_COLUMNS = {
     "a": ["tau", "t", "mean", "sem", "theory_eq5"],
     "b": ["tau", "t", "mean", "sem", "theory_eq5"],
