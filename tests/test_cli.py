@@ -382,3 +382,13 @@ def test_reproduce_same_seed_same_numbers_any_workers(tmp_path, capsys):
         assert a == (tmp_path / "w2" / f"panel_{k}.csv").read_bytes()
         assert a != (tmp_path / "s2" / f"panel_{k}.csv").read_bytes()
     assert not (tmp_path / "w1" / "figure2.png").exists()
+
+
+def test_missing_matplotlib_is_a_clear_runtime_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
+    for argv in (["reproduce", "--quick", "--out", "x"], [*SIM, "--plot"]):
+        p = run_inprocess(capsys, *argv)
+        assert_one_line_error(p, 1)
+        assert "fgrkern[plot]" in p.stderr
+    assert not (tmp_path / "x").exists()
