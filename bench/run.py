@@ -107,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
               "baselines are slower than they would be. For fair numbers run\n"
               "  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/run.py ...",
               file=sys.stderr)
-    print(f"machine: {machine['cpu_model']}, {machine['usable_cores']} usable cores; "
+    loadavg = machine["load_average_1_5_15min"]
+    print(f"machine: {machine['cpu_model']}, {machine['usable_cores']} usable cores"
+          + (f", load average {loadavg[0]:.1f}" if loadavg else "") + "; "
           + ", ".join(f"{k} {v}" for k, v in versions.items()))
     args.results.mkdir(parents=True, exist_ok=True)
     for name in names:

@@ -7,9 +7,16 @@ class, and the eigenpair-sum kernel P(t) = |sum_a w_a exp(-i e_a t)|^2.
 
 from ._version import __version__
 from .kernel import survival_probability
-from . import theory
 from .model import LevelDotModel, Spectrum
 from .simulation import SimulationResult, simulate
+from . import theory
 
-__all__ = ["__version__", "survival_probability", "theory", "LevelDotModel", "Spectrum", "simulate",
-           "SimulationResult"]
+__all__ = [
+    "__version__",
+    "survival_probability",
+    "LevelDotModel",
+    "Spectrum",
+    "simulate",
+    "SimulationResult",
+    "theory",
+]

@@ -13,6 +13,7 @@ cdef extern from "fgr_kernel.h" nogil:
                         const double *t, Py_ssize_t T, double dt,
                         double *out, double *work)
     size_t fgr_sp_uniform_work(Py_ssize_t M, Py_ssize_t T)
+    size_t fgr_sp_general_work(Py_ssize_t M)
     double fgr_ipr(const double *w, Py_ssize_t M)
     void fgr_sincos_array(const double *x, Py_ssize_t n, double *s, double *c)
     double FGR_FAST_PHASE_LIMIT
@@ -28,7 +29,7 @@ def survival_rows(const double[:, ::1] energies, const double[:, ::1] weights,
     """Fill out[r, :] = P(t) for rows start <= r < stop (GIL released)."""
     cdef Py_ssize_t M = energies.shape[1], T = t.shape[0], r
     cdef double *work
-    cdef size_t nwork = fgr_sp_uniform_work(M, T) if uniform else 2 * <size_t> M
+    cdef size_t nwork = fgr_sp_uniform_work(M, T) if uniform else fgr_sp_general_work(M)
     if stop <= start or T == 0:
         return
     work = <double *> malloc(nwork * sizeof(double))

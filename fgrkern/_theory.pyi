@@ -11,6 +11,13 @@ def p_tau_range(
     start: int,
     stop: int,
 ) -> None: ...
+def p_tau_fine_range(
+    tau: npt.NDArray[np.float64],
+    gamma: npt.NDArray[np.float64],
+    out: npt.NDArray[np.float64],
+    start: int,
+    stop: int,
+) -> None: ...
 def p_tau_cost(tau: float, gamma: float) -> int: ...
 def bessel_i01e(
     z: npt.NDArray[np.float64],

@@ -10,6 +10,7 @@ cdef extern from "fgr_theory.h" nogil:
     void fgr_bessel_i01e(double z, double *i0e, double *i1e, double *dif)
     double fgr_p_res(double gamma)
     double fgr_p_tau(double tau, double gamma)
+    double fgr_p_tau_fine(double tau, double gamma)
     long fgr_p_tau_cost(double tau, double gamma)
 
 
@@ -33,6 +34,15 @@ def p_tau_range(const double[::1] tau, const double[::1] gamma, double[::1] out,
             out[i] = fgr_p_tau(tau[i], gamma[i])
 
 
+def p_tau_fine_range(const double[::1] tau, const double[::1] gamma, double[::1] out,
+                     Py_ssize_t start, Py_ssize_t stop):
+    """As p_tau_range with the refined reference rule (tests only)."""
+    cdef Py_ssize_t i
+    with nogil:
+        for i in range(start, stop):
+            out[i] = fgr_p_tau_fine(tau[i], gamma[i])
+
+
 def p_tau_cost(double tau, double gamma):
     """Number of Bessel-kernel evaluations of one p_tau call."""
     return fgr_p_tau_cost(tau, gamma)
@@ -44,3 +54,4 @@ def bessel_i01e(const double[::1] z, double[::1] i0e, double[::1] i1e, double[::
     with nogil:
         for i in range(z.shape[0]):
             fgr_bessel_i01e(z[i], &i0e[i], &i1e[i], &dif[i])
+

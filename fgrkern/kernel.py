@@ -7,6 +7,7 @@ many-body spectrum and the overlaps of an initial state with its eigenstates).
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal, overload
 
 import numpy as np
@@ -100,8 +101,8 @@ def survival_probability(energies, weights, t, *, workers=None, grid="auto", ret
     ------
     ValueError
         Mismatched or non-broadcastable shapes, M = 0, NaN/inf values,
-        negative weights, unknown ``grid``, or a non-uniform ``t`` with
-        ``grid="uniform"``.
+        negative weights, unknown ``grid``, a non-uniform ``t`` with
+        ``grid="uniform"``, or phases ``e * t`` beyond the double range.
     TypeError
         Complex, boolean, object or string input.
 
@@ -139,6 +140,9 @@ def survival_probability(energies, weights, t, *, workers=None, grid="auto", ret
         ) from None
     if np.any(w < 0):
         raise ValueError("weights must be non-negative (they are |<a|0>|^2)")
+    if e.size and tt.size and math.isinf(float(np.max(np.abs(e))) * float(np.max(np.abs(tt)))):
+        # e t would overflow to inf and sin/cos give NaN: no double can hold the phase
+        raise ValueError("max|energies| * max|t| overflows a double: the phases e*t are not representable")
     nthreads = resolve_workers(workers)
 
     M = e.shape[-1]

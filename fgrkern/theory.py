@@ -278,10 +278,14 @@ def form_factor(tau: Any, symmetry: str = "GUE") -> Any:
         # ln((2t+1)/(2t-1)) = 2 atanh(1/(2t)): no cancellation at large t
         out[hi] = 2.0 - 2.0 * th * np.arctanh(0.5 / th)
     else:
-        with np.errstate(divide="ignore"):
-            lg = np.where(tl < 0.5, np.log1p(-2.0 * tl), np.log(np.abs(2.0 * tl - 1.0)))
+        # ln|1 - 2 tau|: log1p below 1/2 (accurate at small tau), log above
+        below = tl < 0.5
+        lg = np.empty_like(tl)
+        lg[below] = np.log1p(-2.0 * tl[below])
+        above = tl > 0.5
+        lg[above] = np.log(2.0 * tl[above] - 1.0)
+        lg[~below & ~above] = -np.inf  # the integrable log singularity at 1/2
         out[lo] = tl - 0.5 * tl * lg
-        out[lo & (t == 0.5)] = np.inf
     return _ret(out)
 
 

@@ -25,6 +25,13 @@
 #include <stdint.h>
 #include <string.h>
 
+/* No a*b + c -> fma contraction, so that every clone rounds identically:
+ * GCC in ISO C mode (c_std=c11) does not contract, clang does by default
+ * and its AVX-512 target includes FMA. */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 /* pi/2 split in pieces with 33 significant bits each, so k * PIO2_i is exact
  * for |k| < 2^20 (fdlibm's __ieee754_rem_pio2 constants). */
 static const double TWO_OVER_PI = 6.36619772367581382433e-01;
@@ -37,8 +44,9 @@ static const double ROUND_MAGIC = 6755399441055744.0;
 
 #define LANES 8
 
-/* Eigenpairs per cache block of the uniform-grid path: the offset phasor
- * table (<= FGR_ANCHOR_PERIOD x CHUNK complex, 256 KiB) stays in L2. */
+/* Eigenpairs per cache block (a multiple of LANES): the phasors of the
+ * general path stay in L1, the offset table of the uniform path
+ * (<= FGR_ANCHOR_PERIOD x CHUNK complex, 256 KiB) in L2. */
 #define CHUNK 256
 
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) \
@@ -77,7 +85,7 @@ static inline void fast_sincos(double x, double *s_out, double *c_out)
     *c_out = double_of(cb);
 }
 
-HOT void fgr_sincos_array(const double *x, ptrdiff_t n, double *s, double *c)
+void fgr_sincos_array(const double *x, ptrdiff_t n, double *s, double *c)
 {
     for (ptrdiff_t i = 0; i < n; i++) {
         double xi = x[i];
@@ -146,16 +154,30 @@ typedef double half_t __attribute__((vector_size(LANES / 2 * sizeof(double))));
 /* unaligned load as a macro: a helper function would be compiled for the
  * default ISA and pass the vector through memory in the AVX clones */
 #define LOAD_HALF(v, p) memcpy(&(v), (p), sizeof(half_t))
+/* the LANES partial sums held in two vectors, back to an array */
+#define STORE_LANES(dst, lo, hi)                           \
+    do {                                                   \
+        memcpy((dst), &(lo), sizeof(half_t));              \
+        memcpy((dst) + LANES / 2, &(hi), sizeof(half_t));  \
+    } while (0)
 #else
 #define VECTOR_LANES 0
 #endif
 
-HOT static double abs2_of_sum(const double *zr, const double *zi, ptrdiff_t M)
+/* ar[j], ai[j] += the terms a = j (mod LANES) of zr, zi (a < n - n % LANES),
+ * and tail[0], tail[1] += the last n % LANES terms.  Called chunk by chunk
+ * with chunks of a multiple of LANES terms, every lane sees the same
+ * additions in the same order as in one call over the whole row. */
+HOT static void lane_sums(const double *zr, const double *zi, ptrdiff_t n,
+                          double *ar, double *ai, double *tail)
 {
-    double ar[LANES] = {0}, ai[LANES] = {0};
-    ptrdiff_t a = 0, nv = M - M % LANES;
+    ptrdiff_t a = 0, nv = n - n % LANES;
 #if VECTOR_LANES
-    half_t ar0 = {0}, ai0 = {0}, ar1 = {0}, ai1 = {0};
+    half_t ar0, ai0, ar1, ai1;
+    LOAD_HALF(ar0, ar);
+    LOAD_HALF(ar1, ar + LANES / 2);
+    LOAD_HALF(ai0, ai);
+    LOAD_HALF(ai1, ai + LANES / 2);
     for (; a < nv; a += LANES) {
         half_t xr0, xi0, xr1, xi1;
         LOAD_HALF(xr0, zr + a);
@@ -167,10 +189,8 @@ HOT static double abs2_of_sum(const double *zr, const double *zi, ptrdiff_t M)
         ar1 += xr1;
         ai1 += xi1;
     }
-    memcpy(ar, &ar0, sizeof ar0);
-    memcpy(ar + LANES / 2, &ar1, sizeof ar1);
-    memcpy(ai, &ai0, sizeof ai0);
-    memcpy(ai + LANES / 2, &ai1, sizeof ai1);
+    STORE_LANES(ar, ar0, ar1);
+    STORE_LANES(ai, ai0, ai1);
 #else
     for (; a < nv; a += LANES) {
         for (int j = 0; j < LANES; j++) {
@@ -179,20 +199,36 @@ HOT static double abs2_of_sum(const double *zr, const double *zi, ptrdiff_t M)
         }
     }
 #endif
-    double re = 0.0, im = 0.0;
-    for (; a < M; a++) { re += zr[a]; im += zi[a]; }
-    for (int j = 0; j < LANES; j++) { re += ar[j]; im += ai[j]; }
-    return re * re + im * im;
+    for (; a < n; a++) {
+        tail[0] += zr[a];
+        tail[1] += zi[a];
+    }
+}
+
+size_t fgr_sp_general_work(ptrdiff_t M)
+{
+    return (size_t)(2 * (M < CHUNK ? M : CHUNK));
 }
 
 void fgr_sp_general(const double *e, const double *w, ptrdiff_t M,
                     const double *t, ptrdiff_t T, double *out, double *work)
 {
-    double *zr = work, *zi = work + M;
+    ptrdiff_t mc = M < CHUNK ? M : CHUNK;
+    double *zr = work, *zi = work + mc;
     double emax = max_abs(e, M);
     for (ptrdiff_t k = 0; k < T; k++) {
-        phasors(e, w, M, t[k], emax, zr, zi);
-        out[k] = abs2_of_sum(zr, zi, M);
+        double ar[LANES] = {0}, ai[LANES] = {0}, sum[2] = {0.0, 0.0};
+        /* chunks keep the phasors in L1 however large M is */
+        for (ptrdiff_t a0 = 0; a0 < M; a0 += mc) {
+            ptrdiff_t n = M - a0 < mc ? M - a0 : mc;
+            phasors(e + a0, w + a0, n, t[k], emax, zr, zi);
+            lane_sums(zr, zi, n, ar, ai, sum);
+        }
+        for (int j = 0; j < LANES; j++) {
+            sum[0] += ar[j];
+            sum[1] += ai[j];
+        }
+        out[k] = sum[0] * sum[0] + sum[1] * sum[1];
     }
 }
 
@@ -210,55 +246,78 @@ size_t fgr_sp_uniform_work(ptrdiff_t M, ptrdiff_t T)
 {
     ptrdiff_t B = uniform_block(T), J = (T + B - 1) / B;
     ptrdiff_t mc = M < CHUNK ? M : CHUNK;
-    return (size_t)(2 * (B + 1) * mc + 2 * J * B);
+    return (size_t)(2 * (B + 2) * mc + 2 * J * B);
 }
 
-/* acc[0] + i acc[1] += sum_a (ur + i ui)(rr + i ri) over a < n, with fixed
- * lane-wise partial sums (deterministic order). */
-HOT static void cdot_acc(const double *restrict ur, const double *restrict ui,
-                         const double *restrict rr, const double *restrict ri,
-                         ptrdiff_t n, double *restrict acc)
+/* s += x y for complex x = xr + i xi, y = yr + i yi (scalars or vectors) */
+#define CMAC(sr, si, xr, xi, yr, yi)          \
+    do {                                      \
+        (sr) += (xr) * (yr) - (xi) * (yi);    \
+        (si) += (xr) * (yi) + (xi) * (yr);    \
+    } while (0)
+
+/* acc_m[0] + i acc_m[1] += sum_a (ur_m + i ui_m)(rr + i ri) over a < n for
+ * two anchors m = 0, 1 sharing one offset row (halves the loads of the
+ * offset table, which streams from L2), with fixed lane-wise partial sums:
+ * deterministic order, the same for either anchor. */
+HOT static void cdot2_acc(const double *restrict ur0, const double *restrict ui0,
+                          const double *restrict ur1, const double *restrict ui1,
+                          const double *restrict rr, const double *restrict ri,
+                          ptrdiff_t n, double *restrict acc0, double *restrict acc1)
 {
-    double re = 0.0, im = 0.0;
     ptrdiff_t a = 0, nv = n - n % LANES;
+    double sr0[LANES], si0[LANES], sr1[LANES], si1[LANES];
 #if VECTOR_LANES
-    half_t sr0 = {0}, si0 = {0}, sr1 = {0}, si1 = {0};
+    half_t p0 = {0}, q0 = {0}, p1 = {0}, q1 = {0};  /* anchor 0: lanes 0-3, 4-7 */
+    half_t p2 = {0}, q2 = {0}, p3 = {0}, q3 = {0};  /* anchor 1 */
     for (; a < nv; a += LANES) {
-        half_t xr0, xi0, yr0, yi0, xr1, xi1, yr1, yi1;
-        LOAD_HALF(xr0, ur + a);
-        LOAD_HALF(xi0, ui + a);
+        half_t yr0, yi0, yr1, yi1, xr, xi;
         LOAD_HALF(yr0, rr + a);
         LOAD_HALF(yi0, ri + a);
-        LOAD_HALF(xr1, ur + a + LANES / 2);
-        LOAD_HALF(xi1, ui + a + LANES / 2);
         LOAD_HALF(yr1, rr + a + LANES / 2);
         LOAD_HALF(yi1, ri + a + LANES / 2);
-        sr0 += xr0 * yr0 - xi0 * yi0;
-        si0 += xr0 * yi0 + xi0 * yr0;
-        sr1 += xr1 * yr1 - xi1 * yi1;
-        si1 += xr1 * yi1 + xi1 * yr1;
+/* p, q += anchor x offset for the half of the lanes at offset `off` */
+#define HALF_CMAC(p, q, ur, ui, off, yr, yi) \
+        do {                                 \
+            LOAD_HALF(xr, (ur) + (off));     \
+            LOAD_HALF(xi, (ui) + (off));     \
+            CMAC(p, q, xr, xi, yr, yi);      \
+        } while (0)
+        HALF_CMAC(p0, q0, ur0, ui0, a, yr0, yi0);
+        HALF_CMAC(p1, q1, ur0, ui0, a + LANES / 2, yr1, yi1);
+        HALF_CMAC(p2, q2, ur1, ui1, a, yr0, yi0);
+        HALF_CMAC(p3, q3, ur1, ui1, a + LANES / 2, yr1, yi1);
+#undef HALF_CMAC
     }
-    double sr[LANES], si[LANES];
-    memcpy(sr, &sr0, sizeof sr0);
-    memcpy(sr + LANES / 2, &sr1, sizeof sr1);
-    memcpy(si, &si0, sizeof si0);
-    memcpy(si + LANES / 2, &si1, sizeof si1);
+    STORE_LANES(sr0, p0, p1);
+    STORE_LANES(si0, q0, q1);
+    STORE_LANES(sr1, p2, p3);
+    STORE_LANES(si1, q2, q3);
 #else
-    double sr[LANES] = {0}, si[LANES] = {0};
+    for (int j = 0; j < LANES; j++)
+        sr0[j] = si0[j] = sr1[j] = si1[j] = 0.0;
     for (; a < nv; a += LANES) {
         for (int j = 0; j < LANES; j++) {
-            sr[j] += ur[a + j] * rr[a + j] - ui[a + j] * ri[a + j];
-            si[j] += ur[a + j] * ri[a + j] + ui[a + j] * rr[a + j];
+            CMAC(sr0[j], si0[j], ur0[a + j], ui0[a + j], rr[a + j], ri[a + j]);
+            CMAC(sr1[j], si1[j], ur1[a + j], ui1[a + j], rr[a + j], ri[a + j]);
         }
     }
 #endif
+    double re0 = 0.0, im0 = 0.0, re1 = 0.0, im1 = 0.0;
     for (; a < n; a++) {
-        re += ur[a] * rr[a] - ui[a] * ri[a];
-        im += ur[a] * ri[a] + ui[a] * rr[a];
+        CMAC(re0, im0, ur0[a], ui0[a], rr[a], ri[a]);
+        CMAC(re1, im1, ur1[a], ui1[a], rr[a], ri[a]);
     }
-    for (int j = 0; j < LANES; j++) { re += sr[j]; im += si[j]; }
-    acc[0] += re;
-    acc[1] += im;
+    for (int j = 0; j < LANES; j++) {
+        re0 += sr0[j];
+        im0 += si0[j];
+        re1 += sr1[j];
+        im1 += si1[j];
+    }
+    acc0[0] += re0;
+    acc0[1] += im0;
+    acc1[0] += re1;
+    acc1[1] += im1;
 }
 
 void fgr_sp_uniform(const double *e, const double *w, ptrdiff_t M,
@@ -267,9 +326,11 @@ void fgr_sp_uniform(const double *e, const double *w, ptrdiff_t M,
 {
     ptrdiff_t B = uniform_block(T), J = (T + B - 1) / B;
     ptrdiff_t mc = M < CHUNK ? M : CHUNK;
-    double *rr = work, *ri = rr + B * mc;          /* offsets e^{-i e_a r dt}        */
-    double *ur = ri + B * mc, *ui = ur + mc;       /* anchor  w_a e^{-i e_a t_{jB}}  */
-    double *s = ui + mc;                           /* S[j][r] as (re, im) pairs      */
+    double *rr = work, *ri = rr + B * mc;          /* offsets e^{-i e_a r dt}          */
+    double *ur0 = ri + B * mc, *ui0 = ur0 + mc;    /* anchors w_a e^{-i e_a t_{jB}},   */
+    double *ur1 = ui0 + mc, *ui1 = ur1 + mc;       /* two blocks j, j + 1 at a time    */
+    double *s = ui1 + mc;                          /* S[j][r] as (re, im) pairs        */
+    double discard[2];
     double emax = max_abs(e, M);
     for (ptrdiff_t i = 0; i < 2 * J * B; i++)
         s[i] = 0.0;
@@ -277,19 +338,27 @@ void fgr_sp_uniform(const double *e, const double *w, ptrdiff_t M,
         ptrdiff_t n = M - a0 < mc ? M - a0 : mc;
         for (ptrdiff_t r = 0; r < B; r++)
             unit_phasors(e + a0, n, (double)r * dt, emax, rr + r * mc, ri + r * mc);
-        for (ptrdiff_t j = 0; j < J; j++) {
-            /* anchored at the caller's own grid value */
-            phasors(e + a0, w + a0, n, t[j * B], emax, ur, ui);
-            ptrdiff_t rend = T - j * B < B ? T - j * B : B;
-            for (ptrdiff_t r = 0; r < rend; r++)
-                cdot_acc(ur, ui, rr + r * mc, ri + r * mc, n, s + 2 * (j * B + r));
+        for (ptrdiff_t j = 0; j < J; j += 2) {
+            /* anchored at the caller's own grid values */
+            phasors(e + a0, w + a0, n, t[j * B], emax, ur0, ui0);
+            ptrdiff_t rend0 = T - j * B < B ? T - j * B : B, rend1 = 0;
+            if (j + 1 < J) {
+                phasors(e + a0, w + a0, n, t[(j + 1) * B], emax, ur1, ui1);
+                rend1 = T - (j + 1) * B < B ? T - (j + 1) * B : B;
+            }
+            for (ptrdiff_t r = 0; r < rend0; r++) {
+                /* past the end of block j + 1 its sums are computed and dropped */
+                double *acc1 = r < rend1 ? s + 2 * ((j + 1) * B + r) : discard;
+                cdot2_acc(ur0, ui0, ur1, ui1, rr + r * mc, ri + r * mc, n,
+                          s + 2 * (j * B + r), acc1);
+            }
         }
     }
     for (ptrdiff_t k = 0; k < T; k++)
         out[k] = s[2 * k] * s[2 * k] + s[2 * k + 1] * s[2 * k + 1];
 }
 
-HOT double fgr_ipr(const double *w, ptrdiff_t M)
+double fgr_ipr(const double *w, ptrdiff_t M)
 {
     double acc[LANES] = {0};
     ptrdiff_t a = 0;

@@ -26,10 +26,13 @@ extern "C" {
 
 /*
  * P(t_k) for one row on an arbitrary time grid t[0..T-1].
- * work: scratch of at least 2*M doubles.
+ * work: scratch of at least fgr_sp_general_work(M) doubles.
  */
 void fgr_sp_general(const double *e, const double *w, ptrdiff_t M,
                     const double *t, ptrdiff_t T, double *out, double *work);
+
+/* Scratch size (in doubles) that fgr_sp_general needs: 2 min(M, 256). */
+size_t fgr_sp_general_work(ptrdiff_t M);
 
 /*
  * P(t_k) for one row on a uniform grid t_k = t0 + k dt (k = 0..T-1), as

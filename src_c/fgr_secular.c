@@ -132,6 +132,9 @@ static int sec_root(ptrdiff_t K, const double *a, const double *s, double alpha,
             y = ymid;
             delta_f = h;
         } else {
+            /* Same point seen from the right pole (h - h/2 = h/2 exactly): f and
+             * the split derivative sums are reused as the first model data; the
+             * next evaluation is in the right pole's coordinates. */
             o = j;
             split = j;
             kind = 2;
@@ -139,7 +142,6 @@ static int sec_root(ptrdiff_t K, const double *a, const double *s, double alpha,
             hi = 0.0;
             y = -ymid;
             delta_f = -h;
-            v = sec_eval(K, a, s, o, split, a[o] - alpha, y);
         }
     }
     const double c0 = a[o] - alpha;

@@ -119,24 +119,52 @@ double fgr_p_res(double gamma)
  * d >= 1/(2 (r + 1))), so the kernel is below lam_b e^(-C): truncating
  * there changes nothing at double precision.
  * ---------------------------------------------------------------------- */
-#define FGR_NX 10 /* outer Gauss-Legendre order per panel */
-#define FGR_NU 10 /* inner Gauss-Legendre order */
-#define FGR_SIGMA 3.0
-#define FGR_CUT 40.0 /* plus 3 ln(1 + 2 tau): see outer_breakpoints */
-#define FGR_DE 5.0
-#define FGR_E0 5.0
-#define FGR_DEPTH_X 24
-#define FGR_DEPTH_R 6
-#define FGR_DEPTH_K 6
-#define FGR_MAXB (24 + FGR_DEPTH_X + FGR_DEPTH_R + 2 * FGR_DEPTH_K)
+/* Gauss-Legendre rules: positive halves (numpy.polynomial.legendre.leggauss) */
+static const double GLX4[2] = {0.33998104358485626, 0.86113631159405257};
+static const double GLW4[2] = {0.65214515486254643, 0.34785484513745357};
+static const double GLX6[3] = {0.2386191860831969, 0.66120938646626448, 0.93246951420315194};
+static const double GLW6[3] = {0.46791393457269104, 0.36076157304813872, 0.17132449237917027};
+static const double GLX8[4] = {0.18343464249564978, 0.52553240991632899, 0.79666647741362673, 0.96028985649753618};
+static const double GLW8[4] = {0.36268378337836166, 0.31370664587788688, 0.22238103445337443, 0.10122853629037706};
+static const double GLX10[5] = {0.14887433898163122, 0.43339539412924721, 0.67940956829902444, 0.86506336668898454, 0.97390652851717174};
+static const double GLW10[5] = {0.29552422471475281, 0.26926671930999652, 0.21908636251598201, 0.14945134915058039, 0.066671344308688138};
+static const double GLX12[6] = {0.12523340851146891, 0.36783149899818018, 0.58731795428661748, 0.76990267419430469, 0.9041172563704748, 0.98156063424671924};
+static const double GLW12[6] = {0.24914704581340269, 0.23349253653835461, 0.20316742672306573, 0.16007832854334642, 0.10693932599531907, 0.047175336386511411};
+static const double GLX16[8] = {0.095012509837637441, 0.28160355077925892, 0.45801677765722737, 0.61787624440264377, 0.755404408355003, 0.86563120238783176, 0.9445750230732326, 0.98940093499164994};
+static const double GLW16[8] = {0.18945061045506864, 0.18260341504492364, 0.16915651939500265, 0.14959598881657671, 0.12462897125553407, 0.095158511682492605, 0.062253523938647456, 0.027152459411754176};
+static const double GLX20[10] = {0.076526521133497338, 0.22778585114164507, 0.37370608871541955, 0.51086700195082713, 0.63605368072651502, 0.7463319064601508, 0.83911697182221878, 0.91223442825132595, 0.96397192727791381, 0.993128599185095};
+static const double GLW20[10] = {0.15275338713072628, 0.14917298647260424, 0.1420961093183824, 0.13168863844917689, 0.11819453196151861, 0.10193011981724071, 0.083276741576704713, 0.06267204833410879, 0.040601429800386446, 0.017614007139150893};
 
-/* positive half of the 10-point rule (numpy.polynomial.legendre.leggauss) */
-static const double GL10_X[5] = {0.14887433898163122, 0.43339539412924721,
-                                 0.67940956829902444, 0.86506336668898454,
-                                 0.97390652851717174};
-static const double GL10_W[5] = {0.29552422471475281, 0.26926671930999652,
-                                 0.21908636251598201, 0.14945134915058039,
-                                 0.066671344308688138};
+typedef struct {
+    int n;           /* order (even) */
+    const double *x; /* n/2 positive nodes */
+    const double *w;
+} gl_rule;
+
+
+typedef struct {
+    gl_rule outer;    /* per outer panel */
+    gl_rule inner_lo; /* inner rule for r <= 2 (lam_b from 1, near-sqrt scale) */
+    gl_rule inner_hi; /* inner rule for r > 2 (narrow, smooth range) */
+    int split;        /* every outer panel cut into this many equal pieces */
+    double sigma;     /* geometric grading ratio */
+    double cut;       /* truncation exponent C (plus 3 ln(1 + 2 tau)) */
+    double de;        /* E step of the panels in the decaying region */
+    double e0;        /* below E0: geometric grading */
+    int depth_r, depth_k;
+} quad_rule;
+
+#define FGR_MAX_DEPTH_X 40
+#define FGR_MAX_DEPTH_RK 30
+#define FGR_MAXB (64 + FGR_MAX_DEPTH_X + 3 * FGR_MAX_DEPTH_RK)
+
+/* The production rule (measured: <= ~2e-12 relative against mpmath on the
+ * tested box) and a refined one, used by the tests as a self-convergence
+ * reference over many more points than mpmath can afford. */
+static const quad_rule RULE_DEFAULT = {
+    {10, GLX10, GLW10}, {10, GLX10, GLW10}, {10, GLX10, GLW10}, 1, 2.0, 40.0, 5.0, 5.0, 30, 30};
+static const quad_rule RULE_FINE = {
+    {20, GLX20, GLW20}, {20, GLX20, GLW20}, {20, GLX20, GLW20}, 3, 2.0, 60.0, 2.5, 2.5, 30, 30};
 
 /* acosh(1 + e) for e >= 0 without the cancellation of acosh near 1 */
 static inline double acosh1p(double e)
@@ -159,18 +187,44 @@ static inline double inner_integrand(double w, double u)
     return ex * (d * a + mu * dif) * mu;
 }
 
-/* Int over lam_b in [max(1, r - 1), r + 1] of K(w, lam_b), in u = acosh lam_b */
-static double inner_integral(double r, double w)
+/* Int over lam_b in [max(1, r - 1), r + 1] of K(w, lam_b), in u = acosh lam_b.
+ * The kernel carries exp(-w d), d = exp(-u): where w d varies by more than
+ * de over the range, the u-range is cut into panels of equal length in
+ * w d (so each panel sees an exponential of bounded rate), and beyond
+ * w (d - d_min) = cut the integrand is below e^(-cut) of its peak value at
+ * the upper end and is dropped. */
+static double inner_integral(double r, double w, const quad_rule *q, long *evals)
 {
     const double uhi = acosh1p(r);
-    const double ulo = r > 2.0 ? acosh1p(r - 2.0) : 0.0;
-    const double c = 0.5 * (uhi + ulo), h = 0.5 * (uhi - ulo);
-    double s = 0.0;
-    for (int i = 0; i < FGR_NU / 2; i++) {
-        s += GL10_W[i] * (inner_integrand(w, c - h * GL10_X[i]) +
-                          inner_integrand(w, c + h * GL10_X[i]));
+    double ulo = r > 2.0 ? acosh1p(r - 2.0) : 0.0;
+    const double dmin = exp(-uhi);
+    double span = w * (exp(-ulo) - dmin);
+    if (span > q->cut) {
+        ulo = -log(dmin + q->cut / w);
+        span = q->cut;
     }
-    return h * s;
+    int m = (int)ceil(span / q->de);
+    if (m < 1)
+        m = 1;
+    const gl_rule *g = r > 2.0 ? &q->inner_hi : &q->inner_lo;
+    if (evals) {
+        *evals += (long)m * g->n;
+        return 0.0;
+    }
+    double s = 0.0, ua = ulo;
+    for (int k = 1; k <= m; k++) {
+        /* panel ends equally spaced in d between exp(-ulo) and dmin */
+        const double ub = k == m ? uhi : -log(dmin + (m - k) * (span / m) / w);
+        const double c = 0.5 * (ua + ub), h = 0.5 * (ub - ua);
+        double sk = 0.0;
+        for (int i = 0; i < g->n / 2; i++) {
+            sk += g->w[i] * (inner_integrand(w, c - h * g->x[i]) +
+                             inner_integrand(w, c + h * g->x[i]));
+        }
+        s += h * sk;
+        ua = ub;
+    }
+    return s;
 }
 
 static void sort_unique(double *b, int *n)
@@ -193,11 +247,11 @@ static void sort_unique(double *b, int *n)
 }
 
 /* Panel boundaries of the outer rule in x; returns their number. */
-static int outer_breakpoints(double tau, double gamma, double *b)
+static int outer_breakpoints(double tau, double gamma, const quad_rule *q, double *b)
 {
     const double T = 2.0 * tau;
     /* the polynomial prefactor of the truncated tail grows like tau^3 */
-    const double cut = FGR_CUT + 3.0 * log1p(T);
+    const double cut = q->cut + 3.0 * log1p(T);
     const double xcut = fmin(T, cut * (T + 1.0) / (gamma + cut));
     const double xk = T - 2.0;
     const int kink = xk > 0.0 && xk < xcut;
@@ -208,9 +262,9 @@ static int outer_breakpoints(double tau, double gamma, double *b)
         b[n++] = xk;
     /* With E(x) = gamma x / (T + 1 - x) the kernel is bounded by
      * lam_b exp(-E) (d >= 1/(2 (r + 1))): panels uniform in E between
-     * FGR_E0 and FGR_CUT resolve that decay, geometric panels in x below. */
+     * E0 and the cut resolve that decay. */
     double first = kink ? xk : xcut;
-    for (double E = cut - FGR_DE; E > FGR_E0 - 0.5 * FGR_DE; E -= FGR_DE) {
+    for (double E = cut - q->de; E > q->e0 - 0.5 * q->de && n < 64; E -= q->de) {
         const double xe = E * (T + 1.0) / (gamma + E);
         if (xe < xcut) {
             b[n++] = xe;
@@ -221,11 +275,11 @@ static int outer_breakpoints(double tau, double gamma, double *b)
      * x, while respecting the pole of E at x = T + 1 when gamma is small).
      * Below x ~ 1/(gamma lam_b) the kernel tends to lam_b and the integrand
      * to ~x^2; above, it goes like x^(1/2): grade down to a fraction of that
-     * scale (at most FGR_DEPTH_X panels). */
+     * scale. */
     const double xs = 0.1 / (gamma * (T + 2.0));
-    double E = FGR_E0, f;
-    for (int k = 0; k < FGR_DEPTH_X; k++) {
-        E /= FGR_SIGMA;
+    double E = q->e0, f;
+    for (int k = 0; k < FGR_MAX_DEPTH_X; k++) {
+        E /= q->sigma;
         const double xe = E * (T + 1.0) / (gamma + E);
         if (xe < first) {
             b[n++] = xe;
@@ -233,59 +287,82 @@ static int outer_breakpoints(double tau, double gamma, double *b)
                 break;
         }
     }
+    /* Towards r = 0 and both sides of r = 2: down to the same scale xs
+     * (at most depth_r / depth_k panels). */
     if (xcut == T) {
         const double L = T - (kink ? xk : 0.0);
         f = 1.0;
-        for (int k = 0; k < FGR_DEPTH_R; k++) {
-            f /= FGR_SIGMA;
+        for (int k = 0; k < q->depth_r && L * f > xs; k++) {
+            f /= q->sigma;
             b[n++] = T - L * f;
         }
     }
     if (kink) {
         const double L2 = xcut - xk;
         f = 1.0;
-        for (int k = 0; k < FGR_DEPTH_K; k++) {
-            f /= FGR_SIGMA;
-            b[n++] = xk * (1.0 - f);
-            b[n++] = xk + L2 * f;
+        for (int k = 0; k < q->depth_k && fmax(xk, L2) * f > xs; k++) {
+            f /= q->sigma;
+            if (xk * f > 0.1 * xs)
+                b[n++] = xk * (1.0 - f);
+            if (L2 * f > 0.1 * xs)
+                b[n++] = xk + L2 * f;
         }
     }
     sort_unique(b, &n);
     return n;
 }
 
-double fgr_p_tau(double tau, double gamma)
+static double p_tau_rule(double tau, double gamma, const quad_rule *q, long *cost)
 {
     if (!(tau >= 0.0) || !(gamma > 0.0) || isinf(tau) || isinf(gamma))
         return NAN;
     if (tau == 0.0)
         return 1.0; /* Theta(x) vanishes identically: x = lam_f - lam_b <= 0 */
     double b[FGR_MAXB];
-    const int nb = outer_breakpoints(tau, gamma, b);
+    const int nb = outer_breakpoints(tau, gamma, q, b);
     const double T = 2.0 * tau;
+    const gl_rule *g = &q->outer;
     double sum = 0.0;
+    long evals = 0;
     for (int p = 0; p + 1 < nb; p++) {
-        const double c = 0.5 * (b[p] + b[p + 1]), h = 0.5 * (b[p + 1] - b[p]);
-        double s = 0.0;
-        for (int i = 0; i < FGR_NX / 2; i++) {
-            for (int sgn = -1; sgn <= 1; sgn += 2) {
-                const double x = c + sgn * h * GL10_X[i];
-                const double r = T - x;
-                if (!(r > 0.0) || !(x > 0.0))
-                    continue;
-                s += GL10_W[i] * (x * x / r) * inner_integral(r, 2.0 * gamma * x);
+        const double len = (b[p + 1] - b[p]) / q->split;
+        for (int sp = 0; sp < q->split; sp++) {
+            const double lo = b[p] + sp * len;
+            const double c = lo + 0.5 * len, h = 0.5 * len;
+            double s = 0.0;
+            for (int i = 0; i < g->n / 2; i++) {
+                for (int sgn = -1; sgn <= 1; sgn += 2) {
+                    const double x = c + sgn * h * g->x[i];
+                    const double r = T - x;
+                    if (!(r > 0.0) || !(x > 0.0))
+                        continue;
+                    s += g->w[i] * (x * x / r) *
+                         inner_integral(r, 2.0 * gamma * x, q, cost ? &evals : 0);
+                }
             }
+            sum += h * s;
         }
-        sum += h * s;
+    }
+    if (cost) {
+        *cost = evals;
+        return 0.0;
     }
     return exp(-4.0 * gamma * tau) + 2.0 * gamma * gamma * sum;
 }
 
+double fgr_p_tau(double tau, double gamma)
+{
+    return p_tau_rule(tau, gamma, &RULE_DEFAULT, 0);
+}
+
+double fgr_p_tau_fine(double tau, double gamma)
+{
+    return p_tau_rule(tau, gamma, &RULE_FINE, 0);
+}
+
 long fgr_p_tau_cost(double tau, double gamma)
 {
-    if (!(tau > 0.0) || !(gamma > 0.0) || isinf(tau) || isinf(gamma))
-        return 0;
-    double b[FGR_MAXB];
-    const int nb = outer_breakpoints(tau, gamma, b);
-    return (long)(nb - 1) * FGR_NX * FGR_NU;
+    long c = 0;
+    p_tau_rule(tau, gamma, &RULE_DEFAULT, &c);
+    return c;
 }

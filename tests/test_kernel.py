@@ -194,9 +194,10 @@ def test_single_level_and_two_levels():
 
 
 def test_large_M():
-    # sums over 3e5 eigenpairs: rounding of the reduction stays at ~1e-15
+    # sums over 3e5 eigenpairs, processed in cache blocks (M not a multiple
+    # of the block or lane count): the reduction's rounding stays at ~1e-15
     rng = np.random.default_rng(7)
-    M = 300_000
+    M = 300_001
     e, w = spectrum(rng, M)
     t = np.array([0.0, 0.1, 3.0, 77.0, 1e3])
     P = sp(e, w, t)
@@ -335,6 +336,7 @@ W3 = [0.2, 0.3, 0.5]
         (dict(energies=[True, False, True], weights=W3, t=[1.0]), TypeError, "energies"),
         (dict(energies=np.array(E3, object), weights=W3, t=[1.0]), TypeError, "energies"),
         (dict(energies=["a", "b", "c"], weights=W3, t=[1.0]), TypeError, "energies"),
+        (dict(energies=[1e200, 0.0, 1.0], weights=W3, t=[1.0, 1e200]), ValueError, "overflows"),
         (dict(energies=E3, weights=W3, t=[1.0], workers=0), ValueError, "workers"),
         (dict(energies=E3, weights=W3, t=[1.0], workers=1.5), TypeError, "workers"),
     ],
@@ -400,6 +402,9 @@ def test_prop_bounds_and_t0(ew, t):
     assert abs(P[0] - 1.0) <= 16 * EPS
     assert np.all(P >= 0.0)
     assert np.all(P <= 1.0 + 16 * EPS)
+    Pu = sp(e, w, np.linspace(0.0, abs(t[0]) + 1.0, 100), grid="uniform")
+    assert abs(Pu[0] - 1.0) <= 16 * EPS
+    assert np.all(Pu >= 0.0) and np.all(Pu <= 1.0 + 16 * EPS)
 
 
 @settings(max_examples=60, deadline=None)

@@ -2,7 +2,7 @@
 
 src_c/fgr_kernel.c is compiled here with a C compiler into several variants
 (function multiversioning as shipped; baseline x86-64 only; plain-C lane
-sums; AVX2 / AVX-512 forced where this CPU has them) and called through
+sums; AVX2 / AVX-512 forced where this CPU has them; clang where installed) and called through
 ctypes on the same inputs.  The variants must agree with each other and with
 the installed extension to the last bit: the kernel's error analysis (and the
 workers-independence promise) must not depend on the machine.
@@ -46,19 +46,27 @@ def _cpu_flags():
     return set()
 
 
-def _variants():
+def _variants(cc):
+    """name -> (compiler, extra flags)."""
     v = {
-        "multiversioned": [],
-        "no-multiversioning": ["-DFGR_NO_MULTIVERSIONING"],
-        "scalar-lanes": ["-DFGR_NO_MULTIVERSIONING", "-DFGR_SCALAR_LANES"],
-        "clones-scalar-lanes": ["-DFGR_SCALAR_LANES"],
+        "multiversioned": (cc, []),
+        "no-multiversioning": (cc, ["-DFGR_NO_MULTIVERSIONING"]),
+        "scalar-lanes": (cc, ["-DFGR_NO_MULTIVERSIONING", "-DFGR_SCALAR_LANES"]),
+        "clones-scalar-lanes": (cc, ["-DFGR_SCALAR_LANES"]),
     }
     flags = _cpu_flags()
     if platform.machine() in ("x86_64", "AMD64"):
         if "avx2" in flags:
-            v["avx2"] = ["-DFGR_NO_MULTIVERSIONING", "-mavx2"]
+            v["avx2"] = (cc, ["-DFGR_NO_MULTIVERSIONING", "-mavx2"])
         if "avx512f" in flags:
-            v["avx512f"] = ["-DFGR_NO_MULTIVERSIONING", "-mavx512f"]
+            v["avx512f"] = (cc, ["-DFGR_NO_MULTIVERSIONING", "-mavx512f"])
+    # the other common compiler, where installed (clang contracts a*b + c
+    # into FMA by default; the source must forbid it)
+    other = shutil.which("clang") or shutil.which("clang-14")
+    if other and "clang" not in pathlib.Path(cc).name:
+        v["clang"] = (other, [])
+        if "avx512f" in flags:
+            v["clang-avx512f"] = (other, ["-DFGR_NO_MULTIVERSIONING", "-mavx512f"])
     return v
 
 
@@ -71,9 +79,9 @@ def libs(tmp_path_factory):
         pytest.skip("no C compiler")
     out = {}
     tmp = tmp_path_factory.mktemp("isa")
-    for name, extra in _variants().items():
+    for name, (compiler, extra) in _variants(cc).items():
         so = tmp / f"libfgr_{name}.so"
-        cmd = [cc, *BASE_FLAGS, *extra, "-I", str(SRC), str(SRC / "fgr_kernel.c"), "-o", str(so), "-lm"]
+        cmd = [compiler, *BASE_FLAGS, *extra, "-I", str(SRC), str(SRC / "fgr_kernel.c"), "-o", str(so), "-lm"]
         res = subprocess.run(cmd, capture_output=True, text=True)
         assert res.returncode == 0, f"{' '.join(cmd)}\n{res.stderr}"
         lib = ctypes.CDLL(str(so))
@@ -82,6 +90,8 @@ def libs(tmp_path_factory):
         lib.fgr_sp_uniform.argtypes = [dp, dp, ip, dp, ip, ctypes.c_double, dp, dp]
         lib.fgr_sp_uniform_work.argtypes = [ip, ip]
         lib.fgr_sp_uniform_work.restype = ctypes.c_size_t
+        lib.fgr_sp_general_work.argtypes = [ip]
+        lib.fgr_sp_general_work.restype = ctypes.c_size_t
         lib.fgr_sincos_array.argtypes = [dp, ip, dp, dp]
         lib.fgr_ipr.argtypes = [dp, ip]
         lib.fgr_ipr.restype = ctypes.c_double
@@ -95,7 +105,7 @@ def _p(a):
 
 def _run(lib, e, w, t_uni, dt, t_gen, x):
     M = e.size
-    work = np.empty(max(2 * M, lib.fgr_sp_uniform_work(M, t_uni.size)))
+    work = np.empty(max(lib.fgr_sp_general_work(M), lib.fgr_sp_uniform_work(M, t_uni.size)))
     uni = np.empty(t_uni.size)
     lib.fgr_sp_uniform(_p(e), _p(w), M, _p(t_uni), t_uni.size, dt, _p(uni), _p(work))
     gen = np.empty(t_gen.size)

@@ -129,6 +129,18 @@ def test_p_tau_vs_mpmath_slow(tau, gamma):
     assert rel(th.p_tau(tau, gamma), p_tau_mp(tau, gamma, 25)) <= 1e-10
 
 
+@given(st.floats(-3.0, 3.0), st.floats(-3.0, 3.0), st.floats(-1.0, 1.0))
+@settings(max_examples=12, deadline=None)
+def test_p_tau_self_convergence(log_tau, log_gamma, near_one):
+    # the production rule against a ~30x finer rule (20-point Gauss-Legendre,
+    # every panel split in 3, ratio-2 grading, cut e^-60); near tau = 1 too
+    tau = np.array([10.0**log_tau, 1.0 + 10.0 ** (2 * near_one - 4) * np.sign(near_one)])
+    g = np.full(2, 10.0**log_gamma)
+    ref = np.empty(2)
+    _theory.p_tau_fine_range(tau, g, ref, 0, 2)
+    np.testing.assert_allclose(th.p_tau(tau, g), ref, rtol=1e-11, atol=0)
+
+
 def test_p_tau_exact_values():
     assert th.p_tau(0.0, 0.46) == 1.0
     np.testing.assert_array_equal(th.p_tau(0.0, [1e-3, 1.0, 1e3, np.inf]), 1.0)
@@ -251,11 +263,22 @@ def test_form_factor_continuity_at_one(sym):
 def test_form_factor_gse_log_singularity():
     assert th.form_factor(0.5, "GSE") == np.inf
     for eps in (1e-4, 1e-8, 1e-12):
-        lo, hi = th.form_factor([0.5 - eps, 0.5 + eps], "GSE")
-        # K ~ -(1/4) ln(2 eps) + 1/2 on both sides
-        for v in (lo, hi):
-            assert abs(v - (0.5 - 0.25 * math.log(2 * eps))) < eps * (2 - math.log(2 * eps)) + 1e-12
+        taus = np.array([0.5 - eps, 0.5 + eps])
+        # K ~ 1/2 - (1/4) ln(2 |tau - 1/2|) on both sides (|tau - 1/2| exact by Sterbenz)
+        for t, v in zip(taus, th.form_factor(taus, "GSE")):
+            e = abs(t - 0.5)
+            assert abs(v - (0.5 - 0.25 * math.log(2 * e))) < e * (2 - math.log(2 * e)) + 1e-13
     assert np.isfinite(th.form_factor(0.5 + 1e-15, "GSE"))
+
+
+def test_form_factor_emits_no_warnings():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for s in SYMS:
+            th.form_factor(np.linspace(0, 3, 301), s)
+            th.p_sff(np.linspace(0, 3, 301), 46.0, s)
 
 
 def test_form_factor_errors():

@@ -1,0 +1,209 @@
+"""Benchmark section `sampler`: the exact secular sampler against dense diagonalisation.
+
+Side by side in one process, one core (BLAS pinned to one thread):
+
+1. per class at N+1 = 1000 (GSE: 999 doublets, N = 1998 states, a 2000 x 2000
+   complex matrix): seconds per realisation of
+   - ``LevelDotModel.sample(method="secular")``,
+   - ``LevelDotModel.sample(method="dense")`` (LAPACK dsyevr/zheevr from Cython),
+   - the baseline a user would write: build the matrix with numpy and call
+     ``numpy.linalg.eigh`` (eigenvectors needed for the weights);
+2. the secular cost for N+1 = 250 .. 8000 and its fitted exponent (O(N^2) expected),
+   with the split between the tridiagonal spectrum (dsterf) and the secular solve;
+3. one realisation at N+1 = 1e5 (a dense complex matrix would need 160 GB).
+
+Usage: ``python bench/bench_sampler.py [--quick]``; ``run(args)`` returns the
+raw results (also written to bench/results/sampler.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import pathlib
+import platform
+import sys
+import time
+
+import numpy as np
+
+import fgrkern as fk
+from fgrkern import _sampler
+from fgrkern._parallel import single_threaded_blas
+
+RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+
+
+def _best(fn, repeats):
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def numpy_baseline(n, g, symmetry, rng):
+    """What a user would write: the dense matrix of Eq. (1) and numpy.linalg.eigh."""
+    lam = 1.0
+    s = lam / math.sqrt(n)
+    sw = math.sqrt(g / n) * lam
+    if symmetry == "GOE":
+        a = rng.standard_normal((n, n))
+        h = np.zeros((n + 1, n + 1))
+        h[1:, 1:] = s * (a + a.T) / math.sqrt(2)
+        w = sw * rng.standard_normal(n)
+        h[0, 1:] = h[1:, 0] = w
+        ev, v = np.linalg.eigh(h)
+        return ev, v[0] ** 2
+    cn = lambda shape: (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / math.sqrt(2)
+    if symmetry == "GUE":
+        a = cn((n, n))
+        h = np.zeros((n + 1, n + 1), complex)
+        h[1:, 1:] = s * (a + a.conj().T) / math.sqrt(2)
+        w = sw * cn(n)
+        h[1:, 0] = w
+        h[0, 1:] = w.conj()
+        ev, v = np.linalg.eigh(h)
+        return ev, np.abs(v[0]) ** 2
+    L = n // 2
+    p, q = cn((L, L)), cn((L, L))
+    A = np.zeros((L + 1, L + 1), complex)
+    B = np.zeros((L + 1, L + 1), complex)
+    A[1:, 1:] = s * (p + p.conj().T) / math.sqrt(2)
+    B[1:, 1:] = s * (q - q.T) / math.sqrt(2)
+    wa, wb = sw * cn(L), sw * cn(L)
+    A[0, 1:], A[1:, 0] = wa, wa.conj()
+    B[0, 1:], B[1:, 0] = wb, -wb
+    ev, v = np.linalg.eigh(np.block([[A, B], [-B.conj(), A.conj()]]))
+    w0 = np.abs(v[0]) ** 2
+    return 0.5 * (ev[0::2] + ev[1::2]), w0[0::2] + w0[1::2]
+
+
+def section_classes(quick):
+    rows = []
+    gamma = 46.0
+    for sym in ("GUE", "GOE", "GSE"):
+        n = 1998 if sym == "GSE" else 999
+        m = fk.LevelDotModel(n, gamma / n, sym)
+        rng = np.random.default_rng(1)
+        t_sec = _best(lambda: m.sample(5, rng=rng), 3 if quick else 5) / 5
+        rep_dense = 1 if (sym == "GSE" or quick) else 3
+        t_den = _best(lambda: m.sample(1, rng=rng, method="dense"), rep_dense)
+        t_np = _best(lambda: numpy_baseline(n, gamma / n, sym, rng), rep_dense)
+        rows.append(dict(symmetry=sym, n=n, M=m.n_eigen, dense_dim=m.dense_dimension(),
+                         secular_s=t_sec, dense_lapack_s=t_den, numpy_eigh_s=t_np,
+                         speedup_vs_dense=t_den / t_sec, speedup_vs_numpy=t_np / t_sec))
+    return rows
+
+
+def section_scaling(quick):
+    sizes = [250, 500, 1000, 2000, 4000] + ([] if quick else [8000])
+    rows = []
+    for M in sizes:
+        L = M - 1
+        m = fk.LevelDotModel(L, 20.0 / L, "GUE")
+        rng = np.random.default_rng(2)
+        k = max(1, 4000 // M)
+        reps = 3 if M <= 4000 else 2
+        t_tot = _best(lambda: m.sample(k, rng=rng), reps) / k
+        # components on one realisation's data
+        beta = 2
+        diag = rng.standard_normal((1, L))
+        off = np.zeros((1, L))
+        off[0, : L - 1] = np.sqrt(rng.standard_gamma(0.5 * beta * np.arange(L - 1, 0, -1)))
+        c = 2.0 / math.sqrt(2 * beta * L)
+
+        def tri():
+            d, o = diag * c, off * c
+            _sampler.tridiag_eigvals_rows(d, o)
+            return d
+
+        t_tri = _best(tri, reps)
+        poles = tri()
+        z2 = rng.standard_gamma(1.0, (1, L)) * (20.0 / L) / L
+        e = np.empty((1, M))
+        w = np.empty((1, M))
+        t_sol = _best(lambda: _sampler.arrowhead_rows(poles, z2, 0.0, e, w), reps)
+        rows.append(dict(M=M, total_s=t_tot, dsterf_s=t_tri, secular_solve_s=t_sol))
+    x = np.log([r["M"] for r in rows])
+    fit = {}
+    for key in ("total_s", "dsterf_s", "secular_solve_s"):
+        y = np.log([r[key] for r in rows])
+        sel = x >= math.log(1000)  # asymptotic range; small sizes carry O(N) overheads
+        fit[key] = float(np.polyfit(x[sel], y[sel], 1)[0])
+    return rows, fit
+
+
+def section_huge(quick):
+    M = 20_001 if quick else 100_000
+    L = M - 1
+    m = fk.LevelDotModel(L, 20.0 / L, "GUE")
+    t0 = time.perf_counter()
+    spec = m.sample(1, rng=3)
+    t = time.perf_counter() - t0
+    return dict(M=M, seconds=t, sum_w_minus_1=float(abs(spec.weights.sum() - 1)),
+                ipr=float(spec.ipr()[0]))
+
+
+def section_threads(quick):
+    """Throughput with 1 and 2 threads calling sample() on independent seeds (GIL released)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    m = fk.LevelDotModel(999, 0.046, "GUE")
+    k = 4 if quick else 8
+    seeds = np.random.SeedSequence(5).spawn(2)
+    t1 = _best(lambda: [m.sample(k, rng=s) for s in seeds], 2)
+    with ThreadPoolExecutor(2) as ex:
+        t2 = _best(lambda: list(ex.map(lambda s: m.sample(k, rng=s), seeds)), 2)
+    return dict(realisations=2 * k, one_thread_s=t1, two_threads_s=t2, speedup=t1 / t2)
+
+
+def _machine():
+    import scipy
+    from threadpoolctl import threadpool_info
+
+    return dict(
+        platform=platform.platform(), processor=platform.processor(), python=sys.version.split()[0],
+        cpu_count=os.cpu_count(), numpy=np.__version__, scipy=scipy.__version__,
+        fgrkern=fk.__version__, blas=[(i.get("internal_api"), i.get("version")) for i in threadpool_info()],
+        threads=1, loadavg=os.getloadavg() if hasattr(os, "getloadavg") else None,
+    )
+
+
+def run(args) -> dict:
+    quick = bool(getattr(args, "quick", False))
+    with single_threaded_blas():
+        out = dict(machine=_machine(), quick=quick)
+        out["classes"] = section_classes(quick)
+        out["scaling"], out["scaling_exponent"] = section_scaling(quick)
+        out["huge"] = section_huge(quick)
+        out["threads"] = section_threads(quick)
+    print("\n## sampler: secular vs dense, one core, N+1 = 1000 (GSE: 999 doublets)\n")
+    print("| class | dense dim | secular [ms] | dense LAPACK [s] | numpy eigh [s] | x dense | x numpy |")
+    print("|---|---|---|---|---|---|---|")
+    for r in out["classes"]:
+        print(f"| {r['symmetry']} | {r['dense_dim']} | {1e3 * r['secular_s']:.1f} | {r['dense_lapack_s']:.3f} | "
+              f"{r['numpy_eigh_s']:.3f} | {r['speedup_vs_dense']:.0f} | {r['speedup_vs_numpy']:.0f} |")
+    print("\n| N+1 | secular total [ms] | dsterf [ms] | secular solve [ms] |")
+    print("|---|---|---|---|")
+    for r in out["scaling"]:
+        print(f"| {r['M']} | {1e3 * r['total_s']:.1f} | {1e3 * r['dsterf_s']:.1f} | {1e3 * r['secular_solve_s']:.1f} |")
+    ex = out["scaling_exponent"]
+    print(f"\nfitted exponent (N+1 >= 1000): total {ex['total_s']:.2f}, dsterf {ex['dsterf_s']:.2f}, "
+          f"solve {ex['secular_solve_s']:.2f}")
+    h = out["huge"]
+    print(f"\none realisation at N+1 = {h['M']}: {h['seconds']:.1f} s (|sum w - 1| = {h['sum_w_minus_1']:.1e})")
+    th = out["threads"]
+    print(f"two threads vs one ({th['realisations']} realisations at N+1 = 1000): x{th['speedup']:.2f}")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "sampler.json").write_text(json.dumps(out, indent=1))
+    return out
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    run(ap.parse_args())
