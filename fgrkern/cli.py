@@ -233,8 +233,6 @@ def _run_theory(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         parser.error(f"{args.function} does not take --symmetry")
     symmetry = args.symmetry or "GUE"
     from . import theory
-    from .figure2 import _quiet
-
     # Outer product over the grids, first grid slowest.
     axes = [np.asarray(getattr(args, n), dtype=np.float64) for n in grid_names]
     mesh = np.meshgrid(*axes, indexing="ij")
@@ -245,7 +243,7 @@ def _run_theory(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         if args.function == "gamma_gr":
             values = func(cols["g"], lam=args.lam)
         else:
-            values = _quiet(func, *pos, *((symmetry,) if "symmetry" in needed else ()))
+            values = func(*pos, *((symmetry,) if "symmetry" in needed else ()))
     except (ValueError, TypeError) as exc:
         raise UserError(str(exc)) from None
     values = np.broadcast_to(np.asarray(values, dtype=np.float64), (mesh[0].size,))
@@ -342,11 +340,9 @@ def _theory_curve(symmetry: str, bath: Any, tau: Any, gamma: float) -> tuple[Any
 
     if not isinstance(bath, str) or bath != "wigner-dyson":
         return None, "no closed form for this bath"
-    from .figure2 import _quiet
-
     if symmetry == "GUE":
         return theory.p_tau(tau, gamma), "Eq. (5)"
-    return _quiet(theory.p_sff, tau, gamma, symmetry), "Eq. (6), valid for gamma >> 1"
+    return theory.p_sff(tau, gamma, symmetry), "Eq. (6), valid for gamma >> 1"
 
 
 def _run_simulate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -298,17 +298,6 @@ def _compare(mean: np.ndarray, sem: np.ndarray, th: np.ndarray, allowance: np.nd
     }
 
 
-def _quiet(fn: Callable[..., Any], *args: Any) -> np.ndarray:
-    """Evaluate a theory function as float64, without numpy's floating-point warnings.
-
-    theory.form_factor / p_sff for GSE evaluate both branches of a np.where
-    (log1p(-2 tau) beyond tau = 1/2), which warns although the selected values
-    are right; the singularity of K_GSE at tau = 1/2 is a genuine +inf.
-    """
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(fn(*args), dtype=np.float64)
-
-
 def _fit_offset(tau: np.ndarray, mean: np.ndarray, sem: np.ndarray, gamma: float,
                 symmetry: str) -> tuple[float, float]:
     """P_off: weighted fit of P - exp(-4 gamma tau) = A + B K_X(tau) on 8/(4 gamma) <= tau <= 0.3.
@@ -326,7 +315,7 @@ def _fit_offset(tau: np.ndarray, mean: np.ndarray, sem: np.ndarray, gamma: float
         return float("nan"), float("nan")
     x, y = tau[sel], mean[sel] - np.exp(-4.0 * gamma * tau[sel])
     s = sem[sel] if np.all(sem[sel] > 0) else np.ones(np.count_nonzero(sel))
-    basis = np.column_stack([np.ones_like(x), _quiet(theory.form_factor, x, symmetry)])
+    basis = np.column_stack([np.ones_like(x), np.asarray(theory.form_factor(x, symmetry), dtype=np.float64)])
     A = basis / s[:, None]
     coef, *_ = np.linalg.lstsq(A, y / s, rcond=None)
     cov = np.linalg.inv(A.T @ A)
@@ -425,7 +414,7 @@ def _summarise(cfg: Figure2Config, data: dict[str, Any], elapsed: float) -> dict
     verdicts = []
     for sym in CLASSES:
         c = curves[f"{sym} gamma={GAMMA_SFF:g}"]
-        th = _quiet(theory.p_sff, tau, GAMMA_SFF, sym)
+        th = np.asarray(theory.p_sff(tau, GAMMA_SFF, sym), dtype=np.float64)
         cmp = _compare(c.mean, c.sem, th, *_allowance(tau, th, GAMMA_SFF, c.n, True))
         cmp.update(_late_window(tau, c.mean, c.sem, th))
         cmp["max_abs_z_at"] = float(tau[int(cmp["max_abs_z_at"])])
