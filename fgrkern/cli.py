@@ -479,6 +479,8 @@ def _run_reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
 
     if args.plot:
         _require_matplotlib("fgrkern reproduce (or pass --no-plot)")
+    if args.n is not None and args.n < 2:
+        parser.error("--n must be >= 2 (GSE needs at least one Kramers doublet)")
     preset = "quick" if args.quick else "paper" if args.paper else "default"
     cfg = Figure2Config.preset(preset, samples=args.samples, n=args.n, seed=args.seed, workers=args.workers)
     try:
@@ -491,6 +493,8 @@ def _run_reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         summary = reproduce(cfg, args.out, plot=args.plot, progress=args.progress)
     except SimulationError as exc:
         raise UserError(f"simulation failed: {exc}") from None
+    except (ValueError, TypeError) as exc:
+        raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(f"cannot write into {args.out}: {exc}") from None
     print(summary["verdict_text"])

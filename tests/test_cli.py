@@ -97,6 +97,7 @@ def test_no_command_prints_help_and_exits_2():
     ["reproduce", "--quick", "--paper"],
     ["reproduce", "--seed", "-3"],
     ["reproduce", "--samples", "many"],
+    ["reproduce", "--n", "1"],
 ])
 def test_argument_errors_exit_2_with_one_line(argv, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
