@@ -59,6 +59,7 @@ def run(args) -> dict:
     rng = np.random.default_rng(2022)
     quick = getattr(args, "quick", False)
     repeat = args.repeat
+    mins = getattr(args, "min_seconds", 0.05)
     M = 200 if quick else 1000
     rows_multi = 8 if quick else 64
     e, w = realisation(rng, M)
@@ -81,8 +82,8 @@ def run(args) -> dict:
                 "params": {"M": M, "T": int(t.size), "grid": label, "rows": 1},
                 "fgrkern": {"label": "survival_probability",
                             "seconds": best_time(lambda: fgrkern.survival_probability(e, w, t, workers=1),
-                                                 repeat, clock=cpu)},
-                "baselines": {k: best_time(lambda f=f: f(e, w, t), repeat, clock=cpu)
+                                                 repeat, mins, clock=cpu)},
+                "baselines": {k: best_time(lambda f=f: f(e, w, t), repeat, mins, clock=cpu)
                               for k, f in baselines.items()},
                 "clock": "thread CPU time",
                 "max_abs_diff": diff,
@@ -90,7 +91,7 @@ def run(args) -> dict:
 
         E, W = realisation(rng, M, rows_multi)
         base = {"numpy-cossin (loop)": best_time(
-            lambda: [numpy_cossin(E[i], W[i], t_log) for i in range(rows_multi)], max(2, repeat // 2))}
+            lambda: [numpy_cossin(E[i], W[i], t_log) for i in range(rows_multi)], max(2, repeat // 2), mins)}
         ref = np.array([numpy_exp(E[i], W[i], t_log) for i in range(rows_multi)])
         for workers in (1, 2):
             ours = fgrkern.survival_probability(E, W, t_log, workers=workers)
@@ -101,7 +102,7 @@ def run(args) -> dict:
                 "fgrkern": {"label": f"workers={workers}",
                             "seconds": best_time(
                                 lambda workers=workers: fgrkern.survival_probability(
-                                    E, W, t_log, workers=workers), max(2, repeat // 2))},
+                                    E, W, t_log, workers=workers), max(2, repeat // 2), mins)},
                 "baselines": base,
                 "clock": "wall time",
                 "max_abs_diff": float(np.max(np.abs(ours - ref))),

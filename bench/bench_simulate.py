@@ -93,7 +93,10 @@ def run(args) -> dict:
         "bitwise_identical_1_vs_2_workers": bool(identical),
         "machine": {"platform": platform.platform(), "python": sys.version.split()[0],
                     "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-                    "processor": platform.processor()},
+                    "processor": platform.processor(),
+                    # The machine is shared: a load above the core count means
+                    # other work competed (the 2-worker figure suffers most).
+                    "loadavg_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None},
         "versions": {"fgrkern": fgrkern.__version__, "numpy": np.__version__},
         "blas": [{k: i.get(k) for k in ("internal_api", "version", "num_threads")} for i in threadpool_info()],
     }

@@ -87,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("sections", nargs="*", help=f"'all' or any of: {', '.join(sections)}")
     ap.add_argument("--list", action="store_true", help="list the sections and exit")
     ap.add_argument("--repeat", type=int, default=7, help="timing rounds; the minimum is reported")
-    ap.add_argument("--quick", action="store_true", help="small sizes, few repeats (smoke test)")
+    ap.add_argument("--min-seconds", type=float, default=0.05,
+                    help="each timing round repeats the call for at least this long")
+    ap.add_argument("--quick", action="store_true", help="small sizes, few short repeats (smoke test)")
     ap.add_argument("--results", type=pathlib.Path, default=HERE / "results",
                     help="folder for the JSON files")
     args = ap.parse_args(argv)
@@ -100,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown section(s) {unknown}; available: {', '.join(sections)}")
     if args.quick:
         args.repeat = min(args.repeat, 2)
+        args.min_seconds = min(args.min_seconds, 0.002)
 
     machine, versions = benchlib.machine_info(), benchlib.versions()
     if "OPENBLAS_CORETYPE" in machine["env"]:

@@ -128,47 +128,79 @@ def tridiag_eigvals_rows(double[:, ::1] diag, double[:, ::1] off):
         raise RuntimeError(f"LAPACK dsterf failed (info={info})")
 
 
-def syevr_first_row(double[:, ::1] a, double[::1] evals, double[::1] w0):
-    """Real symmetric ``a`` (destroyed): ascending eigenvalues and v_a[0]^2 (dsyevr)."""
-    cdef lapack_int n = <lapack_int> a.shape[0], lda = n, m = 0, info = 0
-    cdef lapack_int il = 1, iu = n, lwork = -1, liwork = -1, iwq = 0
-    cdef double vl = 0.0, vu = 0.0, abstol = 0.0, wq = 0.0
-    cdef Py_ssize_t D = a.shape[0], k
-    if a.shape[1] != D or evals.shape[0] != D or w0.shape[0] != D:
+cdef lapack_int _eigh_first_row(bint cplx, void *a, lapack_int n, double *evals,
+                                double *w0) noexcept nogil:
+    """Eigenvalues of the real symmetric (dsyevr) or hermitian (zheevr) n x n matrix
+    ``a`` (column-major, destroyed) and the squared modulus of every eigenvector's
+    first component.  Returns LAPACK's info, or -1000 if scratch allocation failed."""
+    cdef lapack_int lda = n, m = 0, info = 0, il = 1, iu = n
+    cdef lapack_int lwork = -1, lrwork = -1, liwork = -1, iwq = 0
+    cdef double vl = 0.0, vu = 0.0, abstol = 0.0, rwq = 0.0
+    cdef double wq[2]
+    cdef double *z = NULL
+    cdef double *work = NULL
+    cdef double *rwork = NULL
+    cdef lapack_int *iwork = NULL
+    cdef lapack_int *isuppz = NULL
+    cdef size_t D = <size_t> n, k, nc = 2 if cplx else 1
+    # workspace query
+    if cplx:
+        zheevr(b"V", b"A", b"L", &n, <double complex *> a, &lda, &vl, &vu, &il, &iu, &abstol,
+               &m, evals, <double complex *> wq, &n, &iwq, <double complex *> wq, &lwork,
+               &rwq, &lrwork, &iwq, &liwork, &info)
+    else:
+        dsyevr(b"V", b"A", b"L", &n, <double *> a, &lda, &vl, &vu, &il, &iu, &abstol, &m,
+               evals, wq, &n, &iwq, wq, &lwork, &iwq, &liwork, &info)
+    if info != 0:
+        return info
+    lwork = <lapack_int> wq[0] + 1
+    lrwork = <lapack_int> rwq + 1
+    liwork = iwq + 1
+    z = <double *> malloc(nc * D * D * sizeof(double))
+    work = <double *> malloc(nc * <size_t> lwork * sizeof(double))
+    rwork = <double *> malloc(<size_t> lrwork * sizeof(double))
+    iwork = <lapack_int *> malloc(<size_t> liwork * sizeof(lapack_int))
+    isuppz = <lapack_int *> malloc(2 * D * sizeof(lapack_int))
+    if z == NULL or work == NULL or rwork == NULL or iwork == NULL or isuppz == NULL:
+        info = -1000
+    elif cplx:
+        zheevr(b"V", b"A", b"L", &n, <double complex *> a, &lda, &vl, &vu, &il, &iu, &abstol,
+               &m, evals, <double complex *> z, &n, isuppz, <double complex *> work, &lwork,
+               rwork, &lrwork, iwork, &liwork, &info)
+    else:
+        dsyevr(b"V", b"A", b"L", &n, <double *> a, &lda, &vl, &vu, &il, &iu, &abstol, &m,
+               evals, z, &n, isuppz, work, &lwork, iwork, &liwork, &info)
+    if info == 0:
+        for k in range(D):  # first row of the eigenvector matrix (column k starts at k*D)
+            if cplx:
+                w0[k] = z[2 * k * D] * z[2 * k * D] + z[2 * k * D + 1] * z[2 * k * D + 1]
+            else:
+                w0[k] = z[k * D] * z[k * D]
+    free(z)
+    free(work)
+    free(rwork)
+    free(iwork)
+    free(isuppz)
+    return info
+
+
+cdef _run_eigh(bint cplx, void *a, Py_ssize_t D, Py_ssize_t D2, double[::1] evals, double[::1] w0):
+    cdef lapack_int info
+    if D2 != D or evals.shape[0] != D or w0.shape[0] != D:
         raise ValueError("inconsistent shapes")
     if D == 0:
         return
-    cdef double *z = NULL
-    cdef double *work = NULL
-    cdef lapack_int *iwork = NULL
-    cdef lapack_int *isuppz = NULL
-    # workspace query
-    dsyevr(b"V", b"A", b"L", &n, &a[0, 0], &lda, &vl, &vu, &il, &iu, &abstol, &m,
-           &evals[0], &wq, &n, &iwq, &wq, &lwork, &iwq, &liwork, &info)
+    with nogil:
+        info = _eigh_first_row(cplx, a, <lapack_int> D, &evals[0], &w0[0])
+    if info == -1000:
+        raise MemoryError("dense eigensolver: cannot allocate workspace")
     if info != 0:
-        raise RuntimeError(f"LAPACK dsyevr workspace query failed (info={info})")
-    lwork = <lapack_int> wq + 1
-    liwork = iwq + 1
-    try:
-        z = <double *> malloc(<size_t> D * <size_t> D * sizeof(double))
-        work = <double *> malloc(<size_t> lwork * sizeof(double))
-        iwork = <lapack_int *> malloc(<size_t> liwork * sizeof(lapack_int))
-        isuppz = <lapack_int *> malloc(2 * <size_t> D * sizeof(lapack_int))
-        if z == NULL or work == NULL or iwork == NULL or isuppz == NULL:
-            raise MemoryError("dense eigensolver: cannot allocate workspace")
-        with nogil:
-            dsyevr(b"V", b"A", b"L", &n, &a[0, 0], &lda, &vl, &vu, &il, &iu, &abstol, &m,
-                   &evals[0], z, &n, isuppz, work, &lwork, iwork, &liwork, &info)
-            if info == 0:
-                for k in range(D):
-                    w0[k] = z[k * D] * z[k * D]
-        if info != 0:
-            raise RuntimeError(f"LAPACK dsyevr failed (info={info})")
-    finally:
-        free(z)
-        free(work)
-        free(iwork)
-        free(isuppz)
+        raise RuntimeError(f"LAPACK {'zheevr' if cplx else 'dsyevr'} failed (info={info})")
+
+
+def syevr_first_row(double[:, ::1] a, double[::1] evals, double[::1] w0):
+    """Real symmetric ``a`` (destroyed): ascending eigenvalues and v_a[0]^2 (dsyevr)."""
+    _run_eigh(False, &a[0, 0] if a.shape[0] else NULL, a.shape[0], a.shape[1], evals, w0)
 
 
 def heevr_first_row(double complex[:, ::1] a, double[::1] evals, double[::1] w0):
@@ -177,48 +209,4 @@ def heevr_first_row(double complex[:, ::1] a, double[::1] evals, double[::1] w0)
     The C-ordered array is read by LAPACK as its transpose, conj(a): same
     eigenvalues, conjugated eigenvectors, hence the same |v_a[0]|^2.
     """
-    cdef lapack_int n = <lapack_int> a.shape[0], lda = n, m = 0, info = 0
-    cdef lapack_int il = 1, iu = n, lwork = -1, lrwork = -1, liwork = -1, iwq = 0
-    cdef double vl = 0.0, vu = 0.0, abstol = 0.0, rwq = 0.0
-    cdef double wq[2]
-    cdef Py_ssize_t D = a.shape[0], k
-    if a.shape[1] != D or evals.shape[0] != D or w0.shape[0] != D:
-        raise ValueError("inconsistent shapes")
-    if D == 0:
-        return
-    cdef double *z = NULL
-    cdef double *work = NULL
-    cdef double *rwork = NULL
-    cdef lapack_int *iwork = NULL
-    cdef lapack_int *isuppz = NULL
-    zheevr(b"V", b"A", b"L", &n, &a[0, 0], &lda, &vl, &vu, &il, &iu, &abstol, &m,
-           &evals[0], <double complex *> wq, &n, &iwq, <double complex *> wq, &lwork,
-           &rwq, &lrwork, &iwq, &liwork, &info)
-    if info != 0:
-        raise RuntimeError(f"LAPACK zheevr workspace query failed (info={info})")
-    lwork = <lapack_int> wq[0] + 1
-    lrwork = <lapack_int> rwq + 1
-    liwork = iwq + 1
-    try:
-        z = <double *> malloc(2 * <size_t> D * <size_t> D * sizeof(double))
-        work = <double *> malloc(2 * <size_t> lwork * sizeof(double))
-        rwork = <double *> malloc(<size_t> lrwork * sizeof(double))
-        iwork = <lapack_int *> malloc(<size_t> liwork * sizeof(lapack_int))
-        isuppz = <lapack_int *> malloc(2 * <size_t> D * sizeof(lapack_int))
-        if z == NULL or work == NULL or rwork == NULL or iwork == NULL or isuppz == NULL:
-            raise MemoryError("dense eigensolver: cannot allocate workspace")
-        with nogil:
-            zheevr(b"V", b"A", b"L", &n, &a[0, 0], &lda, &vl, &vu, &il, &iu, &abstol, &m,
-                   &evals[0], <double complex *> z, &n, isuppz, <double complex *> work,
-                   &lwork, rwork, &lrwork, iwork, &liwork, &info)
-            if info == 0:
-                for k in range(D):
-                    w0[k] = z[2 * k * D] * z[2 * k * D] + z[2 * k * D + 1] * z[2 * k * D + 1]
-        if info != 0:
-            raise RuntimeError(f"LAPACK zheevr failed (info={info})")
-    finally:
-        free(z)
-        free(work)
-        free(rwork)
-        free(iwork)
-        free(isuppz)
+    _run_eigh(True, &a[0, 0] if a.shape[0] else NULL, a.shape[0], a.shape[1], evals, w0)

@@ -318,7 +318,7 @@ class LevelDotModel:
             D = self.dense_dimension()
             elem = 8 if self._symmetry == "GOE" else 16
             # matrix, eigenvectors, noise and numpy temporaries of the construction
-            _check_memory(out_bytes + 6.0 * elem * D * D, f"method='dense' with N + {D - self._n} = {D}")
+            _check_memory(out_bytes + 6.0 * elem * D * D, f"method='dense' (a {D} x {D} matrix)")
         else:
             _check_memory(out_bytes + 4.0 * 8.0 * min(size * self._n_levels, _CHUNK_ELEMENTS + M),
                           f"sample(size={size}) with M = {M}")

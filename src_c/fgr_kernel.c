@@ -14,10 +14,11 @@
  *     phasors: no recurrence, so the rounding error does not grow with k.
  * Reductions use eight independent partial sums: the compiler cannot
  * vectorise a floating-point sum without reassociation, which we forbid.
- * The vectorised loops are compiled for AVX-512, AVX2 and the baseline ISA
- * (GCC/Clang function multiversioning, chosen at load time); all clones run
- * the same IEEE operations in the same order (no FMA contraction, c_std=c11
- * keeps -ffp-contract=off), so their results are bitwise identical.
+ * On x86-64 Linux the vectorised loops are compiled for AVX-512, AVX2 and
+ * the baseline ISA (GCC/Clang function multiversioning, chosen at load time;
+ * elsewhere, or with -DFGR_NO_MULTIVERSIONING, for the target ISA only).  All
+ * clones run the same IEEE operations in the same order (no FMA contraction),
+ * so their results are bitwise identical (tests/test_kernel_isa.py).
  */
 #include "fgr_kernel.h"
 
