@@ -855,3 +855,22 @@ def test_cli_bad_arguments(argv, name, capsys):
 def test_cli_absurd_n(capsys):
     code, err = _run_cli(["simulate", "--gamma", "1", "--n", "100000000000", "--samples", "4"], capsys)
     assert code not in (0, None) and "Traceback" not in err
+
+
+# --------------------------------------------------------------------------
+# heavy fuzzing: the property tests above with many more examples
+# --------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "prop",
+    [test_kernel_nonfinite_rejected, test_kernel_views_give_bitwise_same_result, test_kernel_broadcasting,
+     test_kernel_extreme_magnitudes, test_sample_extreme_parameters, test_p_tau_extreme_magnitudes,
+     test_theory_closed_forms_extreme_magnitudes],
+    ids=lambda f: f.__name__,
+)
+def test_heavy_fuzz(prop, monkeypatch):
+    # hypothesis refuses a second @settings; swap the attached one for this run
+    # (internal attribute, stable across hypothesis 6.x)
+    attr = "_hypothesis_internal_use_settings"
+    monkeypatch.setattr(prop, attr, settings(getattr(prop, attr), max_examples=2000))
+    prop()
