@@ -206,11 +206,14 @@ def p_tau(tau: Any, gamma: Any, *, workers: int | None = None) -> Any:
         out[inf_t] = np.asarray(p_res(gf[inf_t]), dtype=np.float64).ravel()
     todo = np.flatnonzero((tf != 0) & (gf != 0) & np.isfinite(tf) & np.isfinite(gf))
     if todo.size:
+        nthreads = resolve_workers(workers)
+        # the cost per point varies with tau and gamma: deal the points out
+        # round-robin so that run_chunks' contiguous chunks get similar mixes
+        todo = np.concatenate([todo[k::nthreads] for k in range(nthreads)])
         tt = np.ascontiguousarray(tf[todo])
         gg = np.ascontiguousarray(gf[todo])
         res = np.empty_like(tt)
-        run_chunks(lambda a, b: _theory.p_tau_range(tt, gg, res, a, b), todo.size,
-                   resolve_workers(workers), 8)
+        run_chunks(lambda a, b: _theory.p_tau_range(tt, gg, res, a, b), todo.size, nthreads, 8)
         out[todo] = res
     return _ret(out.reshape(shape))
 

@@ -318,7 +318,7 @@ static int outer_breakpoints(double tau, double gamma, const quad_rule *q, doubl
      * Below x ~ 1/(gamma lam_b) the kernel tends to lam_b and the integrand
      * to ~x^2; above, it goes like x^(1/2): grade down to a fraction of that
      * scale. */
-    const double xs = 0.1 / (gamma * (T + 2.0));
+    const double xs = 0.5 / (gamma * (T + 2.0));
     double E = q->e0, f;
     for (int k = 0; k < FGR_MAX_DEPTH_X; k++) {
         E /= q->sigma;
