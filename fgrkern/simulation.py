@@ -152,14 +152,6 @@ class _Moments:
             prefix + "ipr_mean": self.ipr_mean, prefix + "ipr_m2": self.ipr_m2,
         }
 
-    @classmethod
-    def from_arrays(cls, a: dict[str, np.ndarray], prefix: str, index: int | None = None) -> "_Moments":
-        def get(k: str) -> np.ndarray:
-            v = a[prefix + k]
-            return v if index is None else v[index]
-        return cls(int(get("n")), np.array(get("mean"), dtype=np.float64), np.array(get("m2"), dtype=np.float64),
-                   np.array(get("ipr_mean"), dtype=np.float64), np.array(get("ipr_m2"), dtype=np.float64))
-
 
 # --------------------------------------------------------------------------
 # The model interface
@@ -468,18 +460,64 @@ class _Reducer:
         return a
 
     @classmethod
-    def from_arrays(cls, a: dict[str, np.ndarray], G: int, T: int) -> "_Reducer":
+    def from_arrays(cls, a: dict[str, np.ndarray], G: int, T: int, n_chunks: int,
+                    chunk_len: Callable[[int], int]) -> "_Reducer":
+        """Rebuild from :meth:`to_arrays`, checking every count against the run.
+
+        A file can be a well-formed archive with the right fingerprint and
+        still be impossible (edited, or written by a buggy version); trusting
+        it would fail later, mid-run, or overwrite it.  Raises ValueError
+        (without the "checkpoint" prefix, which the caller adds).
+        """
+        def arr(key: str, shape: tuple[int, ...], integer: bool = False) -> np.ndarray:
+            if key not in a:
+                raise ValueError(f"missing entry {key!r}")
+            v = a[key]
+            kind = "iu" if integer else "f"
+            if v.dtype.kind not in kind or v.shape != shape:
+                want = "integer" if integer else "float"
+                raise ValueError(f"entry {key!r} has dtype {v.dtype} and shape {v.shape}, "
+                                 f"expected {want} of shape {shape}")
+            if not integer and not np.all(np.isfinite(v)):
+                raise ValueError(f"entry {key!r} contains non-finite values")
+            return v.astype(np.int64 if integer else np.float64)
+
+        def moments(prefix: str, ns: np.ndarray, K: tuple[int, ...]) -> list[_Moments]:
+            mean, m2 = arr(prefix + "mean", K + (G, T)), arr(prefix + "m2", K + (G, T))
+            im, im2 = arr(prefix + "ipr_mean", K + (G,)), arr(prefix + "ipr_m2", K + (G, G))
+            if np.any(m2 < 0) or np.any(np.diagonal(im2, axis1=-2, axis2=-1) < 0):
+                raise ValueError(f"entries {prefix}m2/{prefix}ipr_m2 have negative second moments")
+            if not K:
+                return [_Moments(int(ns), mean, m2, im, im2)]
+            return [_Moments(int(ns[j]), mean[j], m2[j], im[j], im2[j]) for j in range(K[0])]
+
+        nxt = int(arr("next_chunk", (), integer=True))
+        if not 0 <= nxt <= n_chunks:
+            raise ValueError(f"next_chunk = {nxt} is outside [0, {n_chunks}] (chunks of this run)")
+        prefix_n = int(arr("prefix_n", (), integer=True))
+        want = 0 if nxt == 0 else chunk_len(0) * (nxt - 1) + chunk_len(nxt - 1)  # only the last chunk is short
+        if prefix_n != want:
+            raise ValueError(f"prefix_n = {prefix_n} does not match next_chunk = {nxt} ({want} samples)")
+        if "pending_index" in a and a["pending_index"].ndim != 1:
+            raise ValueError(f"entry 'pending_index' must be one-dimensional, got shape {a['pending_index'].shape}")
+        ids = arr("pending_index", a.get("pending_index", np.zeros(0)).shape, integer=True).tolist()
+        if len(set(ids)) != len(ids) or any(not nxt < i < n_chunks for i in ids):
+            raise ValueError(f"pending_index {ids} must be distinct chunk indices in ({nxt}, {n_chunks})")
+        K = len(ids)
+        pn = arr("pending_n", (K,), integer=True)
+        for i, n_i in zip(ids, pn.tolist()):
+            if n_i != chunk_len(i):
+                raise ValueError(f"pending chunk {i} has {n_i} samples, expected {chunk_len(i)}")
         r = cls(G, T)
-        r.prefix = _Moments.from_arrays(a, "prefix_")
-        r.next = int(a["next_chunk"])
-        for j, i in enumerate(a["pending_index"].tolist()):
-            r.pending[int(i)] = _Moments.from_arrays(a, "pending_", j)
-        if r.prefix.mean.shape != (G, T):
-            raise ValueError("checkpoint arrays have the wrong shape")
+        r.prefix = moments("prefix_", np.array(prefix_n), ())[0]
+        r.next = nxt
+        for i, m in zip(ids, moments("pending_", pn, (K,))):
+            r.pending[int(i)] = m
         return r
 
 
-def _load_checkpoint(path: str, fp: dict[str, Any], rng_given: bool, G: int, T: int) -> tuple[_Reducer, dict[str, Any]] | None:
+def _load_checkpoint(path: str, fp: dict[str, Any], rng_given: bool, G: int, T: int, n_chunks: int,
+                     chunk_len: Callable[[int], int]) -> tuple[_Reducer, dict[str, Any]] | None:
     if not os.path.exists(path):
         return None
     arrays, meta = read_npz(path, "checkpoint", _CHECKPOINT_FORMAT)
@@ -494,7 +532,12 @@ def _load_checkpoint(path: str, fp: dict[str, Any], rng_given: bool, G: int, T: 
             "it cannot be resumed with these arguments. Use another checkpoint path, or delete the file "
             "to start afresh."
         )
-    return _Reducer.from_arrays(arrays, G, T), fp
+    try:
+        reducer = _Reducer.from_arrays(arrays, G, T, n_chunks, chunk_len)
+    except ValueError as exc:
+        raise ValueError(f"checkpoint {path!r} is inconsistent ({exc}); it cannot be resumed. "
+                         "Delete the file to start afresh.") from None
+    return reducer, fp
 
 
 # --------------------------------------------------------------------------
@@ -734,17 +777,17 @@ def simulate(
 
     ss = as_seed_sequence(rng)
     fp = _fingerprint(params, method, tau_arr, n_samples, chunk_size, gs, _seed_record(ss))
-    reducer = _Reducer(G, T)
-    if ckpt_path is not None:
-        loaded = _load_checkpoint(ckpt_path, fp, rng is not None, G, T)
-        if loaded is not None:
-            reducer, fp = loaded
-            ss = _seed_from_record(fp["seed"])
-
     n_chunks = -(-n_samples // chunk_size)
 
     def chunk_len(i: int) -> int:
         return min(chunk_size, n_samples - i * chunk_size)
+
+    reducer = _Reducer(G, T)
+    if ckpt_path is not None:
+        loaded = _load_checkpoint(ckpt_path, fp, rng is not None, G, T, n_chunks, chunk_len)
+        if loaded is not None:
+            reducer, fp = loaded
+            ss = _seed_from_record(fp["seed"])
 
     def write_ckpt() -> None:
         if ckpt_path is not None:

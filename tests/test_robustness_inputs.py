@@ -415,8 +415,6 @@ def _tampered(tmp_path, key, value):
     return p
 
 
-@pytest.mark.xfail(strict=True, reason="simulate trusts checkpoint contents: tampered counters give "
-                   "SimulationError/IndexError (and may rewrite the file) instead of ValueError naming checkpoint")
 @pytest.mark.parametrize(
     "key, value",
     [
@@ -424,16 +422,64 @@ def _tampered(tmp_path, key, value):
         ("next_chunk", np.array(-5)),
         ("prefix_n", np.array(-3)),
         ("pending_index", np.array([7])),
+        ("pending_index", np.array([[2]])),
+        ("next_chunk", np.array(2.0)),
+        ("next_chunk", np.array([4])),
+        ("prefix_n", np.array(7)),  # 4 complete chunks of 2 hold 8 samples
+        ("prefix_mean", np.full((1, TAU.size), np.nan)),
+        ("prefix_mean", np.zeros((2, TAU.size))),
+        ("prefix_m2", np.full((1, TAU.size), -1.0)),
+        ("prefix_ipr_m2", np.array("x")),
     ],
 )
 def test_simulate_tampered_checkpoint_rejected(tmp_path, key, value):
     """A structurally valid archive with impossible counters (chunk index out
-    of range, negative sample count, pending index without its data) must be
-    refused with ValueError naming checkpoint, before any work, and left as is."""
+    of range, negative sample count, pending index without its data) or
+    malformed moments must be refused with ValueError naming checkpoint,
+    before any work, and left as is."""
     p = _tampered(tmp_path, key, value)
     before = p.read_bytes()
     raises_naming(ValueError, "checkpoint", _sim, checkpoint=p, n_samples=8, chunk_size=2)
     assert p.read_bytes() == before
+
+
+def test_simulate_checkpoint_pending_chunks_validated(tmp_path):
+    """A checkpoint with an out-of-order (pending) chunk: a consistent one is
+    resumed (only the missing chunk is run); a pending chunk with the wrong
+    count, a duplicate or an already-reduced index is refused (ValueError
+    naming checkpoint) and the file is left as is."""
+    def arrays(n_samples):
+        p = tmp_path / f"run{n_samples}.npz"
+        _sim(checkpoint=p, n_samples=n_samples, chunk_size=2)
+        with np.load(p) as z:
+            return dict(z)
+
+    full, first2, first1 = arrays(8), arrays(4), arrays(2)
+    # chunks 0, 1 reduced, chunk 3 arrived early (its slot filled with chunk 0's
+    # moments: the checks concern counts and indices), chunk 2 still to run
+    ok = dict(full, **{k: v for k, v in first2.items() if k.startswith("prefix_")}, next_chunk=np.array(2))
+    ok.update({"pending_index": np.array([3], np.int64), "pending_n": np.array([2], np.int64)})
+    ok.update({"pending_" + k[7:]: v[None] for k, v in first1.items() if k.startswith("prefix_") and k != "prefix_n"})
+    bad = {
+        "count": dict(ok, pending_n=np.array([3], np.int64)),
+        "reduced": dict(ok, pending_index=np.array([1], np.int64)),
+        "duplicate": dict(ok, pending_index=np.array([3, 3], np.int64), pending_n=np.array([2, 2], np.int64)),
+        "no-data": dict(ok, pending_index=np.array([2, 3], np.int64), pending_n=np.array([2, 2], np.int64)),
+    }
+    for kind, arr in bad.items():
+        p = tmp_path / f"{kind}.npz"
+        np.savez(p, **arr)
+        before = p.read_bytes()
+        raises_naming(ValueError, "checkpoint", _sim, checkpoint=p, n_samples=8, chunk_size=2)
+        assert p.read_bytes() == before, kind
+    p = tmp_path / "ok.npz"
+    np.savez(p, **ok)
+    res = _sim(checkpoint=p, n_samples=8, chunk_size=2)
+    assert res.n_samples == 8 and np.all(np.isfinite(res.mean))
+    # the chunk-3 slot holds chunk 0's moments, so the result differs from the
+    # uninterrupted run's exactly there: the pending data was used, not recomputed
+    ref = _sim(n_samples=8, chunk_size=2)
+    assert not np.array_equal(res.mean, ref.mean)
 
 
 # --------------------------------------------------------------------------
