@@ -52,6 +52,10 @@ _METHODS = ("secular", "dense")
 # Random numbers per block of rows of the secular path: bounds the scratch memory
 # (O(L) per realisation) without affecting the result, which is drawn row by row.
 _CHUNK_ELEMENTS = 1 << 18
+# Pole terms (rows * L^2) per block: a block is one compiled call (dsterf, then
+# the secular solver, ~10 L^2 operations per row) without a signal check, so
+# this bounds the Ctrl-C latency to ~0.1 s whatever N is (down to one row).
+_CHUNK_WORK = 1 << 23
 
 
 def _physical_memory() -> int | None:
@@ -312,16 +316,20 @@ class LevelDotModel:
         if not isinstance(method, str) or method.strip().lower() not in _METHODS:
             raise ValueError(f"unknown method {method!r}: expected 'secular' or 'dense'")
         method = method.strip().lower()
-        M = self.n_eigen
+        M, L = self.n_eigen, self._n_levels
         out_bytes = 2.0 * 8.0 * size * M
+        # Checked for size = 0 too (simulate's probe): one realisation needs O(N)
+        # (secular) or O(N^2) (dense) scratch whatever the output size.
         if method == "dense":
             D = self.dense_dimension()
             elem = 8 if self._symmetry == "GOE" else 16
             # matrix, eigenvectors, noise and numpy temporaries of the construction
-            _check_memory(out_bytes + 6.0 * elem * D * D, f"method='dense' (a {D} x {D} matrix)")
+            _check_memory(out_bytes + 6.0 * elem * D * D, f"method='dense' with n = {self._n} (a {D} x {D} matrix)")
         else:
-            _check_memory(out_bytes + 4.0 * 8.0 * min(size * self._n_levels, _CHUNK_ELEMENTS + M),
-                          f"sample(size={size}) with M = {M}")
+            # per block: dot diagonal, off-diagonal, coupling draws and z^2 (4 L
+            # doubles a row), plus the solver's 5 L + 4 words of scratch
+            _check_memory(out_bytes + 8.0 * (4.0 * self._secular_block(size) * L + 5.0 * L + 4.0),
+                          f"sample(size={size}) with n = {self._n} (M = {M} eigenpairs per realisation)")
         gen = as_generator(rng)
         energies = np.empty((size, M))
         weights = np.empty((size, M))
@@ -382,6 +390,11 @@ class LevelDotModel:
             gen.standard_gamma(half_beta, out=unit[i])
         return np.ascontiguousarray(self._levels[None, :]), unit
 
+    def _secular_block(self, size: int) -> int:
+        """Rows per compiled call of the secular path (>= 1; does not change the numbers)."""
+        L = self._n_levels
+        return max(1, min(size, _CHUNK_ELEMENTS // L, _CHUNK_WORK // (L * L)))
+
     def _sample_secular(self, gen: np.random.Generator, energies: np.ndarray, weights: np.ndarray) -> None:
         self._sample_secular_couplings(gen, [self._g], [(energies, weights)])
 
@@ -394,8 +407,8 @@ class LevelDotModel:
         ``outs[k]`` receives (energies, weights) for ``gs[k]``; for each g the
         numbers equal those of ``sample`` on a model with that g and the same rng.
         """
-        size, L = outs[0][0].shape[0], self._n_levels
-        chunk = max(1, min(size, _CHUNK_ELEMENTS // L))
+        size = outs[0][0].shape[0]
+        chunk = self._secular_block(size)
         for start in range(0, size, chunk):
             stop = min(size, start + chunk)
             poles, unit = self._secular_draws(gen, stop - start)

@@ -189,13 +189,10 @@ resource.setrlimit(resource.RLIMIT_AS, (vm + (128 << 20), resource.RLIM_INFINITY
 # --------------------------------------------------------------------------
 # sampler and simulate with the real model
 # --------------------------------------------------------------------------
-@pytest.mark.slow  # the failing (xfail) run takes ~5-15 s
-@pytest.mark.xfail(strict=True, reason="model.py: the secular path runs blocks of 2^18/N rows (262 rows "
-                   "at N = 1000) through one compiled call each (dsterf, then the secular solver): 3-6 s without "
-                   "a signal check")
 def test_sample_secular_interruptible():
     """model.sample(size) of the secular path for N = 1000: a long call must
-    react to Ctrl-C."""
+    react to Ctrl-C (blocks of rows bounded by rows * N^2 <= model._CHUNK_WORK
+    per compiled call)."""
     run_and_interrupt(
         "import fgrkern\nmodel = fgrkern.LevelDotModel(1000, 0.5, 'GUE')",
         "model.sample(5000, rng=1)",

@@ -161,6 +161,11 @@ def test_rng_handling_and_determinism(monkeypatch):
     monkeypatch.setattr(model_mod, "_CHUNK_ELEMENTS", 16)
     d = m.sample(7, rng=123)
     np.testing.assert_array_equal(a.weights, d.weights)
+    monkeypatch.setattr(model_mod, "_CHUNK_ELEMENTS", 1 << 18)
+    monkeypatch.setattr(model_mod, "_CHUNK_WORK", 3 * 15 * 15)  # blocks of 3 rows (L = 15)
+    d = m.sample(7, rng=123)
+    np.testing.assert_array_equal(a.energies, d.energies)
+    np.testing.assert_array_equal(a.weights, d.weights)
     # a Generator is used and advanced in place
     g = np.random.default_rng(9)
     first = m.sample(2, rng=g)

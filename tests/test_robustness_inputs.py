@@ -648,6 +648,16 @@ def test_sample_degenerate_given_bath(method):
         assert not isinstance(_sample_outcome(LDM(4, 0.5, bath=levels), method), Exception)
 
 
+@pytest.mark.parametrize("method", ["secular", "dense"])
+@pytest.mark.parametrize("symmetry", ["GUE", "GSE"])
+def test_sample_absurd_n_checked_before_allocating(method, symmetry):
+    """N = 1e11: one realisation needs terabytes, so even sample(0) must refuse
+    with a ValueError naming n, before numpy tries (MemoryError) to allocate."""
+    model = LDM(10**11, 1e-11, symmetry)
+    for size in (0, 1, 10**6):
+        raises_naming(ValueError, "n", model.sample, size, rng=0, method=method)
+
+
 def test_model_given_bath_is_copied():
     """The model must not alias (and later see changes to) the caller's array."""
     levels = np.array([0.0, 1.0, 2.0, 3.0])
@@ -896,11 +906,12 @@ def test_cli_bad_arguments(argv, name, capsys):
     assert "Traceback" not in err
 
 
-@pytest.mark.xfail(strict=True, reason="model.sample(0) (simulate's probe) allocates O(N) before any memory "
-                   "check: numpy MemoryError (745 GiB) escapes cli.main as a traceback")
 def test_cli_absurd_n(capsys):
+    """N = 1e11 needs ~7 TiB per realisation: a one-line error naming n, found
+    by simulate's zero-size probe before any work (no traceback, no MemoryError)."""
     code, err = _run_cli(["simulate", "--gamma", "1", "--n", "100000000000", "--samples", "4"], capsys)
     assert code not in (0, None) and "Traceback" not in err
+    assert re.search(r"\bn = 100000000000\b", err) and "chunk" not in err, err
 
 
 # --------------------------------------------------------------------------
