@@ -22,7 +22,7 @@ cdef extern from "fgr_secular.h" nogil:
                             double *work, Py_ssize_t *iwork)
     size_t FGR_SEC_WORK(Py_ssize_t L)
     size_t FGR_SEC_IWORK(Py_ssize_t L)
-    int FGR_SEC_BAD_POLES, FGR_SEC_BAD_COUPLING, FGR_SEC_BAD_ALPHA
+    int FGR_SEC_BAD_POLES, FGR_SEC_BAD_COUPLING, FGR_SEC_BAD_ALPHA, FGR_SEC_RANGE
 
 
 cdef object _secular_error(int code):
@@ -32,7 +32,11 @@ cdef object _secular_error(int code):
         return ValueError("squared couplings must be finite and >= 0")
     if code == FGR_SEC_BAD_ALPHA:
         return ValueError("eps0 must be finite")
-    return RuntimeError(f"secular solver: {code} root(s) did not converge")
+    if code == FGR_SEC_RANGE:
+        return ValueError("an eigenvalue exceeds the floating-point range (|e| > 1.8e308): "
+                          "eps0, the bath levels or the coupling energy sqrt(g) * lam are too large")
+    return RuntimeError("secular solver: a root did not converge within the iteration limit "
+                        "(a bug: please report the parameters and seed)")
 
 
 def arrowhead(const double[::1] d, const double[::1] z2, double alpha):

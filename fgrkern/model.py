@@ -339,56 +339,79 @@ class LevelDotModel:
             self._sample_dense(gen, energies, weights)
         return Spectrum(energies, weights)
 
+    # The secular path works in units of energy u (a power of two near the largest
+    # of lam, |eps0| and the given bath levels): scaling by u is exact, the weights
+    # are scale invariant, and lam**2 or g lam^2 are never formed in absolute
+    # units, where they over- or underflow long before the energies do.  u depends
+    # on g only when g (lam/u)^2 > 2^800 (g > ~1e240), so several couplings share
+    # bitwise the same draws.
+    def _secular_unit(self, g_max: float) -> float:
+        """Energy unit of the secular path (a power of two)."""
+        big = max(self._lam, abs(self._eps0))
+        if self._levels is not None and self._levels.size:
+            big = max(big, float(np.max(np.abs(self._levels))))
+        exp = math.frexp(big)[1] - 1  # 2^exp <= big < 2^(exp + 1)
+        # then the coupling energy sqrt(g) lam sets the scale; ~log2 of the
+        # coupling factor g (lam/u)^2 from exponents (the factor may over- or underflow)
+        c_exp = math.frexp(g_max)[1] + 2 * (math.frexp(self._lam)[1] - exp) - self._n_levels.bit_length()
+        if c_exp > 800:
+            exp += (c_exp + 1) // 2
+        if exp > 1023:
+            raise ValueError(self._range_message(g_max))
+        return math.ldexp(1.0, exp)
+
+    def _range_message(self, g: float) -> str:
+        return (f"an eigenvalue exceeds the floating-point range (lam = {self._lam!r}, eps0 = {self._eps0!r}, "
+                f"g = {g!r}: max(2 lam, |eps0|, sqrt(g) lam) must stay below ~1e308)")
+
     # The coupling of the level to dot level mu in the dot eigenbasis:
     # |W'_mu|^2 ~ (g lam^2 / L) chi^2_beta / beta = (g lam^2 / L) Gamma(beta/2) / (beta/2).
-    def _coupling_scale(self, g: float) -> float:
-        """Factor turning Gamma(beta/2) draws into |W'_mu|^2 for coupling strength g."""
-        return g * self._lam**2 / self._n_levels / (0.5 * self.beta)
+    def _coupling_scale(self, g: float, unit: float) -> float:
+        """Factor turning Gamma(beta/2) draws into |W'_mu|^2 / unit^2 for coupling strength g."""
+        r = self._lam / unit
+        return g * r * r / self._n_levels / (0.5 * self.beta)
 
-    def _draw_couplings(self, gen: np.random.Generator, out: np.ndarray) -> None:
-        gen.standard_gamma(0.5 * self.beta, out=out)
-        out *= self._coupling_scale(self._g)
-
-    def _secular_draws(self, gen: np.random.Generator, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    def _secular_draws(self, gen: np.random.Generator, rows: int, unit: float) -> tuple[np.ndarray, np.ndarray]:
         """All the randomness of ``rows`` secular realisations, which does not depend on g.
 
-        Returns the sorted dot levels (poles), shape (rows, L) (or (1, L) for a
-        user-given bath), and the unit coupling draws Gamma(beta/2), shape
-        (rows, L), to be multiplied by ``_coupling_scale(g)``.  Draws go
-        realisation by realisation (dot, then couplings), so a sample does not
-        depend on chunking and a shorter sample is a prefix of a longer one.
+        Returns the sorted dot levels (poles) in units of ``unit``, shape (rows,
+        L) (or (1, L) for a user-given bath), and the unit coupling draws
+        Gamma(beta/2), shape (rows, L), to be multiplied by
+        ``_coupling_scale(g, unit)``.  Draws go realisation by realisation
+        (dot, then couplings), so a sample does not depend on chunking and a
+        shorter sample is a prefix of a longer one.
         """
         L, beta = self._n_levels, self.beta
         half_beta = 0.5 * beta
-        unit = np.empty((rows, L))
+        draws = np.empty((rows, L))
         if self._bath == "wigner-dyson":
             # Dumitriu-Edelman: diagonal N(0, 1), off-diagonal b_k^2 ~ Gamma(beta k / 2),
             # k = L-1 .. 1; eigenvalue density ~ |Delta|^beta exp(-sum x^2 / 2), which is
             # the dense ensemble's after scaling by 2 lam / sqrt(2 beta L) (radius 2 lam).
             shapes = 0.5 * beta * np.arange(L - 1, 0, -1, dtype=np.float64)
-            scale = 2.0 * self._lam / math.sqrt(2.0 * beta * L)
+            scale = 2.0 * (self._lam / unit) / math.sqrt(2.0 * beta * L)
             diag = np.empty((rows, L))
             off = np.zeros((rows, L))
             for i in range(rows):
                 gen.standard_normal(out=diag[i])
                 if L > 1:
                     gen.standard_gamma(shapes, out=off[i, : L - 1])
-                gen.standard_gamma(half_beta, out=unit[i])
+                gen.standard_gamma(half_beta, out=draws[i])
             diag *= scale
             np.sqrt(off, out=off)
             off *= scale
             _sampler.tridiag_eigvals_rows(diag, off)
-            return diag, unit
+            return diag, draws
         if self._bath == "poisson":
             poles = np.empty((rows, L))
             for i in range(rows):
-                self._draw_poisson_levels(gen, poles[i])
-                gen.standard_gamma(half_beta, out=unit[i])
+                self._draw_poisson_levels(gen, poles[i], unit)
+                gen.standard_gamma(half_beta, out=draws[i])
             poles.sort(axis=1)
-            return poles, unit
+            return poles, draws
         for i in range(rows):
-            gen.standard_gamma(half_beta, out=unit[i])
-        return np.ascontiguousarray(self._levels[None, :]), unit
+            gen.standard_gamma(half_beta, out=draws[i])
+        return np.ascontiguousarray(self._levels[None, :] / unit), draws
 
     def _secular_block(self, size: int) -> int:
         """Rows per compiled call of the secular path (>= 1; does not change the numbers)."""
@@ -409,19 +432,25 @@ class LevelDotModel:
         """
         size = outs[0][0].shape[0]
         chunk = self._secular_block(size)
+        u = self._secular_unit(max(float(g) for g in gs))
+        factors = [self._coupling_scale(float(g), u) for g in gs]
         for start in range(0, size, chunk):
             stop = min(size, start + chunk)
-            poles, unit = self._secular_draws(gen, stop - start)
-            for g, (energies, weights) in zip(gs, outs):
-                z2 = unit * self._coupling_scale(float(g))
-                _sampler.arrowhead_rows(poles, z2, self._eps0,
-                                        energies[start:stop], weights[start:stop])
+            poles, draws = self._secular_draws(gen, stop - start, u)
+            for g, c, (energies, weights) in zip(gs, factors, outs):
+                e = energies[start:stop]
+                _sampler.arrowhead_rows(poles, draws * c, self._eps0 / u, e, weights[start:stop])
+                with np.errstate(over="ignore"):
+                    e *= u
+                if not np.all(np.isfinite(e)):
+                    raise ValueError(self._range_message(float(g)))
 
-    def _draw_poisson_levels(self, gen: np.random.Generator, out: np.ndarray) -> None:
+    def _draw_poisson_levels(self, gen: np.random.Generator, out: np.ndarray, unit: float = 1.0) -> None:
         # x = 2B - 1 with B ~ Beta(3/2, 3/2) has density (2/pi) sqrt(1 - x^2): the semicircle.
+        lam = self._lam / unit
         out[:] = gen.beta(1.5, 1.5, size=out.shape[0])
-        out *= 4.0 * self._lam
-        out -= 2.0 * self._lam
+        out *= 4.0 * lam
+        out -= 2.0 * lam
 
     def _dense_dot(self, gen: np.random.Generator, kind: str) -> tuple[np.ndarray, ...]:
         """The dot block(s) of one realisation (in the order the random numbers are drawn)."""

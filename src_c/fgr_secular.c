@@ -18,7 +18,11 @@
 #include <float.h>
 #include <math.h>
 
-#define SEC_MAXIT 200
+/* Iteration limit per root.  The rational steps converge in ~5 iterations;
+ * the bisection fallback halves the exponent range of the bracket (~11 steps
+ * from a pole) and then its mantissa (~53), so a root that needs more than
+ * SEC_MAXIT is a genuine failure, reported at once (the solve stops there). */
+#define SEC_MAXIT 100
 /* |f| <= SEC_TOL * eps * (sum of |terms|) is the best floating point can do. */
 #define SEC_TOL 2.0
 
@@ -103,10 +107,13 @@ static double gap_model_root(double A, double Bo, double Bf, double D)
 /* Next trial point in (lo, hi) when the model step is rejected. */
 static double sec_bisect(double lo, double hi)
 {
-    if (lo > 0.0 && hi > 8.0 * lo)
-        return sqrt(lo) * sqrt(hi);
-    if (hi < 0.0 && lo < 8.0 * hi)
-        return -sqrt(-lo) * sqrt(-hi);
+    /* Geometric bisection while the bracket spans many binades (also from
+     * the pole, lo = 0 or hi = 0: a root offset can be ~1e-300), so that the
+     * fallback needs ~64 steps, not ~1000 halvings towards the pole. */
+    if (lo >= 0.0 && hi > 8.0 * lo)
+        return sqrt(fmax(lo, DBL_TRUE_MIN)) * sqrt(hi);
+    if (hi <= 0.0 && lo < 8.0 * hi)
+        return -sqrt(fmax(-hi, DBL_TRUE_MIN)) * sqrt(-lo);
     return 0.5 * lo + 0.5 * hi;
 }
 
@@ -187,7 +194,7 @@ static int sec_root(ptrdiff_t K, const double *a, const double *s, double alpha,
         if (kind == -1 || kind == 1) {
             /* model A + Y + B/(0 - Y) with every pole lumped onto the origin */
             const double dsum = v.dlo + v.dhi;
-            const double B = y * y * dsum;
+            const double B = y * (y * dsum); /* y^2 alone can underflow */
             const double A = v.f - y + y * dsum;
             const double sq = sqrt(A * A + 4.0 * B);
             if (kind == -1)
@@ -197,8 +204,8 @@ static int sec_root(ptrdiff_t K, const double *a, const double *s, double alpha,
         } else {
             const double dn = (kind == 0) ? v.dlo : v.dhi;
             const double df = (kind == 0) ? v.dhi : v.dlo;
-            const double Bo = y * y * dn;
-            const double Bf = (delta_f - y) * (delta_f - y) * (df + 1.0);
+            const double Bo = y * (y * dn);
+            const double Bf = (delta_f - y) * ((delta_f - y) * (df + 1.0));
             const double A = v.f + y * dn - (delta_f - y) * (df + 1.0);
             if (kind == 0)
                 ynew = gap_model_root(A, Bo, Bf, delta_f);
@@ -223,44 +230,59 @@ int fgr_arrowhead_solve(ptrdiff_t L, const double *d, const double *z2, double a
                         double *work, ptrdiff_t *iwork)
 {
     ptrdiff_t mu, K = 0, j;
-    double ztot = 0.0;
+    double ztot = 0.0, big, zmax = 0.0;
     double *a = work, *s = work + L, *yroot = work + 2 * L;
     ptrdiff_t *act = iwork, *oroot = iwork + L;
-    int bad = 0;
+    int k = 0;
 
     if (!isfinite(alpha))
         return FGR_SEC_BAD_ALPHA;
+    big = fabs(alpha);
     for (mu = 0; mu < L; ++mu) {
         if (!isfinite(d[mu]) || (mu > 0 && !(d[mu] >= d[mu - 1])))
             return FGR_SEC_BAD_POLES;
         if (!isfinite(z2[mu]) || !(z2[mu] >= 0.0))
             return FGR_SEC_BAD_COUPLING;
+        big = fmax(big, fabs(d[mu]));
+        zmax = fmax(zmax, z2[mu]);
     }
+
+    /* Work in units of 2^k ~ the largest energy scale (|alpha|, |d|, |z|):
+     * scaling by a power of two is exact (short of underflow) and the weights
+     * are scale invariant, so nothing changes for ordinary input, while
+     * energies near 1e300 (whose squares overflow) or 1e-300 (whose squares
+     * underflow) solve like energies near 1. */
+    big = fmax(big, sqrt(zmax));
+    if (big > 0.0)
+        k = ilogb(big);
+    const double alpha_s = ldexp(alpha, -k);
 
     /* Deflation: a pole without coupling is an eigenvalue with weight 0; a
      * repeated pole couples through one combination only (rotate within the
-     * degenerate subspace), the orthogonal one decouples.  Subnormal couplings
-     * are treated as zero: their weight ~ z2 / (distance)^2 is below the
-     * resolution of the weights' sum anyway, and offsets ~ z2 would underflow. */
+     * degenerate subspace), the orthogonal one decouples.  Couplings below
+     * DBL_MIN (in the scaled units) are treated as zero: their weight ~
+     * z2 / (distance)^2 is below the resolution of the weights' sum anyway,
+     * and offsets ~ z2 would underflow. */
     for (mu = 0; mu < L; ++mu) {
-        if (z2[mu] < DBL_MIN)
+        const double zs = ldexp(z2[mu], -2 * k), ds = ldexp(d[mu], -k);
+        if (zs < DBL_MIN)
             continue;
-        if (K > 0 && d[mu] == a[K - 1]) {
-            s[K - 1] += z2[mu];
-            ztot += z2[mu];
+        if (K > 0 && ds == a[K - 1]) {
+            s[K - 1] += zs;
+            ztot += zs;
             continue;
         }
-        a[K] = d[mu];
-        s[K] = z2[mu];
+        a[K] = ds;
+        s[K] = zs;
         act[K] = mu;
-        ztot += z2[mu];
+        ztot += zs;
         ++K;
     }
     const ptrdiff_t ndefl = L - K;
 
     /* Roots of the active problem, parked in the tail of e, w (merged below). */
     if (K == 0) {
-        yroot[0] = alpha;
+        yroot[0] = alpha_s;
         oroot[0] = -1;
         e[ndefl] = alpha;
         w[ndefl] = 1.0;
@@ -268,11 +290,14 @@ int fgr_arrowhead_solve(ptrdiff_t L, const double *d, const double *z2, double a
         for (j = 0; j <= K; ++j) {
             double y, wj;
             ptrdiff_t o;
-            bad += sec_root(K, a, s, alpha, ztot, j, &y, &o, &wj);
+            if (sec_root(K, a, s, alpha_s, ztot, j, &y, &o, &wj))
+                return 1; /* failure is reported at once, not after every root */
             yroot[j] = y;
             oroot[j] = o;
-            e[ndefl + j] = a[o] + y;
+            e[ndefl + j] = ldexp(a[o] + y, k);
             w[ndefl + j] = wj;
+            if (!isfinite(e[ndefl + j]))
+                return FGR_SEC_RANGE;
         }
     }
 
@@ -299,12 +324,12 @@ int fgr_arrowhead_solve(ptrdiff_t L, const double *d, const double *z2, double a
                 const double ej = e[ndefl + j], wj = w[ndefl + j];
                 e[p] = ej;
                 w[p] = wj;
-                if (tau) tau[p] = yroot[j];
+                if (tau) tau[p] = ldexp(yroot[j], k);
                 if (origin) origin[p] = (oroot[j] < 0) ? -1 : act[oroot[j]];
                 ++j;
             }
             ++p;
         }
     }
-    return bad;
+    return 0;
 }

@@ -37,8 +37,11 @@ extern "C" {
 #define FGR_SEC_BAD_POLES (-1)    /* non-finite or not ascending */
 #define FGR_SEC_BAD_COUPLING (-2) /* negative or non-finite z2 */
 #define FGR_SEC_BAD_ALPHA (-3)    /* non-finite alpha */
-/* A positive return value counts roots that hit the iteration limit (they are
- * still bracketed to within a few ulps of the bracket, but flagged). */
+#define FGR_SEC_RANGE (-4)        /* an eigenvalue exceeds the double range */
+/* A positive return value (1) means a root hit the iteration limit; the solve
+ * stops there (outputs incomplete).  The solver works internally in units of a
+ * power of two near the largest of |alpha|, |d|, |z|, so any finite input whose
+ * eigenvalues are representable is solved. */
 
 /* Size of the scratch space needed for L poles. */
 #define FGR_SEC_WORK(L) (3 * (size_t)(L) + 2)
