@@ -18,11 +18,14 @@
 #include <float.h>
 #include <math.h>
 
-/* Iteration limit per root.  The rational steps converge in ~5 iterations;
- * the bisection fallback halves the exponent range of the bracket (~11 steps
- * from a pole) and then its mantissa (~53), so a root that needs more than
- * SEC_MAXIT is a genuine failure, reported at once (the solve stops there). */
-#define SEC_MAXIT 100
+/* The rational steps converge in ~3-6 iterations.  Adversarial input (poles
+ * and couplings spread over hundreds of decades) can make them crawl, so from
+ * iteration SEC_RATIONAL_ITS on every other step is a bisection: that halves
+ * the exponent range of the bracket (~11 steps from a pole) and then its
+ * mantissa (~53), so SEC_RATIONAL_ITS + 2 * 66 iterations always suffice and a
+ * root that hits SEC_MAXIT is a bug, reported at once (the solve stops there). */
+#define SEC_RATIONAL_ITS 8
+#define SEC_MAXIT 160
 /* |f| <= SEC_TOL * eps * (sum of |terms|) is the best floating point can do. */
 #define SEC_TOL 2.0
 
@@ -212,8 +215,11 @@ static int sec_root(ptrdiff_t K, const double *a, const double *s, double alpha,
             else
                 ynew = -gap_model_root(-A, Bo, Bf, -delta_f);
         }
-        if (!(ynew > lo && ynew < hi))
+        if (!(ynew > lo && ynew < hi) || (it >= SEC_RATIONAL_ITS && (it & 1))) {
             ynew = sec_bisect(lo, hi);
+            if (!(ynew > lo && ynew < hi))
+                break; /* the bracket is two adjacent doubles */
+        }
         if (ynew == y)
             break;
         y = ynew;
