@@ -336,7 +336,10 @@ class LevelDotModel:
         if method == "secular":
             self._sample_secular(gen, energies, weights)
         else:
-            self._sample_dense(gen, energies, weights)
+            with np.errstate(over="ignore", invalid="ignore"):
+                self._sample_dense(gen, energies, weights)
+            if not (np.all(np.isfinite(energies)) and np.all(np.isfinite(weights))):
+                raise ValueError(self._range_message(self._g))
         return Spectrum(energies, weights)
 
     # The secular path works in units of energy u (a power of two near the largest

@@ -648,6 +648,18 @@ def test_sample_secular_full_double_range(symmetry, bath, gmag, lammag, eps0mag,
         assert max(4.0 * lam, abs(eps0), math.sqrt(g) * lam) > 1e306, out
 
 
+@pytest.mark.parametrize("method", ["secular", "dense"])
+@pytest.mark.parametrize("kw", [{"lam": 1.7e308}, {"eps0": 1.79e308, "g": 1e300, "lam": 3e157},
+                                {"g": 1e300, "lam": 1e200}])
+def test_sample_eigenvalues_beyond_double_range(method, kw):
+    """Eigenvalues beyond ~1.8e308 (band edge 2 lam; eps0/2 + sqrt(eps0^2/4 +
+    g lam^2) ~ 1.84e308; sqrt(g) lam): ValueError naming lam, eps0 and g --
+    never inf or NaN."""
+    kw = dict(kw)
+    model = LDM(4, kw.pop("g", 0.5), **kw)
+    raises_naming(ValueError, "lam", model.sample, 3, rng=1, method=method)
+
+
 @pytest.mark.parametrize("eps0", [1e160, -1e300])
 def test_sample_secular_far_level_decouples(eps0):
     """|eps0| >> lam, sqrt(g) lam: second-order perturbation theory shifts the
