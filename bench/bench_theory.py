@@ -63,7 +63,7 @@ def run(args) -> dict:
     quick = getattr(args, "quick", False)
     repeat = getattr(args, "repeat", 7)
     n = 100 if quick else 1000
-    stride = 25 if quick else 100
+    stride = 50 if quick else 100
     rows, notes = [], []
     cases = [(46.0, 5.0), (0.46, 5.0), (0.022, 5.0)]
     if not quick:

@@ -15,7 +15,6 @@ import contextlib
 import copy
 import functools
 import hashlib
-import json
 import math
 import os
 import threading
@@ -808,6 +807,7 @@ def simulate(
     last_write = time.monotonic()
     futures: dict[Future, int] = {}
     ok = False
+
     def refill() -> None:
         while len(futures) < window:
             i = next(todo, None)
@@ -822,7 +822,7 @@ def simulate(
         """(chunk index, result getter) as chunks finish; inline when there is no pool."""
         if pool is None:
             for i in todo:
-                yield i, functools.partial(lambda task: _run_chunk(task), make_task(i))
+                yield i, functools.partial(_run_chunk, make_task(i))
             return
         refill()
         while futures:

@@ -175,10 +175,16 @@ def p_tau(tau: Any, gamma: Any, *, workers: int | None = None) -> Any:
     Notes
     -----
     Accuracy: relative error <= 1e-10 for gamma in [1e-3, 1e3] and tau in
-    [0, 1e3] (tests compare with an mpmath evaluation of the printed double
-    integral; measured errors are ~1e-12).  Outside that box the rule is
-    the same and typically as accurate, but untested.  Cost: ~1e3-3e3
-    kernel evaluations per point.
+    [0, 1e3], the tested box; measured <= 5e-12 against a ~30x finer rule on
+    540 points of that box (many near the kink at tau = 1) and <= 3.1e-12
+    against 28-digit mpmath evaluations of the printed integral at 17 points.
+    Outside the box the same rule applies but is untested.
+
+    Cost: 300-7000 Bessel-kernel evaluations (~55 ns each) per point, i.e.
+    ~4e3-8e3 points per second per core for gamma >~ 0.5, more for small
+    gamma tau.  Numerically P(tau) agrees with P_res(gamma) (Eq. 4) to
+    ~1e-12 already at moderate tau (tau >= 5 for gamma >= 0.46, tau >= 20 for
+    gamma = 0.022, tau >= 100 for gamma = 1e-3).
     """
     t = _tau_array(tau)
     g = _gamma_array(gamma)
@@ -200,11 +206,14 @@ def p_tau(tau: Any, gamma: Any, *, workers: int | None = None) -> Any:
         out[inf_t] = np.asarray(p_res(gf[inf_t]), dtype=np.float64).ravel()
     todo = np.flatnonzero((tf != 0) & (gf != 0) & np.isfinite(tf) & np.isfinite(gf))
     if todo.size:
+        nthreads = resolve_workers(workers)
+        # the cost per point varies with tau and gamma: deal the points out
+        # round-robin so that run_chunks' contiguous chunks get similar mixes
+        todo = np.concatenate([todo[k::nthreads] for k in range(nthreads)])
         tt = np.ascontiguousarray(tf[todo])
         gg = np.ascontiguousarray(gf[todo])
         res = np.empty_like(tt)
-        run_chunks(lambda a, b: _theory.p_tau_range(tt, gg, res, a, b), todo.size,
-                   resolve_workers(workers), 8)
+        run_chunks(lambda a, b: _theory.p_tau_range(tt, gg, res, a, b), todo.size, nthreads, 8)
         out[todo] = res
     return _ret(out.reshape(shape))
 

@@ -309,6 +309,21 @@ def test_workers_bitwise_identical(grid):
     assert np.array_equal(sp(e[5], w[5], t, grid=grid), ref[5])
 
 
+def test_concurrent_calls_from_python_threads():
+    # the C kernel releases the GIL and keeps no global state: calls from
+    # several Python threads at once give exactly the sequential results
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(14)
+    jobs = [(rng.uniform(-2, 2, (3, 300)), rng.uniform(0, 1, (3, 300)),
+             np.linspace(0.0, 50.0, 257) if i % 2 else np.geomspace(0.1, 50.0, 257)) for i in range(8)]
+    sequential = [sp(e, w, t, workers=1) for e, w, t in jobs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        concurrent = list(pool.map(lambda j: sp(*j, workers=2), jobs))
+    for a, b in zip(sequential, concurrent):
+        assert np.array_equal(a, b)
+
+
 # --------------------------------------------------------------------------
 # validation and conversion
 # --------------------------------------------------------------------------
