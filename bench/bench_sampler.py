@@ -107,7 +107,7 @@ def section_scaling(quick):
         m = fk.LevelDotModel(L, 20.0 / L, "GUE")
         rng = np.random.default_rng(2)
         k = max(1, 4000 // M)
-        reps = 3 if M <= 4000 else 2
+        reps = 5 if M <= 2000 else (3 if M <= 4000 else 2)
         t_tot = _best(lambda: m.sample(k, rng=rng), reps) / k
         # components on one realisation's data
         beta = 2
@@ -175,35 +175,57 @@ def _machine():
 
 def run(args) -> dict:
     quick = bool(getattr(args, "quick", False))
+    parts = str(getattr(args, "parts", None) or "classes,scaling,huge,threads").split(",")
+    out = dict(machine=_machine(), quick=quick)
     with single_threaded_blas():
-        out = dict(machine=_machine(), quick=quick)
-        out["classes"] = section_classes(quick)
-        out["scaling"], out["scaling_exponent"] = section_scaling(quick)
-        out["huge"] = section_huge(quick)
+        if "classes" in parts:
+            out["classes"] = section_classes(quick)
+        if "scaling" in parts:
+            out["scaling"], out["scaling_exponent"] = section_scaling(quick)
+        if "huge" in parts:
+            out["huge"] = section_huge(quick)
+    if "threads" in parts:  # BLAS is not used on this path; the threads are ours
         out["threads"] = section_threads(quick)
+    _report(out)
+    RESULTS.mkdir(exist_ok=True)
+    name = "sampler.json" if len(parts) == 4 else f"sampler_{'_'.join(parts)}.json"
+    (RESULTS / name).write_text(json.dumps(out, indent=1))
+    return out
+
+
+def _report(out):
+    if "classes" in out:
+        _report_classes(out["classes"])
+    if "scaling" in out:
+        _report_scaling(out["scaling"], out["scaling_exponent"])
+    if "huge" in out:
+        h = out["huge"]
+        print(f"\none realisation at N+1 = {h['M']}: {h['seconds']:.1f} s (|sum w - 1| = {h['sum_w_minus_1']:.1e})")
+    if "threads" in out:
+        th = out["threads"]
+        print(f"two threads vs one ({th['realisations']} realisations at N+1 = 1000): x{th['speedup']:.2f}")
+
+
+def _report_classes(rows):
     print("\n## sampler: secular vs dense, one core, N+1 = 1000 (GSE: 999 doublets)\n")
     print("| class | dense dim | secular [ms] | dense LAPACK [s] | numpy eigh [s] | x dense | x numpy |")
     print("|---|---|---|---|---|---|---|")
-    for r in out["classes"]:
+    for r in rows:
         print(f"| {r['symmetry']} | {r['dense_dim']} | {1e3 * r['secular_s']:.1f} | {r['dense_lapack_s']:.3f} | "
               f"{r['numpy_eigh_s']:.3f} | {r['speedup_vs_dense']:.0f} | {r['speedup_vs_numpy']:.0f} |")
+
+
+def _report_scaling(rows, ex):
     print("\n| N+1 | secular total [ms] | dsterf [ms] | secular solve [ms] |")
     print("|---|---|---|---|")
-    for r in out["scaling"]:
+    for r in rows:
         print(f"| {r['M']} | {1e3 * r['total_s']:.1f} | {1e3 * r['dsterf_s']:.1f} | {1e3 * r['secular_solve_s']:.1f} |")
-    ex = out["scaling_exponent"]
     print(f"\nfitted exponent (N+1 >= 1000): total {ex['total_s']:.2f}, dsterf {ex['dsterf_s']:.2f}, "
           f"solve {ex['secular_solve_s']:.2f}")
-    h = out["huge"]
-    print(f"\none realisation at N+1 = {h['M']}: {h['seconds']:.1f} s (|sum w - 1| = {h['sum_w_minus_1']:.1e})")
-    th = out["threads"]
-    print(f"two threads vs one ({th['realisations']} realisations at N+1 = 1000): x{th['speedup']:.2f}")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "sampler.json").write_text(json.dumps(out, indent=1))
-    return out
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    ap.add_argument("--parts", default=None, help="comma-separated subset of classes,scaling,huge,threads")
     run(ap.parse_args())
