@@ -336,7 +336,7 @@ def test_reproduce_quick_files_and_columns(quick_run):
             assert len(rows) == 241
             assert np.all(vals[:, 3] > 0)  # sem
         if k == "d":
-            assert len(rows) == Figure2Config.preset("quick").n_gamma_res
+            assert len(rows) == Figure2Config.from_preset("quick").n_gamma_res
             np.testing.assert_allclose(vals[[0, -1], 0], [1e-2, 1e2])
             np.testing.assert_allclose(vals[:, 4], 1 / vals[:, 0])
     if (out / "figure2.png").exists() or "matplotlib" in sys.modules:
@@ -350,7 +350,7 @@ def test_reproduce_quick_summary_reports_agreement(quick_run):
     assert s["seed"] == 20220927 and s["config"]["preset"] == "quick" and s["config"]["n"] == 999
     assert s["versions"]["fgrkern"] == fgrkern.__version__
     assert s["run_seconds"] > 0
-    cfg = Figure2Config.preset("quick")
+    cfg = Figure2Config.from_preset("quick")
     assert s["samples_total"] == 5 * cfg.samples + cfg.n_gamma_res * cfg.samples_res
     # Every panel agrees with the theory within 4 standard errors, or within them plus the stated
     # O(gamma/N), O(1/gamma) systematic allowance (the short-time regime t < 1/lam is resolved far
@@ -361,7 +361,7 @@ def test_reproduce_quick_summary_reports_agreement(quick_run):
         assert s["panels"][k]["points_beyond_allowance"] == 0
         assert s["panels"][k]["late_max_abs_z"] < 4, s["panels"][k]
     d = s["panels"]["d"]["per_gamma"]
-    assert len(d) == Figure2Config.preset("quick").n_gamma_res
+    assert len(d) == Figure2Config.from_preset("quick").n_gamma_res
     for row in d:
         assert row["agreement"] in ("statistical", "systematic"), row
         if row["gamma"] < 3:
