@@ -3,13 +3,25 @@
 Kernels release the GIL, so a plain thread pool scales.  BLAS threads are
 pinned to one inside the pool so that our threads and OpenBLAS's do not
 oversubscribe the cores.
+
+Work is handed out in small chunks whose size adapts to a wall-time target
+(:data:`CHUNK_SECONDS`): a compiled call cannot be interrupted, so bounding
+the length of each call is what keeps Ctrl-C (KeyboardInterrupt) responsive
+and lets an error in one chunk stop the others promptly.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterator
+
+#: Target wall time of one ``func(start, stop)`` call, in seconds.  Small
+#: enough that an interrupt is handled within ~0.1 s, large enough that the
+#: per-call overhead (a few microseconds) is negligible.
+CHUNK_SECONDS = 0.02
 
 
 @contextlib.contextmanager
@@ -24,20 +36,88 @@ def single_threaded_blas() -> Iterator[None]:
         yield
 
 
-def run_chunks(func: Callable[[int, int], None], n: int, workers: int, min_chunk: int = 1) -> None:
+class _Dispenser:
+    """Hands out contiguous ranges of [0, n); thread-safe; can be stopped."""
+
+    def __init__(self, n: int, nthreads: int, min_chunk: int, max_chunk: int) -> None:
+        self.n = n
+        self.max_chunk = max_chunk
+        self.nthreads = nthreads
+        self.min_chunk = min_chunk
+        self.next = 0
+        self.stopped = False
+        self.lock = threading.Lock()
+
+    def take(self, size: int) -> tuple[int, int] | None:
+        with self.lock:
+            if self.stopped or self.next >= self.n:
+                return None
+            a = self.next
+            # Near the end, shrink chunks so that all threads finish together.
+            fair = -(-(self.n - a) // self.nthreads)
+            b = min(self.n, a + max(self.min_chunk, min(size, fair, self.max_chunk)))
+            self.next = b
+            return a, b
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopped = True
+
+    def work(self, func: Callable[[int, int], None]) -> None:
+        size = self.min_chunk
+        while True:
+            rng = self.take(size)
+            if rng is None:
+                return
+            t0 = time.perf_counter()
+            try:
+                func(*rng)
+            except BaseException:
+                self.stop()
+                raise
+            dt = time.perf_counter() - t0
+            # Grow geometrically towards the target; shrink if a chunk overshot.
+            if dt < 0.5 * CHUNK_SECONDS:
+                size *= 2
+            elif dt > 2.0 * CHUNK_SECONDS:
+                size = max(self.min_chunk, size // 2)
+
+
+def run_chunks(
+    func: Callable[[int, int], None], n: int, workers: int, min_chunk: int = 1, max_chunk: int | None = None
+) -> None:
     """Call ``func(start, stop)`` over [0, n) split into contiguous chunks.
 
     The split only decides who computes which rows; every row is computed by
-    the same code, so the output does not depend on ``workers``.
+    the same code, so the output does not depend on ``workers`` (nor on the
+    chunk sizes, which adapt to the measured speed).  ``func`` must therefore
+    treat rows independently.  ``max_chunk`` caps the rows per call (e.g. to
+    bound per-chunk temporaries).
+
+    The calling thread works too and regains control between chunks, so a
+    KeyboardInterrupt is raised within about one chunk's time
+    (:data:`CHUNK_SECONDS`); the other threads then finish their current chunk
+    and stop before the exception propagates.  The first exception raised by
+    any chunk is re-raised the same way.
     """
     if n <= 0:
         return
     nthreads = max(1, min(workers, n // max(1, min_chunk)))
+    disp = _Dispenser(n, nthreads, max(1, min_chunk), max(1, min_chunk, max_chunk or n))
     if nthreads == 1:
-        func(0, n)
+        disp.work(func)
         return
-    bounds = [n * i // nthreads for i in range(nthreads + 1)]
-    with ThreadPoolExecutor(max_workers=nthreads) as pool:
-        futures = [pool.submit(func, bounds[i], bounds[i + 1]) for i in range(nthreads)]
+    pool = ThreadPoolExecutor(max_workers=nthreads - 1, thread_name_prefix="fgrkern")
+    futures = []
+    try:
+        futures = [pool.submit(disp.work, func) for _ in range(nthreads - 1)]
+        disp.work(func)
         for f in futures:
             f.result()
+    except BaseException:
+        disp.stop()
+        raise
+    finally:
+        # Helpers stop at their next chunk boundary, so this wait is short;
+        # no thread may still write into the caller's output after we return.
+        pool.shutdown(wait=True, cancel_futures=True)

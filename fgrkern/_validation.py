@@ -17,6 +17,8 @@ __all__ = [
     "as_float_array",
     "as_generator",
     "as_seed_sequence",
+    "available_memory",
+    "check_allocation",
     "check_positive_int",
     "check_real_scalar",
     "parse_symmetry",
@@ -33,6 +35,7 @@ _SYMMETRIES = {
 def as_float_array(x: Any, name: str, *, allow_nonfinite: bool = False) -> np.ndarray:
     """Convert ``x`` to a float64 ndarray, rejecting types that are not real numbers.
 
+    The result is native-endian and aligned (a copy is made if needed).
     Integer and lower-precision float input is converted; complex, boolean,
     object, string and other dtypes raise ``TypeError``.  Non-finite values
     raise ``ValueError`` unless ``allow_nonfinite``.
@@ -47,6 +50,10 @@ def as_float_array(x: Any, name: str, *, allow_nonfinite: bool = False) -> np.nd
             f"{name} must contain real numbers (int or float), got dtype {arr.dtype}"
         )
     arr = arr.astype(np.float64, copy=False)
+    if not arr.flags.aligned:
+        # e.g. np.frombuffer at an odd offset: C code must never load a
+        # misaligned double (undefined behaviour; UBSan flags it)
+        arr = arr.copy()
     if not allow_nonfinite and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or infinite values")
     return arr
@@ -129,3 +136,61 @@ def resolve_workers(workers: Any, name: str = "workers") -> int:
         except AttributeError:  # not on Linux
             return max(1, os.cpu_count() or 1)
     return check_positive_int(workers, name)
+
+
+def available_memory() -> int | None:
+    """Bytes this process can still allocate without swapping, or None if unknown.
+
+    Linux: ``MemAvailable`` from /proc/meminfo, lowered to the cgroup (v2 or
+    v1) limit minus current usage when a container limit is set.
+    Elsewhere: physical memory from ``os.sysconf`` when available.
+    """
+    import os
+
+    avail: int | None = None
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    for limit_file, usage_file in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
+    ):
+        try:
+            with open(limit_file) as fh:
+                raw = fh.read().strip()
+            if raw == "max":
+                continue
+            with open(usage_file) as fh:
+                used = int(fh.read().strip())
+            room = max(0, int(raw) - used)
+        except (OSError, ValueError):
+            continue
+        if room < (1 << 60):  # v1 reports "no limit" as a huge number
+            avail = room if avail is None else min(avail, room)
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (AttributeError, ValueError, OSError):
+            return None
+    return avail
+
+
+def check_allocation(nbytes: int, what: str) -> None:
+    """Raise MemoryError up front if ``nbytes`` exceed the memory available now.
+
+    Allocating first and failing later is worse on Linux: with memory
+    overcommit a too-large ``numpy.empty`` succeeds and the process is killed
+    by the OOM killer once the pages are touched.
+    """
+    if nbytes <= (64 << 20):  # small requests: not worth a system query
+        return
+    avail = available_memory()
+    if avail is not None and nbytes > avail:
+        raise MemoryError(
+            f"{what} needs {nbytes / 2**30:.3g} GiB but only {avail / 2**30:.3g} GiB of memory is available"
+        )

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _kernel
 from ._parallel import run_chunks
-from ._validation import as_float_array, resolve_workers
+from ._validation import as_float_array, check_allocation, resolve_workers
 
 __all__ = ["survival_probability"]
 
@@ -23,6 +23,14 @@ __all__ = ["survival_probability"]
 # r < B <= 64), i.e. exactly the caller's time at every anchor and within a
 # few ulps of it in between.
 _UNIFORM_ULPS = 8.0
+
+# Eigenpair-times per compiled call above which a row is cut into time blocks.
+_BLOCK_WORK = 1 << 22
+# Bytes of broadcast rows (energies + weights) gathered per compiled call.
+_GATHER_BYTES = 1 << 20
+# (sum_a w_a)^2 must stay below the largest double (with a factor 2 of room
+# for re^2 + im^2 being rounded up).
+_MAX_WEIGHT_SUM = math.sqrt(np.finfo(np.float64).max / 2)
 
 
 def _uniform_step(t: np.ndarray) -> float | None:
@@ -124,7 +132,7 @@ def survival_probability(energies, weights, t, *, workers=None, grid="auto", ret
         raise ValueError("weights must have at least one dimension (..., M)")
     if tt.ndim > 1:
         raise ValueError(f"t must be a scalar or one-dimensional, got shape {tt.shape}")
-    if grid not in ("auto", "uniform", "general"):
+    if not isinstance(grid, str) or grid not in ("auto", "uniform", "general"):
         raise ValueError(f"grid must be 'auto', 'uniform' or 'general', got {grid!r}")
     if e.shape[-1] != w.shape[-1]:
         raise ValueError(
@@ -146,10 +154,20 @@ def survival_probability(energies, weights, t, *, workers=None, grid="auto", ret
     nthreads = resolve_workers(workers)
 
     M = e.shape[-1]
-    e2 = np.ascontiguousarray(np.broadcast_to(e, batch + (M,)).reshape(-1, M))
-    w2 = np.ascontiguousarray(np.broadcast_to(w, batch + (M,)).reshape(-1, M))
     t1 = np.ascontiguousarray(np.atleast_1d(tt))
-    nrows, T = e2.shape[0], t1.shape[0]
+    T = t1.shape[0]
+    nrows = math.prod(batch)
+    # P <= (sum_a w_a)^2 must not overflow: checked here rather than returning inf.
+    with np.errstate(over="ignore"):  # an overflowing sum is exactly what is being detected
+        wsum_max = float(np.max(np.sum(w, axis=-1))) if w.size else 0.0
+    if wsum_max > _MAX_WEIGHT_SUM:
+        raise ValueError("weights are too large: P(0) = (sum_a w_a)^2 overflows float64")
+    check_allocation(nrows * (T + 1) * 8, "survival_probability output")
+
+    # Broadcasting is resolved by row indices, never by materialising the
+    # broadcast (batch, M) arrays: temporaries stay O(output + input).
+    e_rows, e_idx = _rows_and_index(e, batch)
+    w_rows, w_idx = _rows_and_index(w, batch)
 
     dt = None
     if grid != "general":
@@ -158,16 +176,59 @@ def survival_probability(energies, weights, t, *, workers=None, grid="auto", ret
             raise ValueError("grid='uniform' but t is not a uniform grid t0 + k*dt")
     uniform = dt is not None
 
+    # Work items are (row, time block).  Long rows are cut into blocks of
+    # whole anchor periods so that one compiled call stays short (Ctrl-C
+    # responsiveness, load balance, scratch size).  The split depends only on
+    # (M, T), never on ``workers``, so results stay bitwise worker-independent;
+    # on a uniform grid a block's phasor factorisation differs from an unsplit
+    # call's (same error bound, not the same bits).
+    period = _kernel.ANCHOR_PERIOD
+    tblock = max(period, _BLOCK_WORK // M // period * period)
+    tblock = min(tblock, T)
+    nblocks = -(-T // tblock) if T else 0
+
     out = np.empty((nrows, T), dtype=np.float64)
-    if T > 0:
-        run_chunks(
-            lambda a, b: _kernel.survival_rows(e2, w2, t1, out, a, b, uniform, dt or 0.0),
-            nrows, nthreads,
-        )
+
+    def gather(rows: np.ndarray, idx: np.ndarray | None, a: int, b: int) -> np.ndarray:
+        return rows[a:b] if idx is None else rows[idx[a:b]]
+
+    def rows_job(a: int, b: int) -> None:
+        ea, wa = gather(e_rows, e_idx, a, b), gather(w_rows, w_idx, a, b)
+        _kernel.survival_rows(ea, wa, t1, out[a:b], 0, b - a, uniform, dt or 0.0)
+
+    def blocks_job(a: int, b: int) -> None:
+        for item in range(a, b):
+            r, blk = divmod(item, nblocks)
+            k0, k1 = blk * tblock, min(T, (blk + 1) * tblock)
+            ea, wa = gather(e_rows, e_idx, r, r + 1), gather(w_rows, w_idx, r, r + 1)
+            _kernel.survival_rows(ea, wa, t1[k0:k1], out[r:r + 1, k0:k1], 0, 1, uniform, dt or 0.0)
+
+    if T > 0 and nrows > 0:
+        if nblocks == 1:
+            # gathered (broadcast) rows are copied per chunk: keep that copy small
+            gathered = e_idx is not None or w_idx is not None
+            run_chunks(rows_job, nrows, nthreads, max_chunk=max(1, _GATHER_BYTES // (16 * M)) if gathered else None)
+        else:
+            run_chunks(blocks_job, nrows * nblocks, nthreads)
     shape = batch + ((T,) if tt.ndim == 1 else ())
     P = out.reshape(shape)
     if not return_ipr:
         return P
-    ipr = np.empty(nrows, dtype=np.float64)
-    _kernel.ipr_rows(w2, ipr, 0, nrows)
+    ipr_w = np.empty(w_rows.shape[0], dtype=np.float64)
+    _kernel.ipr_rows(w_rows, ipr_w, 0, w_rows.shape[0])
+    ipr = ipr_w if w_idx is None else ipr_w[w_idx]
     return P, ipr.reshape(batch)
+
+
+def _rows_and_index(x: np.ndarray, batch: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray | None]:
+    """C-contiguous (rows, M) view/copy of ``x`` and the row index of each batch element.
+
+    The index is None when ``x`` already has the full batch shape (row i is
+    batch element i).
+    """
+    M = x.shape[-1]
+    rows = np.ascontiguousarray(x.reshape(-1, M))
+    if x.shape[:-1] == batch:
+        return rows, None
+    idx = np.arange(rows.shape[0], dtype=np.intp).reshape(x.shape[:-1])
+    return rows, np.ascontiguousarray(np.broadcast_to(idx, batch)).reshape(-1)

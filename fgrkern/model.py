@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 import numpy as np
 
@@ -333,50 +333,76 @@ class LevelDotModel:
 
     # The coupling of the level to dot level mu in the dot eigenbasis:
     # |W'_mu|^2 ~ (g lam^2 / L) chi^2_beta / beta = (g lam^2 / L) Gamma(beta/2) / (beta/2).
-    def _draw_couplings(self, gen: np.random.Generator, out: np.ndarray) -> None:
-        half_beta = 0.5 * self.beta
-        gen.standard_gamma(half_beta, out=out)
-        out *= self._g * self._lam**2 / self._n_levels / half_beta
+    def _coupling_scale(self, g: float) -> float:
+        """Factor turning Gamma(beta/2) draws into |W'_mu|^2 for coupling strength g."""
+        return g * self._lam**2 / self._n_levels / (0.5 * self.beta)
 
-    def _sample_secular(self, gen: np.random.Generator, energies: np.ndarray, weights: np.ndarray) -> None:
-        size, L = energies.shape[0], self._n_levels
-        beta = self.beta
-        chunk = max(1, min(size, _CHUNK_ELEMENTS // L))
+    def _draw_couplings(self, gen: np.random.Generator, out: np.ndarray) -> None:
+        gen.standard_gamma(0.5 * self.beta, out=out)
+        out *= self._coupling_scale(self._g)
+
+    def _secular_draws(self, gen: np.random.Generator, rows: int) -> tuple[np.ndarray, np.ndarray]:
+        """All the randomness of ``rows`` secular realisations, which does not depend on g.
+
+        Returns the sorted dot levels (poles), shape (rows, L) (or (1, L) for a
+        user-given bath), and the unit coupling draws Gamma(beta/2), shape
+        (rows, L), to be multiplied by ``_coupling_scale(g)``.  Draws go
+        realisation by realisation (dot, then couplings), so a sample does not
+        depend on chunking and a shorter sample is a prefix of a longer one.
+        """
+        L, beta = self._n_levels, self.beta
+        half_beta = 0.5 * beta
+        unit = np.empty((rows, L))
         if self._bath == "wigner-dyson":
             # Dumitriu-Edelman: diagonal N(0, 1), off-diagonal b_k^2 ~ Gamma(beta k / 2),
             # k = L-1 .. 1; eigenvalue density ~ |Delta|^beta exp(-sum x^2 / 2), which is
             # the dense ensemble's after scaling by 2 lam / sqrt(2 beta L) (radius 2 lam).
             shapes = 0.5 * beta * np.arange(L - 1, 0, -1, dtype=np.float64)
             scale = 2.0 * self._lam / math.sqrt(2.0 * beta * L)
+            diag = np.empty((rows, L))
+            off = np.zeros((rows, L))
+            for i in range(rows):
+                gen.standard_normal(out=diag[i])
+                if L > 1:
+                    gen.standard_gamma(shapes, out=off[i, : L - 1])
+                gen.standard_gamma(half_beta, out=unit[i])
+            diag *= scale
+            np.sqrt(off, out=off)
+            off *= scale
+            _sampler.tridiag_eigvals_rows(diag, off)
+            return diag, unit
+        if self._bath == "poisson":
+            poles = np.empty((rows, L))
+            for i in range(rows):
+                self._draw_poisson_levels(gen, poles[i])
+                gen.standard_gamma(half_beta, out=unit[i])
+            poles.sort(axis=1)
+            return poles, unit
+        for i in range(rows):
+            gen.standard_gamma(half_beta, out=unit[i])
+        return np.ascontiguousarray(self._levels[None, :]), unit
+
+    def _sample_secular(self, gen: np.random.Generator, energies: np.ndarray, weights: np.ndarray) -> None:
+        self._sample_secular_couplings(gen, [self._g], [(energies, weights)])
+
+    def _sample_secular_couplings(self, gen: np.random.Generator, gs: Sequence[float],
+                                  outs: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Secular realisations for several couplings g on common random numbers.
+
+        The dot spectrum (the expensive dsterf part) and the coupling draws are
+        made once per realisation; only the arrowhead equation is solved per g.
+        ``outs[k]`` receives (energies, weights) for ``gs[k]``; for each g the
+        numbers equal those of ``sample`` on a model with that g and the same rng.
+        """
+        size, L = outs[0][0].shape[0], self._n_levels
+        chunk = max(1, min(size, _CHUNK_ELEMENTS // L))
         for start in range(0, size, chunk):
             stop = min(size, start + chunk)
-            rows = stop - start
-            z2 = np.empty((rows, L))
-            if self._bath == "wigner-dyson":
-                diag = np.empty((rows, L))
-                off = np.zeros((rows, L))
-                for i in range(rows):
-                    gen.standard_normal(out=diag[i])
-                    if L > 1:
-                        gen.standard_gamma(shapes, out=off[i, : L - 1])
-                    self._draw_couplings(gen, z2[i])
-                diag *= scale
-                np.sqrt(off, out=off)
-                off *= scale
-                _sampler.tridiag_eigvals_rows(diag, off)
-                poles = diag
-            elif self._bath == "poisson":
-                poles = np.empty((rows, L))
-                for i in range(rows):
-                    self._draw_poisson_levels(gen, poles[i])
-                    self._draw_couplings(gen, z2[i])
-                poles.sort(axis=1)
-            else:
-                poles = self._levels[None, :]
-                for i in range(rows):
-                    self._draw_couplings(gen, z2[i])
-            _sampler.arrowhead_rows(np.ascontiguousarray(poles), z2, self._eps0,
-                                    energies[start:stop], weights[start:stop])
+            poles, unit = self._secular_draws(gen, stop - start)
+            for g, (energies, weights) in zip(gs, outs):
+                z2 = unit * self._coupling_scale(float(g))
+                _sampler.arrowhead_rows(poles, z2, self._eps0,
+                                        energies[start:stop], weights[start:stop])
 
     def _draw_poisson_levels(self, gen: np.random.Generator, out: np.ndarray) -> None:
         # x = 2B - 1 with B ~ Beta(3/2, 3/2) has density (2/pi) sqrt(1 - x^2): the semicircle.

@@ -15,7 +15,6 @@ import contextlib
 import copy
 import functools
 import hashlib
-import math
 import os
 import threading
 import time
@@ -135,7 +134,7 @@ class _Moments:
         if other.n == 0:
             return copy.deepcopy(self)
         n = self.n + other.n
-        fa, fb = self.n / n, other.n / n
+        fb = other.n / n
         d = other.mean - self.mean
         di = other.ipr_mean - self.ipr_mean
         return _Moments(
@@ -240,48 +239,13 @@ def _secular_common(model: Any, gs: np.ndarray, size: int, gen: np.random.Genera
 
     The dot spectrum (Dumitriu-Edelman tridiagonal + dsterf, about half the
     cost of a realisation at N = 1000) and the chi^2 coupling draws do not
-    depend on g, so they are computed once per realisation and only the
-    arrowhead secular equation is solved per g.  This mirrors, draw for draw,
-    ``LevelDotModel._sample_secular`` (row by row: dot levels, then
-    couplings) so that the numbers equal separate runs with the same seed;
-    tests/test_simulate.py checks that bitwise, which guards against the two
-    drifting apart.
+    depend on g; the model draws them once per realisation and solves the
+    arrowhead secular equation per g (``LevelDotModel._sample_secular_couplings``),
+    so the numbers equal separate runs with the same seed (tested bitwise).
     """
-    from . import _sampler
-
-    L, beta, lam = model.n_levels, model.beta, model.lam
-    half_beta = 0.5 * beta
-    poles = np.empty((size, L))
-    unit = np.empty((size, L))  # standard_gamma(beta/2) draws, before the g-dependent scale
-    if model.bath == "wigner-dyson":
-        shapes = 0.5 * beta * np.arange(L - 1, 0, -1, dtype=np.float64)
-        scale = 2.0 * lam / math.sqrt(2.0 * beta * L)
-        off = np.zeros((size, L))
-        for i in range(size):
-            gen.standard_normal(out=poles[i])
-            if L > 1:
-                gen.standard_gamma(shapes, out=off[i, : L - 1])
-            gen.standard_gamma(half_beta, out=unit[i])
-        poles *= scale
-        np.sqrt(off, out=off)
-        off *= scale
-        _sampler.tridiag_eigvals_rows(poles, off)
-    elif model.bath == "poisson":
-        for i in range(size):
-            model._draw_poisson_levels(gen, poles[i])
-            gen.standard_gamma(half_beta, out=unit[i])
-        poles.sort(axis=1)
-    else:
-        poles = np.ascontiguousarray(model.bath_levels[None, :])
-        for i in range(size):
-            gen.standard_gamma(half_beta, out=unit[i])
-    out = []
-    for g in gs:
-        z2 = unit * (float(g) * lam**2 / L / half_beta)  # LevelDotModel._draw_couplings' scale
-        e = np.empty((size, L + 1))
-        w = np.empty((size, L + 1))
-        _sampler.arrowhead_rows(poles, z2, model.eps0, e, w)
-        out.append((e, w))
+    M = model.n_eigen
+    out = [(np.empty((size, M)), np.empty((size, M))) for _ in gs]
+    model._sample_secular_couplings(gen, [float(g) for g in gs], out)
     return out
 
 

@@ -25,7 +25,9 @@ python -m pip install --quiet \
 libasan=$(gcc -print-file-name=libasan.so)
 libubsan=$(gcc -print-file-name=libubsan.so)
 export LD_PRELOAD="$libasan:$libubsan"
-export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_init_order=1
+# allocator_may_return_null: an impossible allocation fails as in a normal build
+# (numpy raises MemoryError) instead of aborting the whole run.
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_init_order=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export FGRKERN_SANITIZED=1
 if [[ $# -eq 0 ]]; then set -- tests; fi
