@@ -12,6 +12,7 @@ import io
 import json
 import math
 import subprocess
+import tempfile
 import sys
 
 import numpy as np
@@ -25,8 +26,11 @@ from fgrkern.figure2 import Figure2Config
 
 
 def run(*argv: str, cwd=None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fgrkern", *argv], capture_output=True, text=True,
-                          cwd=cwd, timeout=timeout)
+    # Never from the checkout: `python -m fgrkern` would import the source folder
+    # (no compiled modules) instead of the installed package.
+    with tempfile.TemporaryDirectory() as tmp:
+        return subprocess.run([sys.executable, "-m", "fgrkern", *argv], capture_output=True, text=True,
+                              cwd=cwd if cwd is not None else tmp, timeout=timeout)
 
 
 def read_csv(text: str) -> tuple[list[str], np.ndarray]:
