@@ -182,6 +182,13 @@ typedef struct {
     double cut_in;    /* inner truncation exponent */
     double e0;        /* below E0: geometric grading */
     int depth_r, depth_k;
+    double xs_frac;   /* floor of the x = 0 grading, in units of 1/(gamma (T + 2)) */
+    double logmap;    /* panels closer than logmap lengths to an anchor use v = ln|x - anchor| (0: off) */
+    int kink_both;    /* grade both sides of r = 2 (else only r > 2) */
+    double r_far;     /* inner rule inner_far for r >= r_far */
+    gl_rule inner_far;
+    int logmask;      /* anchors of the log map: 1 x = 0, 2 r = 0, 4 r = 2 */
+    double lin_frac;
 } quad_rule;
 
 #define FGR_MAX_DEPTH_X 40
@@ -194,9 +201,19 @@ typedef struct {
  * ~5e-14), used by the tests as a self-convergence reference over many more
  * points than mpmath can afford. */
 static const quad_rule RULE_DEFAULT = {
-    {10, GLX10, GLW10}, {10, GLX10, GLW10}, {10, GLX10, GLW10}, 1, 2.0, 3.0, 36.0, 6.0, 20.0, 30.0, 6.0, 30, 30};
+    {10, GLX10, GLW10}, {10, GLX10, GLW10}, {10, GLX10, GLW10}, 1, 4.0, 3.0, 36.0, 6.0, 20.0, 30.0, 6.0, 30, 30, 0.5, 1.0, 1, 10.0, {4, GLX4, GLW4}, 1, 0.1};
 static const quad_rule RULE_FINE = {
-    {20, GLX20, GLW20}, {20, GLX20, GLW20}, {20, GLX20, GLW20}, 3, 2.0, 2.0, 60.0, 2.5, 2.5, 60.0, 2.5, 30, 30};
+    {20, GLX20, GLW20}, {20, GLX20, GLW20}, {20, GLX20, GLW20}, 3, 2.0, 2.0, 60.0, 2.5, 2.5, 60.0, 2.5, 30, 30, 0.5, 0.0, 1, 1e300, {20, GLX20, GLW20}, 0, 0.0};
+
+static const gl_rule *gl_of(int n)
+{
+    static const gl_rule R[] = {{4, GLX4, GLW4}, {6, GLX6, GLW6}, {8, GLX8, GLW8}, {10, GLX10, GLW10},
+                                {12, GLX12, GLW12}, {16, GLX16, GLW16}, {20, GLX20, GLW20}};
+    for (int i = 0; i < 7; i++)
+        if (R[i].n == n)
+            return &R[i];
+    return &R[3];
+}
 
 /* acosh(1 + e) for e >= 0 without the cancellation of acosh near 1 */
 static inline double acosh1p(double e)
@@ -248,7 +265,7 @@ static double inner_integral(double r, double w, const quad_rule *q, long *evals
     int m = (int)ceil(span / q->de_in);
     if (m < 1)
         m = 1;
-    const gl_rule *g = r > 2.0 ? &q->inner_hi : &q->inner_lo;
+    const gl_rule *g = r >= q->r_far ? &q->inner_far : r > 2.0 ? &q->inner_hi : &q->inner_lo;
     if (evals) {
         *evals += (long)m * g->n;
         return 0.0;
@@ -318,10 +335,11 @@ static int outer_breakpoints(double tau, double gamma, const quad_rule *q, doubl
      * Below x ~ 1/(gamma lam_b) the kernel tends to lam_b and the integrand
      * to ~x^2; above, it goes like x^(1/2): grade down to a fraction of that
      * scale. */
-    const double xs = 0.5 / (gamma * (T + 2.0));
+    const double xs = q->xs_frac / (gamma * (T + 2.0));
     double E = q->e0, f;
     for (int k = 0; k < FGR_MAX_DEPTH_X; k++) {
-        E /= q->sigma;
+        /* ratio sigma only where E is nearly linear in x (x << T + 1) */
+        E /= E * (T + 1.0) / (gamma + E) > q->lin_frac * T ? 2.0 : q->sigma;
         const double xe = E * (T + 1.0) / (gamma + E);
         if (xe < first) {
             b[n++] = xe;
@@ -346,7 +364,7 @@ static int outer_breakpoints(double tau, double gamma, const quad_rule *q, doubl
             f /= q->sigma_rk;
             if (xk * f > 0.1 * xs)
                 b[n++] = xk * (1.0 - f);
-            if (L2 * f > 0.1 * xs)
+            if (q->kink_both && L2 * f > 0.1 * xs)
                 b[n++] = xk + L2 * f;
         }
     }
@@ -366,19 +384,51 @@ static double p_tau_rule(double tau, double gamma, const quad_rule *q, long *cos
     const gl_rule *g = &q->outer;
     double sum = 0.0;
     long evals = 0;
+    const int kink = T > 2.0 && T - 2.0 < b[nb - 1];
+    const double xk = T - 2.0;
     for (int p = 0; p + 1 < nb; p++) {
         const double len = (b[p + 1] - b[p]) / q->split;
         for (int sp = 0; sp < q->split; sp++) {
-            const double lo = b[p] + sp * len;
-            const double c = lo + 0.5 * len, h = 0.5 * len;
+            const double lo = b[p] + sp * len, hi = lo + len;
+            /* Panels near a point where the integrand has a square-root
+             * type scale (x = 0, r = 0, the r > 2 side of r = 2) are
+             * integrated in v = ln|x - anchor|: there the integrand is a
+             * smooth function of v, not of x. */
+            double anc = 0.0, dist = (q->logmask & 1) && !(kink && lo >= xk) ? lo : INFINITY, sgn_a = 1.0;
+            if ((q->logmask & 2) && b[nb - 1] == T && T - hi < dist) {
+                anc = T; dist = T - hi; sgn_a = -1.0;
+            }
+            if ((q->logmask & 4) && kink && hi <= xk && xk - hi < dist) {
+                anc = xk; dist = xk - hi; sgn_a = -1.0;
+            }
+            if ((q->logmask & 4) && kink && lo >= xk && lo - xk < dist) {
+                anc = xk; dist = lo - xk; sgn_a = 1.0;
+            }
+            const int logp = q->logmap > 0.0 && isfinite(dist) && dist > 0.0 && dist < q->logmap * len;
+            double c, h;
+            if (logp) {
+                const double va = log(fabs(lo - anc)), vb = log(fabs(hi - anc));
+                c = 0.5 * (va + vb);
+                h = 0.5 * fabs(vb - va);
+            } else {
+                c = lo + 0.5 * len;
+                h = 0.5 * len;
+            }
             double s = 0.0;
             for (int i = 0; i < g->n / 2; i++) {
                 for (int sgn = -1; sgn <= 1; sgn += 2) {
-                    const double x = c + sgn * h * g->x[i];
-                    const double r = T - x;
+                    double x, r, jac = 1.0;
+                    if (logp) {
+                        jac = exp(c + sgn * h * g->x[i]);
+                        x = anc + sgn_a * jac;
+                        r = anc == T ? jac : T - x;
+                    } else {
+                        x = c + sgn * h * g->x[i];
+                        r = T - x;
+                    }
                     if (!(r > 0.0) || !(x > 0.0))
                         continue;
-                    s += g->w[i] * (x * x / r) *
+                    s += g->w[i] * jac * (x * x / r) *
                          inner_integral(r, 2.0 * gamma * x, q, cost ? &evals : 0);
                 }
             }
@@ -407,4 +457,11 @@ long fgr_p_tau_cost(double tau, double gamma)
     long c = 0;
     p_tau_rule(tau, gamma, &RULE_DEFAULT, &c);
     return c;
+}
+
+double fgr_p_tau_tune(double tau, double gamma, const double *p, long *cost)
+{
+    quad_rule q = {*gl_of((int)p[0]), *gl_of((int)p[1]), *gl_of((int)p[2]), (int)p[3], p[4], p[5], p[6],
+                   p[7], p[8], p[9], p[10], (int)p[11], (int)p[12], p[13], p[14], (int)p[15], p[16], *gl_of((int)p[17]), (int)p[18], p[19]};
+    return p_tau_rule(tau, gamma, &q, cost);
 }

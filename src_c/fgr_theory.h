@@ -33,4 +33,7 @@ double fgr_p_tau_fine(double tau, double gamma);
  * benchmark's cost model). */
 long fgr_p_tau_cost(double tau, double gamma);
 
+/* Tuning only: the rule with parameters p[14] (see fgr_theory.c). */
+double fgr_p_tau_tune(double tau, double gamma, const double *p, long *cost);
+
 #endif
