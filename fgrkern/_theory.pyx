@@ -59,6 +59,8 @@ def bessel_i01e(const double[::1] z, double[::1] i0e, double[::1] i1e, double[::
 
 
 def p_tau_tune(const double[::1] tau, const double[::1] gamma, const double[::1] p, double[::1] out):
+    """As p_tau_range (all points) with the rule parameters p (22 numbers, in
+    the order of the quad_rule fields in src_c/fgr_theory.c): for tuning."""
     cdef Py_ssize_t i
     with nogil:
         for i in range(tau.shape[0]):
@@ -66,6 +68,7 @@ def p_tau_tune(const double[::1] tau, const double[::1] gamma, const double[::1]
 
 
 def p_tau_tune_cost(double tau, double gamma, const double[::1] p):
+    """Kernel evaluations of p_tau_tune at one point."""
     cdef long c = 0
     fgr_p_tau_tune(tau, gamma, &p[0], &c)
     return c

@@ -16,19 +16,21 @@
 /* ------------------------------------------------------------------------
  * Bessel functions.
  *
- * z <= FGR_BESSEL_SWITCH: power series of I_0 and I_1 (all terms positive,
- * so summed to a few ulp) times exp(-z).  Above it: the Hankel asymptotic
- * series, whose smallest term at z = 30 is ~e^(-60), far below rounding.
+ * The kernel needs i0e(z) = exp(-z) I0(z) and dif(z) = exp(-z) (I0 - I1)(z).
+ * z < FGR_MID_HI (48): degree-13 interpolants on unit intervals (tables
+ * generated from 40-digit mpmath values, relative error <= 7e-16); no
+ * cancellation, as dif is interpolated itself.  Above: the Hankel asymptotic
+ * series, whose smallest term at z = 48 is ~e^(-96), far below rounding.
  * With t_k the k-th term of exp(-z) I_nu(z) sqrt(2 pi z),
  *   t_k = t_{k-1} ((2k-1)^2 - 4 nu^2) / (8 k z),
  * the nu = 0 terms are all positive and the nu = 1 terms are negative for
  * k >= 1, so the series of i0e - i1e, sum (t0_k - t1_k), has only positive
  * terms: no cancellation, unlike the difference of the two values.
  * The coefficients are exact rationals rounded once (fgr_theory_tables.h).
+ * The power series (i01_series) remains for i1e at small z (test helper).
  * ---------------------------------------------------------------------- */
-#define FGR_BESSEL_SWITCH 25.0 /* smallest Hankel term there: ~e^(-50) */
 
-/* Power-series sums of I_0(z) and I_1(z) / (z/2), z <= FGR_BESSEL_SWITCH
+/* Power-series sums of I_0(z) and I_1(z) / (z/2), small z
  * (unscaled: the caller folds exp(-z) into its own exponential). */
 static inline void i01_series(double z, double *s0, double *s1)
 {
@@ -46,43 +48,6 @@ static inline void i01_series(double z, double *s0, double *s1)
     }
     *s0 = e0 + o0;
     *s1 = e1 + o1;
-}
-
-void fgr_bessel_i01e(double z, double *i0e, double *i1e, double *dif)
-{
-    /* Both series are summed two terms per step (even and odd powers in
-     * separate accumulators, stepping by the square of the variable): half
-     * the latency of the serial recurrence, same terms, all positive. */
-    if (z <= FGR_BESSEL_SWITCH) {
-        double s0, s1;
-        i01_series(z, &s0, &s1);
-        const double e = exp(-z);
-        *i0e = e * s0;
-        *i1e = e * (0.5 * z) * s1;
-        /* cancellation here costs at most log10(2 z) < 2 digits */
-        *dif = e * (s0 - 0.5 * z * s1);
-        return;
-    }
-    const double iz = 1.0 / z, iz2 = iz * iz;
-    double zk = iz; /* z^-k for odd k */
-    double e0 = 1.0, o0 = 0.0, e1 = 1.0, o1 = 0.0, ed = 0.0, od = 0.0;
-    for (int k = 1; k + 1 < FGR_NAS; k += 2) {
-        const double zk1 = zk * iz;
-        const double t0 = AS0[k] * zk, t0b = AS0[k + 1] * zk1;
-        o0 += t0;
-        e0 += t0b;
-        o1 += AS1[k] * zk;
-        e1 += AS1[k + 1] * zk1;
-        od += ASD[k] * zk;
-        ed += ASD[k + 1] * zk1;
-        if (t0b <= 1e-17 * (e0 + o0))
-            break;
-        zk *= iz2;
-    }
-    const double p = FGR_INV_SQRT_2PI / sqrt(z);
-    *i0e = p * (e0 + o0);
-    *i1e = p * (e1 + o1);
-    *dif = p * (ed + od);
 }
 
 /* ------------------------------------------------------------------------
@@ -188,7 +153,9 @@ typedef struct {
     double r_far;     /* inner rule inner_far for r >= r_far */
     gl_rule inner_far;
     int logmask;      /* anchors of the log map: 1 x = 0, 2 r = 0, 4 r = 2 */
-    double lin_frac;
+    double lin_frac;  /* grading ratio towards x = 0 is 2 above lin_frac * T */
+    double sigma_r0;  /* grading ratio towards r = 0 */
+    double u_lam;     /* inner panels with u >= u_lam are integrated in lam_b */
 } quad_rule;
 
 #define FGR_MAX_DEPTH_X 40
@@ -201,9 +168,9 @@ typedef struct {
  * ~5e-14), used by the tests as a self-convergence reference over many more
  * points than mpmath can afford. */
 static const quad_rule RULE_DEFAULT = {
-    {10, GLX10, GLW10}, {10, GLX10, GLW10}, {10, GLX10, GLW10}, 1, 4.0, 3.0, 36.0, 6.0, 20.0, 30.0, 6.0, 30, 30, 0.5, 1.0, 1, 10.0, {4, GLX4, GLW4}, 1, 0.1};
+    {10, GLX10, GLW10}, {10, GLX10, GLW10}, {10, GLX10, GLW10}, 1, 4.0, 3.0, 36.0, 6.0, 30.0, 30.0, 6.0, 30, 30, 0.5, 1.0, 1, 10.0, {4, GLX4, GLW4}, 1, 0.1, 3.0, 0.2};
 static const quad_rule RULE_FINE = {
-    {20, GLX20, GLW20}, {20, GLX20, GLW20}, {20, GLX20, GLW20}, 3, 2.0, 2.0, 60.0, 2.5, 2.5, 60.0, 2.5, 30, 30, 0.5, 0.0, 1, 1e300, {20, GLX20, GLW20}, 0, 0.0};
+    {20, GLX20, GLW20}, {20, GLX20, GLW20}, {20, GLX20, GLW20}, 3, 2.0, 2.0, 60.0, 2.5, 2.5, 60.0, 2.5, 30, 30, 0.5, 0.0, 1, 1e300, {20, GLX20, GLW20}, 0, 0.0, 2.0, 1e300};
 
 static const gl_rule *gl_of(int n)
 {
@@ -221,29 +188,100 @@ static inline double acosh1p(double e)
     return log1p(e + sqrt(e * (e + 2.0)));
 }
 
-/* sinh(u) * K(w, cosh u): the inner integrand in u.  For small z one
- * exponential exp(-w d - z) = exp(-w lam_b) serves both factors. */
+/* exp(-z) I0(z) and exp(-z) (I0(z) - I1(z)) for 0 <= z < FGR_MID_HI from the
+ * per-unit-interval interpolants of fgr_theory_tables.h (relative error
+ * <= 7e-16): even and odd powers in separate chains, four independent
+ * Horner recurrences in t^2. */
+_Static_assert(FGR_MID_DEG % 2 == 1, "i0e_dif_mid pairs even and odd powers");
+static inline void i0e_dif_mid(double z, double *i0e, double *dif)
+{
+    const int j = (int)z;
+    const double t = 2.0 * (z - j) - 1.0, t2 = t * t;
+    const double *a = MID0[j], *b = MIDD[j];
+    double ae = a[FGR_MID_DEG - 1], ao = a[FGR_MID_DEG];
+    double be = b[FGR_MID_DEG - 1], bo = b[FGR_MID_DEG];
+    for (int k = FGR_MID_DEG - 3; k >= 0; k -= 2) {
+        ae = ae * t2 + a[k];
+        ao = ao * t2 + a[k + 1];
+        be = be * t2 + b[k];
+        bo = bo * t2 + b[k + 1];
+    }
+    *i0e = ae + t * ao;
+    *dif = be + t * bo;
+}
+
+/* exp(-z) I0(z) and exp(-z) (I0(z) - I1(z)) for z >= FGR_MID_HI from the
+ * Hankel series (fgr_bessel_i01e without I1): there the terms fall below
+ * 1e-17 after at most 12 steps. */
+static inline void i0e_dif_asym(double z, double *i0e, double *dif)
+{
+    const double iz = 1.0 / z, iz2 = iz * iz;
+    double zk = iz, e0 = 1.0, o0 = 0.0, ed = 0.0, od = 0.0;
+    for (int k = 1; k + 1 < FGR_NAS; k += 2) {
+        const double zk1 = zk * iz;
+        const double t0b = AS0[k + 1] * zk1;
+        o0 += AS0[k] * zk;
+        e0 += t0b;
+        od += ASD[k] * zk;
+        ed += ASD[k + 1] * zk1;
+        if (t0b <= 1e-17 * e0)
+            break;
+        zk *= iz2;
+    }
+    const double p = FGR_INV_SQRT_2PI / sqrt(z);
+    *i0e = p * (e0 + o0);
+    *dif = p * (ed + od);
+}
+
+/* The kernel exp(-w d) [d i0e(z) + mu (i0e(z) - i1e(z))], z = w mu, of
+ * lam_b = cosh u with d = exp(-u) = lam_b - mu_b, mu = mu_b = sinh u. */
+static inline double kernel_dm(double w, double d, double mu)
+{
+    const double ex = exp(-w * d);
+    if (ex == 0.0)
+        return 0.0;
+    const double z = w * mu;
+    double a, dif;
+    if (z < FGR_MID_HI)
+        i0e_dif_mid(z, &a, &dif);
+    else
+        i0e_dif_asym(z, &a, &dif);
+    return ex * (d * a + mu * dif);
+}
+
+/* The production evaluation (the kernel's own i0e_dif_mid/_asym), plus i1e:
+ * from the power series for z < 2 (where i0e - dif would cancel), as
+ * i0e - dif above (i1e/i0e > 0.69 there: no cancellation). */
+void fgr_bessel_i01e(double z, double *i0e, double *i1e, double *dif)
+{
+    if (z < FGR_MID_HI)
+        i0e_dif_mid(z, i0e, dif);
+    else
+        i0e_dif_asym(z, i0e, dif);
+    if (z < 2.0) {
+        double s0, s1;
+        i01_series(z, &s0, &s1);
+        *i1e = exp(-z) * (0.5 * z) * s1;
+    } else {
+        *i1e = *i0e - *dif;
+    }
+}
+
+/* sinh(u) * K(w, cosh u): the inner integrand in u. */
 static inline double inner_integrand(double w, double u)
 {
     const double em1 = expm1(u);
     const double d = 1.0 / (1.0 + em1);       /* exp(-u) = lam_b - mu_b */
     const double mu = 0.5 * (em1 + em1 * d);  /* sinh(u), accurate near 0 */
-    const double z = w * mu;
-    if (z <= FGR_BESSEL_SWITCH) {
-        const double ex = exp(-w * (d + mu));
-        if (ex == 0.0)
-            return 0.0;
-        double s0, s1;
-        i01_series(z, &s0, &s1);
-        return ex * (d * s0 + mu * (s0 - 0.5 * z * s1)) * mu;
-    }
-    const double ex = exp(-w * d);
-    if (ex == 0.0)
-        return 0.0;
-    double a, b, dif;
-    fgr_bessel_i01e(z, &a, &b, &dif);
-    (void)b;
-    return ex * (d * a + mu * dif) * mu;
+    return kernel_dm(w, d, mu) * mu;
+}
+
+/* K(w, lam): the inner integrand in lam_b itself, used away from lam_b = 1
+ * (no square root to remove there; saves the expm1 of the u form). */
+static inline double inner_integrand_lam(double w, double lam)
+{
+    const double mu = sqrt((lam - 1.0) * (lam + 1.0));
+    return kernel_dm(w, 1.0 / (lam + mu), mu);
 }
 
 /* Int over lam_b in [max(1, r - 1), r + 1] of K(w, lam_b), in u = acosh lam_b.
@@ -274,11 +312,23 @@ static double inner_integral(double r, double w, const quad_rule *q, long *evals
     for (int k = 1; k <= m; k++) {
         /* panel ends equally spaced in d between exp(-ulo) and dmin */
         const double ub = k == m ? uhi : -log(dmin + (m - k) * (span / m) / w);
-        const double c = 0.5 * (ua + ub), h = 0.5 * (ub - ua);
-        double sk = 0.0;
-        for (int i = 0; i < g->n / 2; i++) {
-            sk += g->w[i] * (inner_integrand(w, c - h * g->x[i]) +
-                             inner_integrand(w, c + h * g->x[i]));
+        double sk = 0.0, c, h;
+        if (ulo >= q->u_lam) {
+            /* lam_b >= cosh(u_lam): Gauss-Legendre in lam_b on the same panel */
+            const double la = cosh(ua), lb = cosh(ub);
+            c = 0.5 * (la + lb);
+            h = 0.5 * (lb - la);
+            for (int i = 0; i < g->n / 2; i++) {
+                sk += g->w[i] * (inner_integrand_lam(w, c - h * g->x[i]) +
+                                 inner_integrand_lam(w, c + h * g->x[i]));
+            }
+        } else {
+            c = 0.5 * (ua + ub);
+            h = 0.5 * (ub - ua);
+            for (int i = 0; i < g->n / 2; i++) {
+                sk += g->w[i] * (inner_integrand(w, c - h * g->x[i]) +
+                                 inner_integrand(w, c + h * g->x[i]));
+            }
         }
         s += h * sk;
         ua = ub;
@@ -353,7 +403,7 @@ static int outer_breakpoints(double tau, double gamma, const quad_rule *q, doubl
         const double L = T - (kink ? xk : 0.0);
         f = 1.0;
         for (int k = 0; k < q->depth_r && L * f > xs; k++) {
-            f /= q->sigma_rk;
+            f /= q->sigma_r0;
             b[n++] = T - L * f;
         }
     }
@@ -462,6 +512,6 @@ long fgr_p_tau_cost(double tau, double gamma)
 double fgr_p_tau_tune(double tau, double gamma, const double *p, long *cost)
 {
     quad_rule q = {*gl_of((int)p[0]), *gl_of((int)p[1]), *gl_of((int)p[2]), (int)p[3], p[4], p[5], p[6],
-                   p[7], p[8], p[9], p[10], (int)p[11], (int)p[12], p[13], p[14], (int)p[15], p[16], *gl_of((int)p[17]), (int)p[18], p[19]};
+                   p[7], p[8], p[9], p[10], (int)p[11], (int)p[12], p[13], p[14], (int)p[15], p[16], *gl_of((int)p[17]), (int)p[18], p[19], p[20], p[21]};
     return p_tau_rule(tau, gamma, &q, cost);
 }
