@@ -156,6 +156,7 @@ typedef struct {
     double lin_frac;  /* grading ratio towards x = 0 is 2 above lin_frac * T */
     double sigma_r0;  /* grading ratio towards r = 0 */
     double u_lam;     /* inner panels with u >= u_lam are integrated in lam_b */
+    double kink_l;    /* the r > 2 side of the kink is graded over at most this length */
 } quad_rule;
 
 #define FGR_MAX_DEPTH_X 40
@@ -168,9 +169,9 @@ typedef struct {
  * ~5e-14), used by the tests as a self-convergence reference over many more
  * points than mpmath can afford. */
 static const quad_rule RULE_DEFAULT = {
-    {10, GLX10, GLW10}, {10, GLX10, GLW10}, {10, GLX10, GLW10}, 1, 4.0, 3.0, 36.0, 6.0, 30.0, 30.0, 6.0, 30, 30, 0.5, 1.0, 1, 10.0, {4, GLX4, GLW4}, 1, 0.1, 3.0, 0.2};
+    {10, GLX10, GLW10}, {10, GLX10, GLW10}, {10, GLX10, GLW10}, 1, 4.0, 3.0, 36.0, 6.0, 30.0, 30.0, 6.0, 30, 30, 0.5, 1.0, 1, 10.0, {4, GLX4, GLW4}, 1, 0.1, 3.0, 0.2, 4.0};
 static const quad_rule RULE_FINE = {
-    {20, GLX20, GLW20}, {20, GLX20, GLW20}, {20, GLX20, GLW20}, 3, 2.0, 2.0, 60.0, 2.5, 2.5, 60.0, 2.5, 30, 30, 0.5, 0.0, 1, 1e300, {20, GLX20, GLW20}, 0, 0.0, 2.0, 1e300};
+    {20, GLX20, GLW20}, {20, GLX20, GLW20}, {20, GLX20, GLW20}, 3, 2.0, 2.0, 60.0, 2.5, 2.5, 60.0, 2.5, 30, 30, 0.5, 0.0, 1, 1e300, {20, GLX20, GLW20}, 0, 0.0, 2.0, 1e300, 1e300};
 
 static const gl_rule *gl_of(int n)
 {
@@ -408,12 +409,12 @@ static int outer_breakpoints(double tau, double gamma, const quad_rule *q, doubl
         }
     }
     if (kink) {
-        const double L2 = xcut - xk;
+        const double L2 = xcut - xk, L1 = fmin(xk, q->kink_l);
         f = 1.0;
-        for (int k = 0; k < q->depth_k && fmax(xk, L2) * f > xs; k++) {
+        for (int k = 0; k < q->depth_k && fmax(L1, L2) * f > xs; k++) {
             f /= q->sigma_rk;
-            if (xk * f > 0.1 * xs)
-                b[n++] = xk * (1.0 - f);
+            if (L1 * f > 0.1 * xs)
+                b[n++] = xk - L1 * f;
             if (q->kink_both && L2 * f > 0.1 * xs)
                 b[n++] = xk + L2 * f;
         }
@@ -512,6 +513,6 @@ long fgr_p_tau_cost(double tau, double gamma)
 double fgr_p_tau_tune(double tau, double gamma, const double *p, long *cost)
 {
     quad_rule q = {*gl_of((int)p[0]), *gl_of((int)p[1]), *gl_of((int)p[2]), (int)p[3], p[4], p[5], p[6],
-                   p[7], p[8], p[9], p[10], (int)p[11], (int)p[12], p[13], p[14], (int)p[15], p[16], *gl_of((int)p[17]), (int)p[18], p[19], p[20], p[21]};
+                   p[7], p[8], p[9], p[10], (int)p[11], (int)p[12], p[13], p[14], (int)p[15], p[16], *gl_of((int)p[17]), (int)p[18], p[19], p[20], p[21], p[22]};
     return p_tau_rule(tau, gamma, &q, cost);
 }
