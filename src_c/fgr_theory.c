@@ -155,7 +155,7 @@ typedef struct {
     int logmask;      /* anchors of the log map: 1 x = 0, 2 r = 0, 4 r = 2 */
     double lin_frac;  /* grading ratio towards x = 0 is 2 above lin_frac * T */
     double sigma_r0;  /* grading ratio towards r = 0 */
-    double u_lam;     /* inner panels with u >= u_lam are integrated in lam_b */
+    double lam_min;   /* inner ranges from lam_b >= lam_min are integrated in lam_b, not u */
     double kink_l;    /* the r > 2 side of the kink is graded over at most this length */
 } quad_rule;
 
@@ -169,7 +169,7 @@ typedef struct {
  * ~5e-14), used by the tests as a self-convergence reference over many more
  * points than mpmath can afford. */
 static const quad_rule RULE_DEFAULT = {
-    {10, GLX10, GLW10}, {10, GLX10, GLW10}, {10, GLX10, GLW10}, 1, 4.0, 3.0, 36.0, 6.0, 30.0, 30.0, 6.0, 30, 30, 0.5, 1.0, 1, 10.0, {4, GLX4, GLW4}, 1, 0.1, 3.0, 0.2, 4.0};
+    {10, GLX10, GLW10}, {10, GLX10, GLW10}, {10, GLX10, GLW10}, 1, 4.0, 3.0, 40.0, 5.0, 30.0, 30.0, 6.0, 30, 30, 0.5, 1.0, 1, 10.0, {4, GLX4, GLW4}, 1, 0.1, 3.0, 1.0200667556190759, 4.0};
 static const quad_rule RULE_FINE = {
     {20, GLX20, GLW20}, {20, GLX20, GLW20}, {20, GLX20, GLW20}, 3, 2.0, 2.0, 60.0, 2.5, 2.5, 60.0, 2.5, 30, 30, 0.5, 0.0, 1, 1e300, {20, GLX20, GLW20}, 0, 0.0, 2.0, 1e300, 1e300};
 
@@ -268,15 +268,6 @@ void fgr_bessel_i01e(double z, double *i0e, double *i1e, double *dif)
     }
 }
 
-/* sinh(u) * K(w, cosh u): the inner integrand in u. */
-static inline double inner_integrand(double w, double u)
-{
-    const double em1 = expm1(u);
-    const double d = 1.0 / (1.0 + em1);       /* exp(-u) = lam_b - mu_b */
-    const double mu = 0.5 * (em1 + em1 * d);  /* sinh(u), accurate near 0 */
-    return kernel_dm(w, d, mu) * mu;
-}
-
 /* K(w, lam): the inner integrand in lam_b itself, used away from lam_b = 1
  * (no square root to remove there; saves the expm1 of the u form). */
 static inline double inner_integrand_lam(double w, double lam)
@@ -293,13 +284,15 @@ static inline double inner_integrand_lam(double w, double lam)
  * the upper end and is dropped. */
 static double inner_integral(double r, double w, const quad_rule *q, long *evals)
 {
-    const double uhi = acosh1p(r);
-    double ulo = r > 2.0 ? acosh1p(r - 2.0) : 0.0;
-    const double dmin = exp(-uhi);
-    double span = w * (exp(-ulo) - dmin);
+    /* d = lam_b - mu_b = 1 / (lam_b + mu_b) at the ends, mu = sqrt(lam^2 - 1) */
+    const double dmin = 1.0 / (r + 1.0 + sqrt(r * (r + 2.0)));
+    double dlo = r > 2.0 ? 1.0 / (r - 1.0 + sqrt(r * (r - 2.0))) : 1.0;
+    double span = w * (dlo - dmin);
+    int trunc = 0;
     if (span > q->cut_in) {
-        ulo = -log(dmin + q->cut_in / w);
+        dlo = dmin + q->cut_in / w;
         span = q->cut_in;
+        trunc = 1;
     }
     int m = (int)ceil(span / q->de_in);
     if (m < 1)
@@ -309,27 +302,42 @@ static double inner_integral(double r, double w, const quad_rule *q, long *evals
         *evals += (long)m * g->n;
         return 0.0;
     }
-    double s = 0.0, ua = ulo;
-    for (int k = 1; k <= m; k++) {
-        /* panel ends equally spaced in d between exp(-ulo) and dmin */
-        const double ub = k == m ? uhi : -log(dmin + (m - k) * (span / m) / w);
-        double sk = 0.0, c, h;
-        if (ulo >= q->u_lam) {
-            /* lam_b >= cosh(u_lam): Gauss-Legendre in lam_b on the same panel */
-            const double la = cosh(ua), lb = cosh(ub);
-            c = 0.5 * (la + lb);
-            h = 0.5 * (lb - la);
+    const double llo = trunc ? 0.5 * (1.0 / dlo + dlo) : r > 2.0 ? r - 1.0 : 1.0;
+    double s = 0.0;
+    if (llo >= q->lam_min) {
+        /* away from lam_b = 1: Gauss-Legendre in lam_b itself */
+        double la = llo;
+        for (int k = 1; k <= m; k++) {
+            /* panel ends equally spaced in d between dlo and dmin */
+            const double dk = dmin + (m - k) * (span / m) / w;
+            const double lb = k == m ? r + 1.0 : 0.5 * (1.0 / dk + dk);
+            const double c = 0.5 * (la + lb), h = 0.5 * (lb - la);
+            double sk = 0.0;
             for (int i = 0; i < g->n / 2; i++) {
                 sk += g->w[i] * (inner_integrand_lam(w, c - h * g->x[i]) +
                                  inner_integrand_lam(w, c + h * g->x[i]));
             }
-        } else {
-            c = 0.5 * (ua + ub);
-            h = 0.5 * (ub - ua);
-            for (int i = 0; i < g->n / 2; i++) {
-                sk += g->w[i] * (inner_integrand(w, c - h * g->x[i]) +
-                                 inner_integrand(w, c + h * g->x[i]));
-            }
+            s += h * sk;
+            la = lb;
+        }
+        return s;
+    }
+    /* near lam_b = 1: in u = acosh lam_b (removes the square root) */
+    const double uhi = acosh1p(r);
+    double ua = trunc ? -log(dlo) : r > 2.0 ? acosh1p(r - 2.0) : 0.0;
+    for (int k = 1; k <= m; k++) {
+        const double ub = k == m ? uhi : -log(dmin + (m - k) * (span / m) / w);
+        const double c = 0.5 * (ua + ub), h = 0.5 * (ub - ua);
+        /* the node pair c -+ h x shares one expm1: with a = e^(c + h x) - 1
+         * and E = e^(2c) - 1, e^(c - h x) - 1 = (E - a) / (1 + a) (relative
+         * error <= ~80 ulp at the node nearest u = 0) */
+        const double E2 = expm1(2.0 * c), iE = 1.0 / (1.0 + E2);
+        double sk = 0.0;
+        for (int i = 0; i < g->n / 2; i++) {
+            const double ap = expm1(c + h * g->x[i]), dp = 1.0 / (1.0 + ap);
+            const double am = (E2 - ap) * dp, dm = (1.0 + ap) * iE;
+            const double mup = 0.5 * (ap + ap * dp), mum = 0.5 * (am + am * dm);
+            sk += g->w[i] * (kernel_dm(w, dm, mum) * mum + kernel_dm(w, dp, mup) * mup);
         }
         s += h * sk;
         ua = ub;
