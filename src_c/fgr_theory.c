@@ -101,15 +101,24 @@ double fgr_p_res(double gamma)
  * double precision; between E0 and the cut the panels are uniform in E
  * (bounded exponential decay per panel); below E0 they are geometric in E
  * (i.e. in x as x -> 0, where the integrand goes from ~x^(1/2) to ~x^2 on
- * the scale x ~ 1/(gamma lam_b)) down to a fraction of that scale.  Extra
- * geometric grading towards r = 0 (x = 2 tau) and both sides of r = 2
- * (x = 2 tau - 2, where the inner range switches from [1, r+1] to
- * [r-1, r+1]: analytic on either side, with a kink).
- * Inner rule: Gauss-Legendre in u on [acosh max(1, r-1), acosh(r+1)], cut
- * into panels equally spaced in w d (each spanning at most de_in e-folds of
- * exp(-w d)) and truncated where w (d - d_min) exceeds cut_in.
- * The rule parameters were tuned against a refined rule on 540 points
- * (see RULE_DEFAULT below).
+ * the scale x ~ 1/(gamma lam_b)) down to a fraction of that scale, with
+ * ratio 2 while x > lin_frac 2 tau (E is not yet linear in x there) and
+ * ratio sigma below.  Those x -> 0 panels are integrated in v = ln x: the
+ * power laws x^(1/2), x^2 are smooth in v, so ratio 4 costs no accuracy
+ * (in x itself it would need ratio 2).  Extra geometric grading (in x)
+ * towards r = 0 (x = 2 tau) and both sides of r = 2 (x = 2 tau - 2, where
+ * the inner range switches from [1, r+1] to [r-1, r+1]: analytic on either
+ * side, with a kink; the structure there has the scale 1/w^2 in r, so the
+ * r > 2 side is graded over a length kink_l, not all of [0, 2 tau - 2]).
+ * Inner rule: Gauss-Legendre on [max(1, r-1), r+1], cut into panels
+ * equally spaced in d = lam_b - mu_b (each spanning at most de_in e-folds
+ * of exp(-w d)) and truncated where w (d - d_min) exceeds cut_in; in
+ * u = acosh lam_b when the range starts below lam_min (removes the square
+ * root at lam_b = 1), in lam_b itself otherwise (one exp per node instead
+ * of an exp and an expm1); 4 nodes instead of 10 for r >= r_far (the
+ * range [r-1, r+1] is then narrow compared with its distance from 1).
+ * The rule parameters were tuned against the refined rule (see
+ * RULE_DEFAULT below; fgr_p_tau_tune takes them as an array).
  * ---------------------------------------------------------------------- */
 /* Gauss-Legendre rules: positive halves (numpy.polynomial.legendre.leggauss) */
 static const double GLX4[2] = {0.33998104358485626, 0.86113631159405257};
@@ -163,11 +172,12 @@ typedef struct {
 #define FGR_MAX_DEPTH_RK 30
 #define FGR_MAXB (64 + FGR_MAX_DEPTH_X + 3 * FGR_MAX_DEPTH_RK)
 
-/* The production rule (measured: <= 5e-12 relative to the refined rule on
- * 460 points spread over gamma in [1e-3, 1e3], tau in [1e-3, 1e3], with
- * many near tau = 1) and a refined one (agrees with 25-digit mpmath to
- * ~5e-14), used by the tests as a self-convergence reference over many more
- * points than mpmath can afford. */
+/* The production rule (measured: <= 9e-12 relative to the refined rule on
+ * ~7700 points: gamma log-uniform in [1e-3, 1e3], tau log-uniform in
+ * [1e-4, 1e3] and within 1e-6..0.1 of tau = 1) and a refined one (agrees
+ * with 25-digit mpmath to ~5e-14; no log map, no lam_b form, ratio 2
+ * everywhere), used by the tests as a self-convergence reference over many
+ * more points than mpmath can afford. */
 static const quad_rule RULE_DEFAULT = {
     {10, GLX10, GLW10}, {10, GLX10, GLW10}, {10, GLX10, GLW10}, 1, 4.0, 3.0, 40.0, 5.0, 30.0, 30.0, 6.0, 30, 30, 0.5, 1.0, 1, 10.0, {4, GLX4, GLW4}, 1, 0.1, 3.0, 1.0200667556190759, 4.0};
 static const quad_rule RULE_FINE = {
