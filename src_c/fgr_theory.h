@@ -25,8 +25,8 @@ double fgr_p_res(double gamma);
  * arguments outside that domain (the caller validates). */
 double fgr_p_tau(double tau, double gamma);
 
-/* The same integral by a much finer rule (about 30x the cost): the tests'
- * self-convergence reference. */
+/* The same integral by a much finer, independent rule (tens of times the
+ * cost): the tests' self-convergence reference. */
 double fgr_p_tau_fine(double tau, double gamma);
 
 /* Number of kernel evaluations fgr_p_tau(tau, gamma) performs (for the
