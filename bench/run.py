@@ -19,6 +19,11 @@ each row being
 The runner adds the ratios (baseline time / fgrkern time, > 1 means fgrkern
 is faster), prints a Markdown table and writes the raw figures with machine
 and version information to ``bench/results/<name>.json``.
+
+Sections whose measurements do not fit one row per case (sampler: scaling
+exponents; simulate: samples/s and parallel efficiency) return their own
+record without "rows"; they print their tables themselves or expose
+``markdown(result) -> str``, and the runner still writes the JSON.
 """
 
 from __future__ import annotations
@@ -118,10 +123,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         mod = load(name, sections[name])
         result = mod.run(args)
-        rows = result["rows"]
-        add_ratios(rows)
         print()
-        print(markdown(name, rows))
+        if "rows" in result:
+            add_ratios(result["rows"])
+            print(markdown(name, result["rows"]))
+        elif callable(getattr(mod, "markdown", None)):
+            print(f"### {name}\n")
+            print(mod.markdown(result))
         for note in result.get("notes", []):
             print(f"- {note}")
         record = {

@@ -12,6 +12,7 @@ cdef extern from "fgr_theory.h" nogil:
     double fgr_p_tau(double tau, double gamma)
     double fgr_p_tau_fine(double tau, double gamma)
     long fgr_p_tau_cost(double tau, double gamma)
+    double fgr_p_tau_tune(double tau, double gamma, const double *p, long *cost)
 
 
 def p_res_range(const double[::1] gamma, double[::1] out, Py_ssize_t start, Py_ssize_t stop):
@@ -55,3 +56,19 @@ def bessel_i01e(const double[::1] z, double[::1] i0e, double[::1] i1e, double[::
         for i in range(z.shape[0]):
             fgr_bessel_i01e(z[i], &i0e[i], &i1e[i], &dif[i])
 
+
+
+def p_tau_tune(const double[::1] tau, const double[::1] gamma, const double[::1] p, double[::1] out):
+    """As p_tau_range (all points) with the rule parameters p (22 numbers, in
+    the order of the quad_rule fields in src_c/fgr_theory.c): for tuning."""
+    cdef Py_ssize_t i
+    with nogil:
+        for i in range(tau.shape[0]):
+            out[i] = fgr_p_tau_tune(tau[i], gamma[i], &p[0], NULL)
+
+
+def p_tau_tune_cost(double tau, double gamma, const double[::1] p):
+    """Kernel evaluations of p_tau_tune at one point."""
+    cdef long c = 0
+    fgr_p_tau_tune(tau, gamma, &p[0], &c)
+    return c

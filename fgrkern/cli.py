@@ -22,9 +22,12 @@ import math
 import os
 import sys
 import time
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ._version import __version__
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["build_parser", "main", "parse_grid"]
 
@@ -44,8 +47,10 @@ _FORMATTER = argparse.RawDescriptionHelpFormatter
 
 
 # --------------------------------------------------------------------- grids
-def parse_grid(spec: str) -> "Any":
+def parse_grid(spec: str) -> "np.ndarray":
     """Parse a grid specification into a float64 array.
+
+    Raises ``ValueError`` (with the reason) for anything else.
 
     Accepted forms (all end points inclusive):
 
@@ -482,7 +487,7 @@ def _run_reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
     if args.n is not None and args.n < 2:
         parser.error("--n must be >= 2 (GSE needs at least one Kramers doublet)")
     preset = "quick" if args.quick else "paper" if args.paper else "default"
-    cfg = Figure2Config.preset(preset, samples=args.samples, n=args.n, seed=args.seed, workers=args.workers)
+    cfg = Figure2Config.from_preset(preset, samples=args.samples, n=args.n, seed=args.seed, workers=args.workers)
     try:
         os.makedirs(args.out, exist_ok=True)
     except OSError as exc:

@@ -3,7 +3,7 @@
 Used by ``fgrkern reproduce``; importable for scripting::
 
     from fgrkern.figure2 import Figure2Config, reproduce
-    summary = reproduce(Figure2Config.preset("quick"), "out-dir")
+    summary = reproduce(Figure2Config.from_preset("quick"), "out-dir")
 
 Panels (N + 1 = 1000 states like the paper; GSE: N = 998 dot states, i.e.
 499 Kramers doublets plus the level doublet):
@@ -41,7 +41,7 @@ import platform
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -106,7 +106,7 @@ class Figure2Config:
     preset: str = "default"
 
     @classmethod
-    def preset(cls, name: str = "default", *, samples: int | None = None, n: int | None = None,
+    def from_preset(cls, name: str = "default", *, samples: int | None = None, n: int | None = None,
                seed: int = DEFAULT_SEED, workers: int | None = None) -> "Figure2Config":
         """The "quick" (~20 s), "default" (~3 min) or "paper" (10^4 samples) sizes on 2 cores.
 
@@ -508,7 +508,7 @@ def _estimates(cfg: Figure2Config, curves: dict[str, _Curve]) -> dict[str, float
     per = {k: secs[k] / count[k] for k in secs}
     out = {}
     for name in ("quick", "default", "paper"):
-        p = Figure2Config.preset(name, n=cfg.n)
+        p = Figure2Config.from_preset(name, n=cfg.n)
         # Curves: GUE at three gammas, GOE and GSE at one; then one P_res point per gamma.
         sec = p.samples * (3 * per.get("GUE", 0.0) + per.get("GOE", 0.0) + per.get("GSE", 0.0))
         sec += p.n_gamma_res * p.samples_res * per.get("res", 0.0)
@@ -570,12 +570,32 @@ def _finite_json(o: Any) -> Any:
     return o
 
 
-def reproduce(cfg: Figure2Config, out_dir: str, *, plot: bool = True, progress: bool = True,
-              log: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Compute every panel of Figure 2 and write figure, CSV files and summary.json to ``out_dir``.
+def reproduce(cfg: Figure2Config, out_dir: str, *, plot: bool = True, progress: bool = True) -> dict[str, Any]:
+    """Compute every panel of Figure 2 and write figure, CSV files and summary.json.
 
-    Returns the summary dictionary (also written as ``summary.json``), with the
-    extra keys ``files`` and ``verdict_text``.
+    Parameters
+    ----------
+    cfg : Figure2Config
+        Sizes and seed (``Figure2Config.from_preset("quick" | "default" | "paper")``).
+    out_dir : str
+        Output folder (created if missing): ``figure2.png``, ``figure2.pdf``
+        (if ``plot``), ``panel_a.csv`` ... ``panel_e.csv``, ``summary.json``.
+    plot : bool, optional
+        Draw the figure (needs matplotlib).
+    progress : bool, optional
+        Progress display on stderr (tqdm if installed).
+
+    Returns
+    -------
+    dict
+        The summary (as written to ``summary.json``: per-panel agreement, P_res
+        per gamma, P_pl/P_off per class, run time, samples, seed, versions),
+        with the extra keys ``files`` and ``verdict_text``.
+
+    Notes
+    -----
+    Units: tau = t/t_H with t_H = 2N/lam, lam = 1; gamma = g N.  The numbers
+    depend only on ``cfg`` (seed and sizes), not on ``cfg.workers``.
     """
     os.makedirs(out_dir, exist_ok=True)
     t0 = time.perf_counter()

@@ -16,19 +16,21 @@
 /* ------------------------------------------------------------------------
  * Bessel functions.
  *
- * z <= FGR_BESSEL_SWITCH: power series of I_0 and I_1 (all terms positive,
- * so summed to a few ulp) times exp(-z).  Above it: the Hankel asymptotic
- * series, whose smallest term at z = 30 is ~e^(-60), far below rounding.
+ * The kernel needs i0e(z) = exp(-z) I0(z) and dif(z) = exp(-z) (I0 - I1)(z).
+ * z < FGR_MID_HI (48): degree-13 interpolants on unit intervals (tables
+ * generated from 40-digit mpmath values, relative error <= 7e-16); no
+ * cancellation, as dif is interpolated itself.  Above: the Hankel asymptotic
+ * series, whose smallest term at z = 48 is ~e^(-96), far below rounding.
  * With t_k the k-th term of exp(-z) I_nu(z) sqrt(2 pi z),
  *   t_k = t_{k-1} ((2k-1)^2 - 4 nu^2) / (8 k z),
  * the nu = 0 terms are all positive and the nu = 1 terms are negative for
  * k >= 1, so the series of i0e - i1e, sum (t0_k - t1_k), has only positive
  * terms: no cancellation, unlike the difference of the two values.
  * The coefficients are exact rationals rounded once (fgr_theory_tables.h).
+ * The power series (i01_series) remains for i1e at small z (test helper).
  * ---------------------------------------------------------------------- */
-#define FGR_BESSEL_SWITCH 25.0 /* smallest Hankel term there: ~e^(-50) */
 
-/* Power-series sums of I_0(z) and I_1(z) / (z/2), z <= FGR_BESSEL_SWITCH
+/* Power-series sums of I_0(z) and I_1(z) / (z/2), small z
  * (unscaled: the caller folds exp(-z) into its own exponential). */
 static inline void i01_series(double z, double *s0, double *s1)
 {
@@ -46,43 +48,6 @@ static inline void i01_series(double z, double *s0, double *s1)
     }
     *s0 = e0 + o0;
     *s1 = e1 + o1;
-}
-
-void fgr_bessel_i01e(double z, double *i0e, double *i1e, double *dif)
-{
-    /* Both series are summed two terms per step (even and odd powers in
-     * separate accumulators, stepping by the square of the variable): half
-     * the latency of the serial recurrence, same terms, all positive. */
-    if (z <= FGR_BESSEL_SWITCH) {
-        double s0, s1;
-        i01_series(z, &s0, &s1);
-        const double e = exp(-z);
-        *i0e = e * s0;
-        *i1e = e * (0.5 * z) * s1;
-        /* cancellation here costs at most log10(2 z) < 2 digits */
-        *dif = e * (s0 - 0.5 * z * s1);
-        return;
-    }
-    const double iz = 1.0 / z, iz2 = iz * iz;
-    double zk = iz; /* z^-k for odd k */
-    double e0 = 1.0, o0 = 0.0, e1 = 1.0, o1 = 0.0, ed = 0.0, od = 0.0;
-    for (int k = 1; k + 1 < FGR_NAS; k += 2) {
-        const double zk1 = zk * iz;
-        const double t0 = AS0[k] * zk, t0b = AS0[k + 1] * zk1;
-        o0 += t0;
-        e0 += t0b;
-        o1 += AS1[k] * zk;
-        e1 += AS1[k + 1] * zk1;
-        od += ASD[k] * zk;
-        ed += ASD[k + 1] * zk1;
-        if (t0b <= 1e-17 * (e0 + o0))
-            break;
-        zk *= iz2;
-    }
-    const double p = FGR_INV_SQRT_2PI / sqrt(z);
-    *i0e = p * (e0 + o0);
-    *i1e = p * (e1 + o1);
-    *dif = p * (ed + od);
 }
 
 /* ------------------------------------------------------------------------
@@ -136,15 +101,24 @@ double fgr_p_res(double gamma)
  * double precision; between E0 and the cut the panels are uniform in E
  * (bounded exponential decay per panel); below E0 they are geometric in E
  * (i.e. in x as x -> 0, where the integrand goes from ~x^(1/2) to ~x^2 on
- * the scale x ~ 1/(gamma lam_b)) down to a fraction of that scale.  Extra
- * geometric grading towards r = 0 (x = 2 tau) and both sides of r = 2
- * (x = 2 tau - 2, where the inner range switches from [1, r+1] to
- * [r-1, r+1]: analytic on either side, with a kink).
- * Inner rule: Gauss-Legendre in u on [acosh max(1, r-1), acosh(r+1)], cut
- * into panels equally spaced in w d (each spanning at most de_in e-folds of
- * exp(-w d)) and truncated where w (d - d_min) exceeds cut_in.
- * The rule parameters were tuned against a refined rule on 540 points
- * (see RULE_DEFAULT below).
+ * the scale x ~ 1/(gamma lam_b)) down to a fraction of that scale, with
+ * ratio 2 while x > lin_frac 2 tau (E is not yet linear in x there) and
+ * ratio sigma below.  Those x -> 0 panels are integrated in v = ln x: the
+ * power laws x^(1/2), x^2 are smooth in v, so ratio 4 costs no accuracy
+ * (in x itself it would need ratio 2).  Extra geometric grading (in x)
+ * towards r = 0 (x = 2 tau) and both sides of r = 2 (x = 2 tau - 2, where
+ * the inner range switches from [1, r+1] to [r-1, r+1]: analytic on either
+ * side, with a kink; the structure there has the scale 1/w^2 in r, so the
+ * r > 2 side is graded over a length kink_l, not all of [0, 2 tau - 2]).
+ * Inner rule: Gauss-Legendre on [max(1, r-1), r+1], cut into panels
+ * equally spaced in d = lam_b - mu_b (each spanning at most de_in e-folds
+ * of exp(-w d)) and truncated where w (d - d_min) exceeds cut_in; in
+ * u = acosh lam_b when the range starts below lam_min (removes the square
+ * root at lam_b = 1), in lam_b itself otherwise (one exp per node instead
+ * of an exp and an expm1); 4 nodes instead of 10 for r >= r_far (the
+ * range [r-1, r+1] is then narrow compared with its distance from 1).
+ * The rule parameters were tuned against the refined rule (see
+ * RULE_DEFAULT below; fgr_p_tau_tune takes them as an array).
  * ---------------------------------------------------------------------- */
 /* Gauss-Legendre rules: positive halves (numpy.polynomial.legendre.leggauss) */
 static const double GLX4[2] = {0.33998104358485626, 0.86113631159405257};
@@ -182,21 +156,42 @@ typedef struct {
     double cut_in;    /* inner truncation exponent */
     double e0;        /* below E0: geometric grading */
     int depth_r, depth_k;
+    double xs_frac;   /* floor of the x = 0 grading, in units of 1/(gamma (T + 2)) */
+    double logmap;    /* panels closer than logmap lengths to an anchor use v = ln|x - anchor| (0: off) */
+    int kink_both;    /* grade both sides of r = 2 (else only r > 2) */
+    double r_far;     /* inner rule inner_far for r >= r_far */
+    gl_rule inner_far;
+    int logmask;      /* anchors of the log map: 1 x = 0, 2 r = 0, 4 r = 2 */
+    double lin_frac;  /* grading ratio towards x = 0 is 2 above lin_frac * T */
+    double sigma_r0;  /* grading ratio towards r = 0 */
+    double lam_min;   /* inner ranges from lam_b >= lam_min are integrated in lam_b, not u */
+    double kink_l;    /* the r > 2 side of the kink is graded over at most this length */
 } quad_rule;
 
 #define FGR_MAX_DEPTH_X 40
 #define FGR_MAX_DEPTH_RK 30
 #define FGR_MAXB (64 + FGR_MAX_DEPTH_X + 3 * FGR_MAX_DEPTH_RK)
 
-/* The production rule (measured: <= 5e-12 relative to the refined rule on
- * 460 points spread over gamma in [1e-3, 1e3], tau in [1e-3, 1e3], with
- * many near tau = 1) and a refined one (agrees with 25-digit mpmath to
- * ~5e-14), used by the tests as a self-convergence reference over many more
- * points than mpmath can afford. */
+/* The production rule (measured: <= 9e-12 relative to the refined rule on
+ * ~7700 points: gamma log-uniform in [1e-3, 1e3], tau log-uniform in
+ * [1e-4, 1e3] and within 1e-6..0.1 of tau = 1) and a refined one (agrees
+ * with 25-digit mpmath to ~5e-14; no log map, no lam_b form, ratio 2
+ * everywhere), used by the tests as a self-convergence reference over many
+ * more points than mpmath can afford. */
 static const quad_rule RULE_DEFAULT = {
-    {10, GLX10, GLW10}, {10, GLX10, GLW10}, {10, GLX10, GLW10}, 1, 2.0, 3.0, 36.0, 6.0, 20.0, 30.0, 6.0, 30, 30};
+    {10, GLX10, GLW10}, {10, GLX10, GLW10}, {10, GLX10, GLW10}, 1, 4.0, 3.0, 40.0, 5.0, 30.0, 30.0, 6.0, 30, 30, 0.5, 1.0, 1, 10.0, {4, GLX4, GLW4}, 1, 0.1, 3.0, 1.0200667556190759, 4.0};
 static const quad_rule RULE_FINE = {
-    {20, GLX20, GLW20}, {20, GLX20, GLW20}, {20, GLX20, GLW20}, 3, 2.0, 2.0, 60.0, 2.5, 2.5, 60.0, 2.5, 30, 30};
+    {20, GLX20, GLW20}, {20, GLX20, GLW20}, {20, GLX20, GLW20}, 3, 2.0, 2.0, 60.0, 2.5, 2.5, 60.0, 2.5, 30, 30, 0.5, 0.0, 1, 1e300, {20, GLX20, GLW20}, 0, 0.0, 2.0, 1e300, 1e300};
+
+static const gl_rule *gl_of(int n)
+{
+    static const gl_rule R[] = {{4, GLX4, GLW4}, {6, GLX6, GLW6}, {8, GLX8, GLW8}, {10, GLX10, GLW10},
+                                {12, GLX12, GLW12}, {16, GLX16, GLW16}, {20, GLX20, GLW20}};
+    for (int i = 0; i < 7; i++)
+        if (R[i].n == n)
+            return &R[i];
+    return &R[3];
+}
 
 /* acosh(1 + e) for e >= 0 without the cancellation of acosh near 1 */
 static inline double acosh1p(double e)
@@ -204,29 +199,91 @@ static inline double acosh1p(double e)
     return log1p(e + sqrt(e * (e + 2.0)));
 }
 
-/* sinh(u) * K(w, cosh u): the inner integrand in u.  For small z one
- * exponential exp(-w d - z) = exp(-w lam_b) serves both factors. */
-static inline double inner_integrand(double w, double u)
+/* exp(-z) I0(z) and exp(-z) (I0(z) - I1(z)) for 0 <= z < FGR_MID_HI from the
+ * per-unit-interval interpolants of fgr_theory_tables.h (relative error
+ * <= 7e-16): even and odd powers in separate chains, four independent
+ * Horner recurrences in t^2. */
+_Static_assert(FGR_MID_DEG % 2 == 1, "i0e_dif_mid pairs even and odd powers");
+static inline void i0e_dif_mid(double z, double *i0e, double *dif)
 {
-    const double em1 = expm1(u);
-    const double d = 1.0 / (1.0 + em1);       /* exp(-u) = lam_b - mu_b */
-    const double mu = 0.5 * (em1 + em1 * d);  /* sinh(u), accurate near 0 */
-    const double z = w * mu;
-    if (z <= FGR_BESSEL_SWITCH) {
-        const double ex = exp(-w * (d + mu));
-        if (ex == 0.0)
-            return 0.0;
-        double s0, s1;
-        i01_series(z, &s0, &s1);
-        return ex * (d * s0 + mu * (s0 - 0.5 * z * s1)) * mu;
+    const int j = (int)z;
+    const double t = 2.0 * (z - j) - 1.0, t2 = t * t;
+    const double *a = MID0[j], *b = MIDD[j];
+    double ae = a[FGR_MID_DEG - 1], ao = a[FGR_MID_DEG];
+    double be = b[FGR_MID_DEG - 1], bo = b[FGR_MID_DEG];
+    for (int k = FGR_MID_DEG - 3; k >= 0; k -= 2) {
+        ae = ae * t2 + a[k];
+        ao = ao * t2 + a[k + 1];
+        be = be * t2 + b[k];
+        bo = bo * t2 + b[k + 1];
     }
+    *i0e = ae + t * ao;
+    *dif = be + t * bo;
+}
+
+/* exp(-z) I0(z) and exp(-z) (I0(z) - I1(z)) for z >= FGR_MID_HI from the
+ * Hankel series (fgr_bessel_i01e without I1): there the terms fall below
+ * 1e-17 after at most 12 steps. */
+static inline void i0e_dif_asym(double z, double *i0e, double *dif)
+{
+    const double iz = 1.0 / z, iz2 = iz * iz;
+    double zk = iz, e0 = 1.0, o0 = 0.0, ed = 0.0, od = 0.0;
+    for (int k = 1; k + 1 < FGR_NAS; k += 2) {
+        const double zk1 = zk * iz;
+        const double t0b = AS0[k + 1] * zk1;
+        o0 += AS0[k] * zk;
+        e0 += t0b;
+        od += ASD[k] * zk;
+        ed += ASD[k + 1] * zk1;
+        if (t0b <= 1e-17 * e0)
+            break;
+        zk *= iz2;
+    }
+    const double p = FGR_INV_SQRT_2PI / sqrt(z);
+    *i0e = p * (e0 + o0);
+    *dif = p * (ed + od);
+}
+
+/* The kernel exp(-w d) [d i0e(z) + mu (i0e(z) - i1e(z))], z = w mu, of
+ * lam_b = cosh u with d = exp(-u) = lam_b - mu_b, mu = mu_b = sinh u. */
+static inline double kernel_dm(double w, double d, double mu)
+{
     const double ex = exp(-w * d);
     if (ex == 0.0)
         return 0.0;
-    double a, b, dif;
-    fgr_bessel_i01e(z, &a, &b, &dif);
-    (void)b;
-    return ex * (d * a + mu * dif) * mu;
+    const double z = w * mu;
+    double a, dif;
+    if (z < FGR_MID_HI)
+        i0e_dif_mid(z, &a, &dif);
+    else
+        i0e_dif_asym(z, &a, &dif);
+    return ex * (d * a + mu * dif);
+}
+
+/* The production evaluation (the kernel's own i0e_dif_mid/_asym), plus i1e:
+ * from the power series for z < 2 (where i0e - dif would cancel), as
+ * i0e - dif above (i1e/i0e > 0.69 there: no cancellation). */
+void fgr_bessel_i01e(double z, double *i0e, double *i1e, double *dif)
+{
+    if (z < FGR_MID_HI)
+        i0e_dif_mid(z, i0e, dif);
+    else
+        i0e_dif_asym(z, i0e, dif);
+    if (z < 2.0) {
+        double s0, s1;
+        i01_series(z, &s0, &s1);
+        *i1e = exp(-z) * (0.5 * z) * s1;
+    } else {
+        *i1e = *i0e - *dif;
+    }
+}
+
+/* K(w, lam): the inner integrand in lam_b itself, used away from lam_b = 1
+ * (no square root to remove there; saves the expm1 of the u form). */
+static inline double inner_integrand_lam(double w, double lam)
+{
+    const double mu = sqrt((lam - 1.0) * (lam + 1.0));
+    return kernel_dm(w, 1.0 / (lam + mu), mu);
 }
 
 /* Int over lam_b in [max(1, r - 1), r + 1] of K(w, lam_b), in u = acosh lam_b.
@@ -237,31 +294,60 @@ static inline double inner_integrand(double w, double u)
  * the upper end and is dropped. */
 static double inner_integral(double r, double w, const quad_rule *q, long *evals)
 {
-    const double uhi = acosh1p(r);
-    double ulo = r > 2.0 ? acosh1p(r - 2.0) : 0.0;
-    const double dmin = exp(-uhi);
-    double span = w * (exp(-ulo) - dmin);
+    /* d = lam_b - mu_b = 1 / (lam_b + mu_b) at the ends, mu = sqrt(lam^2 - 1) */
+    const double dmin = 1.0 / (r + 1.0 + sqrt(r * (r + 2.0)));
+    double dlo = r > 2.0 ? 1.0 / (r - 1.0 + sqrt(r * (r - 2.0))) : 1.0;
+    double span = w * (dlo - dmin);
+    int trunc = 0;
     if (span > q->cut_in) {
-        ulo = -log(dmin + q->cut_in / w);
+        dlo = dmin + q->cut_in / w;
         span = q->cut_in;
+        trunc = 1;
     }
     int m = (int)ceil(span / q->de_in);
     if (m < 1)
         m = 1;
-    const gl_rule *g = r > 2.0 ? &q->inner_hi : &q->inner_lo;
+    const gl_rule *g = r >= q->r_far ? &q->inner_far : r > 2.0 ? &q->inner_hi : &q->inner_lo;
     if (evals) {
         *evals += (long)m * g->n;
         return 0.0;
     }
-    double s = 0.0, ua = ulo;
+    const double llo = trunc ? 0.5 * (1.0 / dlo + dlo) : r > 2.0 ? r - 1.0 : 1.0;
+    double s = 0.0;
+    if (llo >= q->lam_min) {
+        /* away from lam_b = 1: Gauss-Legendre in lam_b itself */
+        double la = llo;
+        for (int k = 1; k <= m; k++) {
+            /* panel ends equally spaced in d between dlo and dmin */
+            const double dk = dmin + (m - k) * (span / m) / w;
+            const double lb = k == m ? r + 1.0 : 0.5 * (1.0 / dk + dk);
+            const double c = 0.5 * (la + lb), h = 0.5 * (lb - la);
+            double sk = 0.0;
+            for (int i = 0; i < g->n / 2; i++) {
+                sk += g->w[i] * (inner_integrand_lam(w, c - h * g->x[i]) +
+                                 inner_integrand_lam(w, c + h * g->x[i]));
+            }
+            s += h * sk;
+            la = lb;
+        }
+        return s;
+    }
+    /* near lam_b = 1: in u = acosh lam_b (removes the square root) */
+    const double uhi = acosh1p(r);
+    double ua = trunc ? -log(dlo) : r > 2.0 ? acosh1p(r - 2.0) : 0.0;
     for (int k = 1; k <= m; k++) {
-        /* panel ends equally spaced in d between exp(-ulo) and dmin */
         const double ub = k == m ? uhi : -log(dmin + (m - k) * (span / m) / w);
         const double c = 0.5 * (ua + ub), h = 0.5 * (ub - ua);
+        /* the node pair c -+ h x shares one expm1: with a = e^(c + h x) - 1
+         * and E = e^(2c) - 1, e^(c - h x) - 1 = (E - a) / (1 + a) (relative
+         * error <= ~80 ulp at the node nearest u = 0) */
+        const double E2 = expm1(2.0 * c), iE = 1.0 / (1.0 + E2);
         double sk = 0.0;
         for (int i = 0; i < g->n / 2; i++) {
-            sk += g->w[i] * (inner_integrand(w, c - h * g->x[i]) +
-                             inner_integrand(w, c + h * g->x[i]));
+            const double ap = expm1(c + h * g->x[i]), dp = 1.0 / (1.0 + ap);
+            const double am = (E2 - ap) * dp, dm = (1.0 + ap) * iE;
+            const double mup = 0.5 * (ap + ap * dp), mum = 0.5 * (am + am * dm);
+            sk += g->w[i] * (kernel_dm(w, dm, mum) * mum + kernel_dm(w, dp, mup) * mup);
         }
         s += h * sk;
         ua = ub;
@@ -318,10 +404,11 @@ static int outer_breakpoints(double tau, double gamma, const quad_rule *q, doubl
      * Below x ~ 1/(gamma lam_b) the kernel tends to lam_b and the integrand
      * to ~x^2; above, it goes like x^(1/2): grade down to a fraction of that
      * scale. */
-    const double xs = 0.5 / (gamma * (T + 2.0));
+    const double xs = q->xs_frac / (gamma * (T + 2.0));
     double E = q->e0, f;
     for (int k = 0; k < FGR_MAX_DEPTH_X; k++) {
-        E /= q->sigma;
+        /* ratio sigma only where E is nearly linear in x (x << T + 1) */
+        E /= E * (T + 1.0) / (gamma + E) > q->lin_frac * T ? 2.0 : q->sigma;
         const double xe = E * (T + 1.0) / (gamma + E);
         if (xe < first) {
             b[n++] = xe;
@@ -335,18 +422,18 @@ static int outer_breakpoints(double tau, double gamma, const quad_rule *q, doubl
         const double L = T - (kink ? xk : 0.0);
         f = 1.0;
         for (int k = 0; k < q->depth_r && L * f > xs; k++) {
-            f /= q->sigma_rk;
+            f /= q->sigma_r0;
             b[n++] = T - L * f;
         }
     }
     if (kink) {
-        const double L2 = xcut - xk;
+        const double L2 = xcut - xk, L1 = fmin(xk, q->kink_l);
         f = 1.0;
-        for (int k = 0; k < q->depth_k && fmax(xk, L2) * f > xs; k++) {
+        for (int k = 0; k < q->depth_k && fmax(L1, L2) * f > xs; k++) {
             f /= q->sigma_rk;
-            if (xk * f > 0.1 * xs)
-                b[n++] = xk * (1.0 - f);
-            if (L2 * f > 0.1 * xs)
+            if (L1 * f > 0.1 * xs)
+                b[n++] = xk - L1 * f;
+            if (q->kink_both && L2 * f > 0.1 * xs)
                 b[n++] = xk + L2 * f;
         }
     }
@@ -366,19 +453,51 @@ static double p_tau_rule(double tau, double gamma, const quad_rule *q, long *cos
     const gl_rule *g = &q->outer;
     double sum = 0.0;
     long evals = 0;
+    const int kink = T > 2.0 && T - 2.0 < b[nb - 1];
+    const double xk = T - 2.0;
     for (int p = 0; p + 1 < nb; p++) {
         const double len = (b[p + 1] - b[p]) / q->split;
         for (int sp = 0; sp < q->split; sp++) {
-            const double lo = b[p] + sp * len;
-            const double c = lo + 0.5 * len, h = 0.5 * len;
+            const double lo = b[p] + sp * len, hi = lo + len;
+            /* Panels near a point where the integrand has a square-root
+             * type scale (x = 0, r = 0, the r > 2 side of r = 2) are
+             * integrated in v = ln|x - anchor|: there the integrand is a
+             * smooth function of v, not of x. */
+            double anc = 0.0, dist = (q->logmask & 1) && !(kink && lo >= xk) ? lo : INFINITY, sgn_a = 1.0;
+            if ((q->logmask & 2) && b[nb - 1] == T && T - hi < dist) {
+                anc = T; dist = T - hi; sgn_a = -1.0;
+            }
+            if ((q->logmask & 4) && kink && hi <= xk && xk - hi < dist) {
+                anc = xk; dist = xk - hi; sgn_a = -1.0;
+            }
+            if ((q->logmask & 4) && kink && lo >= xk && lo - xk < dist) {
+                anc = xk; dist = lo - xk; sgn_a = 1.0;
+            }
+            const int logp = q->logmap > 0.0 && isfinite(dist) && dist > 0.0 && dist < q->logmap * len;
+            double c, h;
+            if (logp) {
+                const double va = log(fabs(lo - anc)), vb = log(fabs(hi - anc));
+                c = 0.5 * (va + vb);
+                h = 0.5 * fabs(vb - va);
+            } else {
+                c = lo + 0.5 * len;
+                h = 0.5 * len;
+            }
             double s = 0.0;
             for (int i = 0; i < g->n / 2; i++) {
                 for (int sgn = -1; sgn <= 1; sgn += 2) {
-                    const double x = c + sgn * h * g->x[i];
-                    const double r = T - x;
+                    double x, r, jac = 1.0;
+                    if (logp) {
+                        jac = exp(c + sgn * h * g->x[i]);
+                        x = anc + sgn_a * jac;
+                        r = anc == T ? jac : T - x;
+                    } else {
+                        x = c + sgn * h * g->x[i];
+                        r = T - x;
+                    }
                     if (!(r > 0.0) || !(x > 0.0))
                         continue;
-                    s += g->w[i] * (x * x / r) *
+                    s += g->w[i] * jac * (x * x / r) *
                          inner_integral(r, 2.0 * gamma * x, q, cost ? &evals : 0);
                 }
             }
@@ -407,4 +526,11 @@ long fgr_p_tau_cost(double tau, double gamma)
     long c = 0;
     p_tau_rule(tau, gamma, &RULE_DEFAULT, &c);
     return c;
+}
+
+double fgr_p_tau_tune(double tau, double gamma, const double *p, long *cost)
+{
+    quad_rule q = {*gl_of((int)p[0]), *gl_of((int)p[1]), *gl_of((int)p[2]), (int)p[3], p[4], p[5], p[6],
+                   p[7], p[8], p[9], p[10], (int)p[11], (int)p[12], p[13], p[14], (int)p[15], p[16], *gl_of((int)p[17]), (int)p[18], p[19], p[20], p[21], p[22]};
+    return p_tau_rule(tau, gamma, &q, cost);
 }

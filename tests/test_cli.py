@@ -12,6 +12,7 @@ import io
 import json
 import math
 import subprocess
+import tempfile
 import sys
 
 import numpy as np
@@ -25,8 +26,11 @@ from fgrkern.figure2 import Figure2Config
 
 
 def run(*argv: str, cwd=None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fgrkern", *argv], capture_output=True, text=True,
-                          cwd=cwd, timeout=timeout)
+    # Never from the checkout: `python -m fgrkern` would import the source folder
+    # (no compiled modules) instead of the installed package.
+    with tempfile.TemporaryDirectory() as tmp:
+        return subprocess.run([sys.executable, "-m", "fgrkern", *argv], capture_output=True, text=True,
+                              cwd=cwd if cwd is not None else tmp, timeout=timeout)
 
 
 def read_csv(text: str) -> tuple[list[str], np.ndarray]:
@@ -336,7 +340,7 @@ def test_reproduce_quick_files_and_columns(quick_run):
             assert len(rows) == 241
             assert np.all(vals[:, 3] > 0)  # sem
         if k == "d":
-            assert len(rows) == Figure2Config.preset("quick").n_gamma_res
+            assert len(rows) == Figure2Config.from_preset("quick").n_gamma_res
             np.testing.assert_allclose(vals[[0, -1], 0], [1e-2, 1e2])
             np.testing.assert_allclose(vals[:, 4], 1 / vals[:, 0])
     if (out / "figure2.png").exists() or "matplotlib" in sys.modules:
@@ -350,7 +354,7 @@ def test_reproduce_quick_summary_reports_agreement(quick_run):
     assert s["seed"] == 20220927 and s["config"]["preset"] == "quick" and s["config"]["n"] == 999
     assert s["versions"]["fgrkern"] == fgrkern.__version__
     assert s["run_seconds"] > 0
-    cfg = Figure2Config.preset("quick")
+    cfg = Figure2Config.from_preset("quick")
     assert s["samples_total"] == 5 * cfg.samples + cfg.n_gamma_res * cfg.samples_res
     # Every panel agrees with the theory within 4 standard errors, or within them plus the stated
     # O(gamma/N), O(1/gamma) systematic allowance (the short-time regime t < 1/lam is resolved far
@@ -361,7 +365,7 @@ def test_reproduce_quick_summary_reports_agreement(quick_run):
         assert s["panels"][k]["points_beyond_allowance"] == 0
         assert s["panels"][k]["late_max_abs_z"] < 4, s["panels"][k]
     d = s["panels"]["d"]["per_gamma"]
-    assert len(d) == Figure2Config.preset("quick").n_gamma_res
+    assert len(d) == Figure2Config.from_preset("quick").n_gamma_res
     for row in d:
         assert row["agreement"] in ("statistical", "systematic"), row
         if row["gamma"] < 3:
