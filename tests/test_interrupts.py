@@ -127,7 +127,8 @@ model = runpy.run_path({toy!r})["ToyModel"](n=255)
 tau = np.linspace(0.0, 3.0, 4000)
 kw = dict(rng=20260, checkpoint={ckpt!r}, workers={workers}, chunk_size=4, checkpoint_interval=0.0)
 """
-SIM_N = 600  # 150 chunks of 4 x 256 levels x 4000 times + 150 fsync'd writes: ~1.5-6 s uninterrupted
+SIM_N = 2000  # 500 chunks of 4 x 256 levels x 4000 times + 500 fsync'd writes: ~1.5-20 s uninterrupted
+SIM_SIGNAL_DELAY = 0.15  # on an idle machine 2 workers got through 600 samples in < 0.4 s
 
 
 def _sim_kwargs(ckpt, workers):
@@ -150,6 +151,7 @@ def test_simulate_interrupt_leaves_resumable_checkpoint(tmp_path, workers):
     run_and_interrupt(
         SIM_SETUP.format(toy=TOY, ckpt=str(ckpt), workers=workers),
         f"fgrkern.simulate(model, tau, {SIM_N}, **kw)",
+        delay=SIM_SIGNAL_DELAY,
     )
     assert ckpt.exists(), "no checkpoint after the interrupt"
     leftovers = [p.name for p in tmp_path.iterdir() if p.name != ckpt.name]
