@@ -9,6 +9,7 @@ from ._version import __version__
 from .kernel import survival_probability
 from .model import LevelDotModel, Spectrum
 from .simulation import SimulationResult, simulate
+from .extrapolate import extrapolate
 from . import theory
 
 __all__ = [
@@ -18,5 +19,6 @@ __all__ = [
     "Spectrum",
     "simulate",
     "SimulationResult",
+    "extrapolate",
     "theory",
 ]
