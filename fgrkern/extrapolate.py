@@ -187,8 +187,7 @@ def extrapolate(results: Iterable[SimulationResult], order: int = 1) -> Simulati
     se = coef_sem[:, 0].reshape(shape)
     p_sem = np.sqrt(np.diagonal(p_cov)).copy()
     tau = np.array(ref.tau, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        t = np.where(tau > 0, np.inf, 0.0)
+    t = np.where(tau > 0, np.inf, 0.0)  # t = tau t_H with t_H = 2N/lam -> inf
     gamma_val = float(ref.gamma) if scalar_g else np.array(ref.gamma, dtype=np.float64)
 
     record = {
