@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ._validation import check_positive_int
+from ._validation import as_float_array, check_positive_int
 from ._version import __version__
 from .simulation import SimulationResult
 
@@ -316,7 +316,11 @@ def _same(a: Any, b: Any) -> bool:
 
 def _check_same_grid(r0: SimulationResult, r: SimulationResult, i: int) -> None:
     g0, g = np.atleast_1d(np.asarray(r0.gamma, dtype=np.float64)), np.atleast_1d(np.asarray(r.gamma, dtype=np.float64))
-    if np.ndim(r0.p_res) != np.ndim(r.p_res) or g0.shape != g.shape:
+    if np.ndim(r0.p_res) != np.ndim(r.p_res):
+        kinds = {0: "a scalar gamma (curves of shape (T,))", 1: "an array of gammas (curves of shape (G, T))"}
+        raise ValueError(f"results[{i}] was simulated with {kinds[np.ndim(r.p_res)]}, results[0] with "
+                         f"{kinds[np.ndim(r0.p_res)]}; the number of gamma values differs")
+    if g0.shape != g.shape:
         raise ValueError(f"results[{i}] has {g.size} coupling(s) (gamma shape {np.shape(r.gamma)}), results[0] has "
                          f"{g0.size} (shape {np.shape(r0.gamma)}); the number of gamma values differs")
     if not np.allclose(g, g0, rtol=_RTOL, atol=0.0):
@@ -349,7 +353,7 @@ def _check_shapes(r: SimulationResult, i: int) -> None:
 
 
 def _finite(v: Any, name: str, i: int) -> np.ndarray:
-    a = np.asarray(v, dtype=np.float64)
+    a = as_float_array(v, f"results[{i}].{name}", allow_nonfinite=True)  # TypeError for complex, str, ...
     if not np.all(np.isfinite(a)):
         k = np.argwhere(~np.isfinite(np.atleast_1d(a)))[0]
         raise ValueError(f"results[{i}].{name} contains NaN or infinite values (first at index {tuple(int(j) for j in k)})")

@@ -322,6 +322,9 @@ def test_mismatched_shapes_are_refused():
         extrapolate([a, two])
     with pytest.raises(ValueError, match="gamma\\[1\\]"):
         extrapolate([two, make(1000, np.full((2, 4), 0.3), 0.01, [0.5, 0.5], 0.01, gamma=[4.6, 46.0])])
+    one = make(500, np.full((1, 4), 0.3), 0.01, [0.5], 0.01, gamma=[4.6])
+    with pytest.raises(ValueError, match="results\\[1\\] was simulated with an array of gammas.*results\\[0\\] with a scalar"):
+        extrapolate([a, one])
     bad = dataclasses.replace(make(500, [0.3] * 4, 0.01), sem=np.full(3, 0.01))
     with pytest.raises(ValueError, match="results\\[1\\].sem has shape"):
         extrapolate([a, bad])
@@ -383,6 +386,17 @@ def test_bad_values_are_refused(field, value, match):
     else:
         runs[1] = dataclasses.replace(runs[1], **{field: np.array(value, dtype=float) if np.ndim(value) else value})
     with pytest.raises(ValueError, match=match):
+        extrapolate(runs)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("mean", np.array([0.3 + 1j] * 4)), ("mean", np.array(["0.3"] * 4)), ("sem", np.array([True] * 4)),
+    ("p_res", "0.5"), ("mean", np.array([None] * 4)),
+])
+def test_non_real_values_are_refused(field, value):
+    runs = _pair()
+    runs[1] = dataclasses.replace(runs[1], **{field: value})
+    with pytest.raises(TypeError, match=f"results\\[1\\].{field}"):
         extrapolate(runs)
 
 
