@@ -2,13 +2,15 @@
 
 Theory curves of Micklitz, Morningstar, Altland and Huse, PRL 129, 140402
 (2022), ensemble-averaged numerics of the level-dot model for every symmetry
-class, and the eigenpair-sum kernel P(t) = |sum_a w_a exp(-i e_a t)|^2.
+class, their extrapolation to N -> infinity at fixed gamma, and the
+eigenpair-sum kernel P(t) = |sum_a w_a exp(-i e_a t)|^2.
 """
 
 from ._version import __version__
 from .kernel import survival_probability
 from .model import LevelDotModel, Spectrum
 from .simulation import SimulationResult, simulate
+from .extrapolate import extrapolate
 from . import theory
 
 __all__ = [
@@ -18,5 +20,6 @@ __all__ = [
     "Spectrum",
     "simulate",
     "SimulationResult",
+    "extrapolate",
     "theory",
 ]

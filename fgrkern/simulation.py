@@ -349,6 +349,17 @@ class SimulationResult:
         """fgrkern version that produced the result."""
         return self.metadata["fgrkern_version"]
 
+    @property
+    def extrapolation(self) -> dict[str, Any] | None:
+        """Fit record of :func:`fgrkern.extrapolate` (sizes, order, chi2, dof, coefficients), or None.
+
+        Kept in ``metadata["extrapolation"]`` (so ``save``/``load`` keep it);
+        returned here with its arrays as numpy arrays.
+        """
+        from .extrapolate import fit_record  # lazy: extrapolate imports this module
+
+        return fit_record(self)
+
     def __repr__(self) -> str:
         m = self.metadata.get("model", {})
         return (f"SimulationResult(n={m.get('n')}, symmetry={m.get('symmetry')!r}, g={self.g!r}, "
