@@ -367,18 +367,30 @@ class SimulationResult:
 
         ``SimulationResult.load(path)`` restores an object equal to this one
         bit for bit.  The path is used as given (no ``.npz`` is appended).
+
+        The write is atomic (temporary file in the same directory, fsync,
+        rename).  An existing ``path`` must be a regular file: a directory,
+        FIFO, device or socket raises ``ValueError`` and is left alone.  A
+        symbolic link is followed: the file it points to is replaced, the link
+        stays.  A new file gets mode 0666 minus the umask; an overwritten
+        file keeps its mode.
         """
-        p = check_writable_path(path, "path")
         arrays = {k: np.asarray(getattr(self, k), dtype=np.float64) for k in self._ARRAYS}
         arrays["n_samples"] = np.array(self.n_samples, dtype=np.int64)
         meta = dict(self.metadata)
         meta["format"] = _RESULT_FORMAT
         meta["file_version"] = _FILE_VERSION
-        write_npz_atomic(p, arrays, meta)
+        write_npz_atomic(path, arrays, meta, name="path")
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "SimulationResult":
-        """Read a result written by :meth:`save`."""
+        """Read a result written by :meth:`save`.
+
+        The file is treated as untrusted: only the known entries are read,
+        each array header (dtype, shape, size) is checked before its data,
+        and the metadata is validated; anything else raises one
+        ``ValueError`` naming the file.
+        """
         arrays, meta = read_npz(path, "path", _RESULT_FORMAT)
         missing = [k for k in cls._ARRAYS + ("n_samples",) if k not in arrays]
         if missing:
