@@ -26,6 +26,7 @@ import numpy as np
 
 from ._checkpoint import check_writable_path, read_npz, write_npz_atomic
 from ._parallel import single_threaded_blas
+from ._progress import Progress
 from ._validation import as_float_array, as_seed_sequence, check_positive_int, check_real_scalar, resolve_workers
 from ._version import __version__
 from .kernel import survival_probability
@@ -656,8 +657,9 @@ def simulate(
         BLAS is pinned to one thread inside every worker.  The executor is
         not shut down by ``simulate``.
     progress : bool, optional
-        Show a tqdm progress bar with samples/s and ETA (requires ``tqdm``,
-        the ``fgrkern[progress]`` extra).
+        Show a tqdm progress bar with samples/s and ETA on stderr (requires
+        ``tqdm``, the ``fgrkern[progress]`` extra); when stderr is not a
+        terminal (a log file, CI), a plain line every 10 s instead.
     checkpoint : str or PathLike, optional
         A ``.npz`` file that records the completed chunks, rewritten
         atomically (temporary file + rename) at most every
@@ -821,8 +823,7 @@ def simulate(
     window = 2 * (nthreads if executor is None else _executor_capacity(executor)) + 2
     bar = None
     if tqdm_cls is not None:
-        bar = tqdm_cls(total=n_samples, initial=reducer.done_samples(), unit="samples",
-                       desc="simulate", smoothing=0.1, dynamic_ncols=True)
+        bar = Progress(n_samples, "simulate", initial=reducer.done_samples())  # plain lines off a terminal
     last_write = time.monotonic()
     futures: dict[Future, int] = {}
     ok = False
