@@ -12,7 +12,10 @@ Three commands sit on top of the public API:
 Conventions: argument errors print one line and exit with status 2 (argparse);
 errors while running (bad values rejected by the library, unwritable files, a
 missing optional package) print one line ``fgrkern: error: ...`` and exit with
-status 1.  Tracebacks are shown only for genuine bugs.
+status 1; Ctrl-C exits with 130 and a closed output pipe quietly with 141.
+Tracebacks are shown only for genuine bugs.  Every output file is checked
+before any work, and written with ``fgrkern._checkpoint.safe_write`` (regular
+files only, symbolic links followed; see the README, "Files").
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import os
 import re
 import sys
 import time
+import warnings
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ._version import __version__
@@ -374,7 +378,9 @@ def _load_bath(spec: str, n: int) -> Any:
             elif head[:4] == b"PK\x03\x04":
                 raise ValueError("this is a zip (.npz) archive; give one .npy array or a text file of numbers")
             else:
-                levels = np.loadtxt(fh, dtype=np.float64, ndmin=1, max_rows=n + 1)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # an empty file is reported below, as 0 levels
+                    levels = np.loadtxt(fh, dtype=np.float64, ndmin=1, max_rows=n + 1)
         except (ValueError, TypeError, OSError, EOFError, UnicodeDecodeError) as exc:
             msg = " ".join(str(exc).split())
             raise UserError(f"--bath {spec!r}: cannot read bath levels ({msg})") from None
