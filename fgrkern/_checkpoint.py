@@ -14,7 +14,7 @@ reproduce``) goes through :func:`safe_write`:
   flushed and fsync'ed, then renamed over the target, and the directory is
   fsync'ed: a crash leaves the old file or the new one, never a torn file;
 - a new file gets the usual permissions (0666 minus the umask); replacing a
-  file keeps that file's permission bits.
+  file keeps that file's permission bits (and, where permitted, its owner).
 
 Result and checkpoint files are plain ``numpy.savez`` archives.  Their
 metadata is one JSON document stored as a 0-d unicode array under the key
@@ -149,9 +149,9 @@ def safe_write(path: Any, name: str, writer: Callable[[IO[bytes]], None]) -> str
     target = _target(_fspath(path, name), name)
     directory = os.path.dirname(target)
     try:
-        old_mode: int | None = stat.S_IMODE(os.stat(target).st_mode)
+        old = os.stat(target)
     except FileNotFoundError:
-        old_mode = None
+        old = None
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
     for _ in range(100):
         tmp = _temp_name(directory)
@@ -165,8 +165,8 @@ def safe_write(path: Any, name: str, writer: Callable[[IO[bytes]], None]) -> str
         raise OSError(errno.EEXIST, f"cannot create a temporary file in {directory!r}")
     try:
         with os.fdopen(fd, "wb") as fh:
-            if old_mode is not None and hasattr(os, "fchmod"):
-                os.fchmod(fh.fileno(), old_mode)
+            if old is not None:
+                _keep_owner_and_mode(fh.fileno(), old)
             writer(fh)
             fh.flush()
             os.fsync(fh.fileno())
@@ -187,6 +187,19 @@ def safe_write(path: Any, name: str, writer: Callable[[IO[bytes]], None]) -> str
         raise
     _fsync_dir(directory)
     return target
+
+
+def _keep_owner_and_mode(fd: int, old: os.stat_result) -> None:
+    """Give the replacement the replaced file's permission bits (and owner, where allowed)."""
+    if not hasattr(os, "fchmod"):  # pragma: no cover - Windows
+        return
+    me = os.fstat(fd)
+    if (me.st_uid, me.st_gid) != (old.st_uid, old.st_gid):
+        try:  # root rewriting a user's file must not take it over
+            os.fchown(fd, old.st_uid, old.st_gid)
+        except OSError:
+            pass
+    os.fchmod(fd, stat.S_IMODE(old.st_mode))
 
 
 def _fsync_dir(directory: str) -> None:

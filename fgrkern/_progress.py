@@ -1,6 +1,6 @@
 """Private: the one progress display used by ``simulate`` and ``fgrkern reproduce``.
 
-On a terminal it is a tqdm bar (if tqdm is installed).  Anywhere else (a log
+On a terminal (or in a Jupyter notebook) it is a tqdm bar, if tqdm is installed.  Anywhere else (a log
 file, a pipe, CI) a bar's carriage-return redraws pile up into one huge line,
 so the display writes a plain line at most every ``every`` seconds instead,
 plus a last one when done.
@@ -54,7 +54,8 @@ class Progress:
         self._last = -math.inf
         self._bar: Any = None
         self._closed = False
-        if self.enabled and _isatty(self.stream):
+        # A Jupyter kernel's stderr is no terminal but shows tqdm.auto's widget.
+        if self.enabled and (_isatty(self.stream) or (self.stream is sys.stderr and "ipykernel" in sys.modules)):
             try:
                 from tqdm.auto import tqdm
             except ImportError:

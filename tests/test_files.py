@@ -505,3 +505,14 @@ def test_bit_flips_give_value_errors_only(tmp_path, result_file):
             SimulationResult.load(bad)
         except ValueError as exc:
             assert str(exc).startswith("path: "), exc
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="changing owners needs root")
+def test_root_overwriting_a_users_file_keeps_its_owner(tmp_path):
+    p = tmp_path / "r.npz"
+    p.write_bytes(b"old")
+    os.chown(p, 12345, 23456)
+    os.chmod(p, 0o640)
+    small_result().save(p)
+    st = os.stat(p)
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (12345, 23456, 0o640)
