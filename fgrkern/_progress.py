@@ -47,7 +47,7 @@ class Progress:
     def __init__(self, total: int, desc: str, enabled: bool = True, *, initial: int = 0, unit: str = "samples",
                  every: float = 10.0, stream: IO[str] | None = None) -> None:
         self.total, self.done, self.desc, self.enabled = int(total), int(initial), desc, bool(enabled)
-        self.every = float(every)
+        self.every, self.unit = float(every), unit
         self.stream = sys.stderr if stream is None else stream
         self.t0 = time.perf_counter()
         self._start = self.done
@@ -93,7 +93,7 @@ class Progress:
         label = f"  {what}" if what else ""
         try:
             self.stream.write(f"{self.desc}: {pct:5.1f}% ({self.done}/{self.total}){label}, "
-                              f"elapsed {el:.0f} s{left}\n")
+                              f"{rate:.3g} {self.unit}/s, elapsed {el:.0f} s{left}\n")
             self.stream.flush()
         except (OSError, ValueError):
             # A closed or broken log must not stop a computation.

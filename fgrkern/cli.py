@@ -757,11 +757,11 @@ def _preprocess(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
             known = opts | top
             # argparse accepts unambiguous prefixes of long options (--samp for --samples)
             prefixed = [o for o in known if o.startswith(name)] if name.startswith("--") else []
-            if name not in known and len(prefixed) != 1:
+            if name not in known and not prefixed:  # (an ambiguous prefix is argparse's to report)
                 close = difflib.get_close_matches(name, sorted(o for o in known if o.startswith("--")), n=1)
                 hint = f"; did you mean {close[0]}?" if close else ""
                 sub[command].error(f"unrecognized option {name}{hint}")
-            full = name if name in known else prefixed[0]
+            full = name if name in known else prefixed[0] if len(prefixed) == 1 else ""
             if full in valued and "=" not in a and i + 1 < len(argv) and _NUMBERISH.match(argv[i + 1]):
                 out.append(f"{a}={argv[i + 1]}")
                 i += 2

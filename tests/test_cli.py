@@ -756,6 +756,7 @@ def test_negative_values_reach_the_value_check(capsys, tmp_path, monkeypatch):
     (["theory", "p_tau", "--gama", "1", "--tau", "1"], "--gama; did you mean --gamma?"),
     (["reproduce", "--quik"], "--quick"),
     (["simulate", "--gamma", "1", "--zzzzzz"], "--zzzzzz"),
+    (["simulate", "--gamma", "1", "--s", "3"], "ambiguous option: --s could match"),  # argparse's own message
 ])
 def test_unknown_options_are_named(argv, hint, capsys, tmp_path, monkeypatch, no_work):
     monkeypatch.chdir(tmp_path)
@@ -767,7 +768,7 @@ def test_unknown_options_are_named(argv, hint, capsys, tmp_path, monkeypatch, no
         return
     p = run_inprocess(capsys, *argv)
     assert_one_line_error(p, 2)
-    assert "unrecognized option" in p.stderr and hint in p.stderr, p.stderr
+    assert ("unrecognized option" in p.stderr or "ambiguous" in hint) and hint in p.stderr, p.stderr
     assert "required" not in p.stderr
 
 
@@ -828,3 +829,41 @@ def test_simulate_progress_in_a_log_has_no_carriage_returns(tmp_path):
     p = run(*argv, "--out", "r.npz", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     assert "\r" not in p.stderr and "simulate: 100.0%" in p.stderr
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A real 256 KiB tmpfs (needs root and mount permission; skipped elsewhere)."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    try:
+        p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)], capture_output=True,
+                           timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        pytest.skip("cannot run mount")
+    if p.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {p.stderr.decode().strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True, timeout=30)
+
+
+def test_real_full_disk_keeps_the_checkpoint(small_tmpfs, capsys):
+    # 5000 times: the checkpoint (2 arrays of T, 80 KB, twice while being replaced) fits in
+    # 256 KiB, the result (5 arrays of T, 200 KB) next to it does not.
+    out = str(small_tmpfs / "r.npz")
+    argv = [*SIM[:-5], "--tau", "0:1:5000lin", "--seed", "5", "--no-progress", "--out", out]
+    p = run_inprocess(capsys, *argv)
+    assert_one_line_error(p, 1)
+    assert "No space left on device" in p.stderr and "r.npz.partial.npz" in p.stderr, p.stderr
+    assert not os.path.exists(out) and os.path.exists(out + ".partial.npz")
+    assert [q for q in os.listdir(small_tmpfs) if q.startswith(".fgrkern-")] == []
+    # With room again, the same command writes the result from the checkpoint, bitwise as a fresh run.
+    subprocess.run(["mount", "-o", "remount,size=2m", str(small_tmpfs)], check=True, timeout=30)
+    assert run_inprocess(capsys, *argv).returncode == 0
+    assert not os.path.exists(out + ".partial.npz")
+    fresh = str(small_tmpfs / "fresh.npz")
+    assert run_inprocess(capsys, *argv[:-1], fresh).returncode == 0
+    np.testing.assert_array_equal(fgrkern.SimulationResult.load(out).mean,
+                                  fgrkern.SimulationResult.load(fresh).mean)
