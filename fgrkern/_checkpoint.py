@@ -257,7 +257,9 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, kinds: st
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
         else:
             raise ValueError(f"entry {key!r} has unsupported .npy format version {version}")
-        if dtype.hasobject or dtype.kind not in kinds or dtype.fields is not None or dtype.subdtype is not None:
+        if (dtype.hasobject or dtype.kind not in kinds or dtype.fields is not None or dtype.subdtype is not None
+                or (dtype.kind in "fiu" and dtype.itemsize != 8)):
+            # fgrkern writes float64 and int64 only (either byte order is read correctly)
             raise ValueError(f"entry {key!r} has dtype {dtype}, not allowed here")
         if len(shape) > max_ndim:
             raise ValueError(f"entry {key!r} has shape {shape}, at most {max_ndim} dimensions allowed")

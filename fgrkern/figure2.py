@@ -535,7 +535,10 @@ def check_outputs(out_dir: str, plot: bool) -> None:
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise ValueError(f"out: {out_dir!r} exists and is not a directory")
     if not os.path.isdir(out_dir):
+        # Created with its missing parents: the nearest existing ancestor must take new entries.
         parent = os.path.dirname(os.path.abspath(out_dir))
+        while not os.path.lexists(parent) and os.path.dirname(parent) != parent:
+            parent = os.path.dirname(parent)
         probe_directory(os.path.join(parent, "fgrkern-probe"), "out")
         return
     for name in output_files(plot):

@@ -628,6 +628,7 @@ def test_theory_grids_capped_before_allocating(argv, capsys, monkeypatch):
     ("t.txt", lambda p: open(p, "w").write("1+2j\n" * 40), "cannot read"),
     ("e.txt", lambda p: open(p, "w").write(""), "holds 0 levels"),
     ("fifo", lambda p: os.mkfifo(p), "FIFO"),
+    ("dir", lambda p: os.mkdir(p), "directory"),
 ])
 def test_bath_files_are_validated_like_the_library(tmp_path, capsys, monkeypatch, name, make, needle):
     monkeypatch.chdir(tmp_path)

@@ -123,6 +123,11 @@ def test_reproduce_checks_every_output_before_running(tmp_path, monkeypatch):
         check_outputs(str(not_a_dir), plot=True)
     with pytest.raises(ValueError, match="cannot create files"):
         check_outputs("/sys/fgrkern-test-out", plot=True)
+    with pytest.raises(ValueError, match="cannot create files"):
+        check_outputs("/sys/fgrkern-a/b/c", plot=True)
+    with pytest.raises(ValueError, match="not a directory"):
+        check_outputs(str(not_a_dir / "sub" / "dir"), plot=True)
+    check_outputs(str(tmp_path / "new" / "nested" / "dir"), plot=True)  # created by reproduce, with parents
     assert not_a_dir.read_text() == "mine"
 
 
@@ -348,6 +353,8 @@ def test_deflated_entries_are_size_capped(tmp_path, result_file, monkeypatch):
     (np.array([True, False, True]), "dtype bool"),
     (np.array(["2020-01-01"] * 3, dtype="datetime64[D]"), "dtype datetime64"),
     (np.zeros(3, dtype=[("a", "<f8")]), "dtype"),
+    (np.zeros(3, dtype=np.float16), "dtype float16"),
+    (np.zeros(3, dtype=np.longdouble), "dtype float128|dtype float96"),
 ])
 def test_wrong_dtypes_are_refused(tmp_path, result_file, value, needle):
     bad = tmp_path / "bad.npz"
@@ -419,6 +426,7 @@ def _seed(**kw):
     (None, {"p_res_cov": np.zeros(2)}, "p_res_cov has shape"),
     (None, {"sem": None}, r"entries \['sem'\] are missing"),
     (None, {"tau": np.array([0.0, np.nan, 1.0])}, "finite"),
+    (None, {"n_samples": np.array(6, dtype=np.int8)}, "dtype int8"),
 ])
 def test_result_metadata_and_shapes_follow_the_schema(tmp_path, result_file, meta_fn, arrays, needle):
     bad = tmp_path / "bad.npz"
@@ -478,6 +486,14 @@ def test_checkpoint_arrays_are_checked(tmp_path, checkpoint_file):
     tampered(checkpoint_file, bad, extra=np.zeros(3))
     with pytest.raises(ValueError, match=r"unknown entries \['extra'\]"):
         simulate(LevelDotModel(8, 0.25), TAU, 8, rng=3, workers=1, chunk_size=2, checkpoint=bad)
+
+
+def test_big_endian_float64_is_read_correctly(tmp_path, result_file):
+    # Another machine's byte order is a valid file, not an attack.
+    other = tmp_path / "be.npz"
+    mean = np.load(result_file)["mean"]
+    tampered(result_file, other, mean=mean.astype(">f8"))
+    np.testing.assert_array_equal(SimulationResult.load(other).mean, mean)
 
 
 def test_valid_files_still_round_trip(result_file, checkpoint_file):
