@@ -40,7 +40,7 @@ from typing import IO, Any, Callable, Mapping
 import numpy as np
 
 __all__ = [
-    "check_writable_path", "probe_directory", "read_npz", "safe_write", "write_npz_atomic",
+    "check_writable_path", "open_regular", "probe_directory", "read_npz", "safe_write", "write_npz_atomic",
     "validate_metadata",
 ]
 
@@ -225,7 +225,7 @@ def write_npz_atomic(path: str, arrays: Mapping[str, np.ndarray], metadata: Mapp
 
 
 # ------------------------------------------------------------------- reading
-def _open_regular(p: str, name: str) -> IO[bytes]:
+def open_regular(p: str, name: str) -> IO[bytes]:
     """Open an existing regular file for reading without ever blocking on a FIFO."""
     try:
         fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
@@ -305,7 +305,7 @@ def read_npz(path: Any, name: str, kind: str) -> tuple[dict[str, np.ndarray], di
     """
     p = _fspath(path, name)
     layout = _LAYOUTS[kind]
-    fh = _open_regular(p, name)
+    fh = open_regular(p, name)
     try:
         size = os.fstat(fh.fileno()).st_size
         try:

@@ -363,10 +363,10 @@ def _load_bath(spec: str, n: int) -> Any:
         return "poisson" if key == "poisson" else "wigner-dyson"
     if not os.path.lexists(spec):
         raise UserError(f"--bath {spec!r}: not 'wigner-dyson' or 'poisson', and no such file")
-    from ._checkpoint import _open_regular
+    from ._checkpoint import open_regular
 
     try:
-        fh = _open_regular(spec, "--bath")
+        fh = open_regular(spec, "--bath")
     except (OSError, ValueError) as exc:
         raise UserError(str(exc)) from None
     with fh:
@@ -386,9 +386,9 @@ def _load_bath(spec: str, n: int) -> Any:
             raise UserError(f"--bath {spec!r}: cannot read bath levels ({msg})") from None
     if levels.ndim != 1 and levels.size == n:
         levels = levels.ravel()
-    if levels.size != n:
-        raise UserError(f"--bath {spec!r} holds {levels.size} levels but --n is {n}"
-                        + (" (or more)" if levels.size == n + 1 else ""))
+    if levels.size != n:  # (text files are read up to n + 1 rows: "more than n")
+        count = f"more than {n}" if levels.size > n else str(levels.size)
+        raise UserError(f"--bath {spec!r} holds {count} levels but --n is {n}")
     return levels
 
 

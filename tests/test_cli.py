@@ -627,6 +627,7 @@ def test_theory_grids_capped_before_allocating(argv, capsys, monkeypatch):
     ("huge.npy", lambda p: _lying_npy(p), "holds 1000000000000 levels"),
     ("t.txt", lambda p: open(p, "w").write("1+2j\n" * 40), "cannot read"),
     ("e.txt", lambda p: open(p, "w").write(""), "holds 0 levels"),
+    ("long.txt", lambda p: open(p, "w").write("1\n" * 10_000), "holds more than 40 levels"),
     ("fifo", lambda p: os.mkfifo(p), "FIFO"),
     ("dir", lambda p: os.mkdir(p), "directory"),
 ])
