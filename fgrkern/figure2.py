@@ -591,6 +591,18 @@ def reproduce(cfg: Figure2Config, out_dir: str, *, plot: bool = True, progress: 
     -----
     Units: tau = t/t_H with t_H = 2N/lam, lam = 1; gamma = g N.  The numbers
     depend only on ``cfg`` (seed and sizes), not on ``cfg.workers``.
+
+    Every output is checked (:func:`check_outputs`) before the computation
+    starts, and written atomically with the rules of
+    ``SimulationResult.save``: only regular files are replaced, symbolic
+    links are followed, new files honour the umask, replaced ones keep
+    their mode.
+
+    Raises
+    ------
+    ValueError
+        An output cannot be created (``out_dir`` is a file or in an
+        unwritable place, an output is a directory, FIFO or device).
     """
     check_outputs(out_dir, plot)
     os.makedirs(out_dir, exist_ok=True)

@@ -667,7 +667,10 @@ def simulate(
         refused with ``ValueError``.  With ``rng=None`` an existing
         checkpoint's seed is adopted.  The file is kept after completion
         (rerunning returns the result at once); delete it to start afresh.
-        Its directory must exist.
+        Its directory must exist.  It is written like
+        :meth:`SimulationResult.save` (an existing FIFO, device or other
+        non-regular file is refused, never opened; links are followed) and
+        read as untrusted input (see :meth:`SimulationResult.load`).
     g : float or array_like, shape (G,), optional
         Couplings to evaluate on **common random numbers**: for every
         realisation, each g uses the same dot spectrum and the same Gaussian

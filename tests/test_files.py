@@ -132,21 +132,38 @@ def test_reproduce_checks_every_output_before_running(tmp_path, monkeypatch):
 
 
 def test_reproduce_writes_every_output_through_safe_write(tmp_path, monkeypatch):
-    # The files reproduce writes (CSV, JSON, and the figure when plotting) all go through safe_write.
+    # The files reproduce writes (CSV and JSON here; figures below) all go through safe_write.
     import fgrkern.figure2 as f2
 
     written = []
     real = f2.safe_write
     monkeypatch.setattr(f2, "safe_write", lambda p, n, w: written.append(os.path.basename(p)) or real(p, n, w))
-    plot = True
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        plot = False
     cfg = Figure2Config.from_preset("quick", samples=2, n=8, workers=1)
-    summary = reproduce(cfg, str(tmp_path / "o"), plot=plot, progress=False)
-    assert sorted(written) == sorted(output_files(plot)) == sorted(summary["files"])
+    summary = reproduce(cfg, str(tmp_path / "o"), plot=False, progress=False)
+    assert sorted(written) == sorted(output_files(False)) == sorted(summary["files"])
     assert leftovers(tmp_path / "o") == []
+
+
+@pytest.mark.parametrize("ext, magic", [("png", b"\x89PNG"), ("pdf", b"%PDF")])
+def test_figures_go_through_safe_write(tmp_path, ext, magic):
+    pytest.importorskip("matplotlib")
+    import fgrkern.figure2 as f2
+
+    plt = f2._pyplot()
+    fig = plt.figure(figsize=(1, 1))
+    try:
+        os.mkfifo(tmp_path / f"fifo.{ext}")
+        with pytest.raises(ValueError, match="FIFO"):
+            no_hang(lambda: f2._savefig(fig, str(tmp_path / f"fifo.{ext}")))
+        real = tmp_path / f"real.{ext}"
+        real.write_bytes(b"old")
+        os.chmod(real, 0o640)
+        (tmp_path / f"link.{ext}").symlink_to(real)
+        f2._savefig(fig, str(tmp_path / f"link.{ext}"))
+    finally:
+        plt.close(fig)
+    assert real.read_bytes().startswith(magic) and stat.S_IMODE(os.stat(real).st_mode) == 0o640
+    assert (tmp_path / f"link.{ext}").is_symlink() and leftovers(tmp_path) == []
 
 
 # ------------------------------------------------------------- item: symbolic links
