@@ -28,7 +28,6 @@ against a schema; any failure is one ``ValueError`` naming the file.
 from __future__ import annotations
 
 import errno
-import io
 import json
 import math
 import os
