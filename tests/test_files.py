@@ -549,3 +549,51 @@ def test_root_overwriting_a_users_file_keeps_its_owner(tmp_path):
     small_result().save(p)
     st = os.stat(p)
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (12345, 23456, 0o640)
+
+
+# Any JSON value at any key of valid metadata: loading ends in a result or one ValueError, never
+# another exception (TypeError, AttributeError, RecursionError, MemoryError, ...).
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=4), kids, max_size=3),
+    max_leaves=8)
+
+
+@pytest.fixture(scope="module")
+def fuzz_sources(tmp_path_factory):
+    d = tmp_path_factory.mktemp("fuzzsrc")
+    small_result(n=2).save(d / "result.npz")
+    simulate(LevelDotModel(8, 0.25), TAU, 4, rng=3, workers=1, chunk_size=2, checkpoint=d / "checkpoint.npz")
+    return {"result": d / "result.npz", "checkpoint": d / "checkpoint.npz"}
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.lists(st.sampled_from(["fingerprint", "seed", "model", "pool_size", "entropy", "spawn_key",
+                                      "n_samples", "chunk_size", "g", "fgrkern_version", "n", "class"]),
+                     min_size=1, max_size=3),
+       value=_json, which=st.sampled_from(["result", "checkpoint"]))
+def test_random_metadata_values_give_value_errors_only(fuzz_sources, tmp_path_factory, path, value, which):
+    src = fuzz_sources[which]
+    d = tmp_path_factory.mktemp("fuzz")
+
+    def mutate(meta):
+        node = meta
+        for key in path[:-1]:
+            nxt = node.get(key) if isinstance(node, dict) else None
+            if not isinstance(nxt, dict):
+                break
+            node = nxt
+        node[path[-1]] = value
+
+    bad = d / "bad.npz"
+    tampered(src, bad, mutate)
+    try:
+        if which == "result":
+            SimulationResult.load(bad)
+        else:
+            simulate(LevelDotModel(8, 0.25), TAU, 4, workers=1, chunk_size=2, checkpoint=bad)
+    except ValueError as exc:
+        assert "bad.npz" in str(exc), exc
