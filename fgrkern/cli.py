@@ -12,16 +12,22 @@ Three commands sit on top of the public API:
 Conventions: argument errors print one line and exit with status 2 (argparse);
 errors while running (bad values rejected by the library, unwritable files, a
 missing optional package) print one line ``fgrkern: error: ...`` and exit with
-status 1.  Tracebacks are shown only for genuine bugs.
+status 1; Ctrl-C exits with 130 and a closed output pipe quietly with 141.
+Tracebacks are shown only for genuine bugs.  Every output file is checked
+before any work, and written with ``fgrkern._checkpoint.safe_write`` (regular
+files only, symbolic links followed; see the README, "Files").
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 import os
+import re
 import sys
 import time
+import warnings
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ._version import __version__
@@ -36,6 +42,10 @@ class UserError(Exception):
     """A mistake of the user's detected while running (exit status 1, no traceback)."""
 
 
+class _Interrupted(Exception):
+    """Ctrl-C while running: the message says how to resume (exit status 130)."""
+
+
 class _Parser(argparse.ArgumentParser):
     """ArgumentParser whose errors are one line: ``prog: error: message (see prog --help)``."""
 
@@ -47,6 +57,11 @@ _FORMATTER = argparse.RawDescriptionHelpFormatter
 
 
 # --------------------------------------------------------------------- grids
+#: Most points of one grid, and of the outer product of the grids of ``fgrkern theory``
+#: (10^7 float64 values are 80 MB per column).
+MAX_GRID_POINTS = 10_000_000
+
+
 def parse_grid(spec: str) -> "np.ndarray":
     """Parse a grid specification into a float64 array.
 
@@ -59,6 +74,9 @@ def parse_grid(spec: str) -> "np.ndarray":
     ``START:STOP:STEP``      linear grid with step STEP, e.g. ``0:5:0.01`` (501 points)
     ``START:STOP:Nlin``      N linearly spaced points
     ``START:STOP:Nlog``      N logarithmically spaced points (START, STOP > 0), e.g. ``1e-3:10:200log``
+
+    At most ``MAX_GRID_POINTS`` (10^7) points; larger grids raise before
+    anything is allocated.
     """
     import numpy as np
 
@@ -70,6 +88,8 @@ def parse_grid(spec: str) -> "np.ndarray":
             vals = [float(x) for x in s.split(",")]
         except ValueError:
             raise ValueError(f"cannot read {spec!r} as a number or comma-separated list") from None
+        if len(vals) > MAX_GRID_POINTS:
+            raise ValueError(f"list has {len(vals)} values; at most {MAX_GRID_POINTS:.0e} are allowed")
         arr = np.array(vals, dtype=np.float64)
     else:
         parts = s.split(":")
@@ -90,6 +110,8 @@ def parse_grid(spec: str) -> "np.ndarray":
                 raise ValueError(f"grid {spec!r}: point count {count!r} is not an integer") from None
             if n < 1:
                 raise ValueError(f"grid {spec!r}: need at least one point")
+            if n > MAX_GRID_POINTS:
+                raise ValueError(f"grid {spec!r} has {n} points; at most {MAX_GRID_POINTS:.0e} are allowed")
             if kind == "log":
                 if start <= 0 or stop <= 0:
                     raise ValueError(f"grid {spec!r}: a log grid needs START > 0 and STOP > 0")
@@ -107,8 +129,8 @@ def parse_grid(spec: str) -> "np.ndarray":
                 raise ValueError(f"grid {spec!r}: STOP must be >= START for a stepped grid")
             # Inclusive of STOP up to rounding: 0:5:0.01 has 501 points.
             n = int(math.floor((stop - start) / step * (1 + 1e-12) + 1e-9)) + 1
-            if n > 10_000_000:
-                raise ValueError(f"grid {spec!r} has {n} points; at most 10^7 are allowed")
+            if n > MAX_GRID_POINTS:
+                raise ValueError(f"grid {spec!r} has {n} points; at most {MAX_GRID_POINTS:.0e} are allowed")
             arr = start + step * np.arange(n, dtype=np.float64)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"grid {spec!r} contains non-finite values")
@@ -237,6 +259,10 @@ def _run_theory(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     if "symmetry" not in needed and args.symmetry is not None:
         parser.error(f"{args.function} does not take --symmetry")
     symmetry = args.symmetry or "GUE"
+    total = math.prod(getattr(args, n).size for n in grid_names)
+    if total > MAX_GRID_POINTS:
+        sizes = " x ".join(str(getattr(args, n).size) for n in grid_names)
+        parser.error(f"the grids give {sizes} = {total} points; at most {MAX_GRID_POINTS:.0e} are allowed")
     from . import theory
     # Outer product over the grids, first grid slowest.
     axes = [np.asarray(getattr(args, n), dtype=np.float64) for n in grid_names]
@@ -295,7 +321,8 @@ def _add_simulate(sub: Any) -> None:
         epilog=_SIMULATE_EPILOG,
         formatter_class=_FORMATTER,
     )
-    p.add_argument("--n", type=_positive_int, default=999, help="number N of dot states (default 999, N+1 = 1000)")
+    p.add_argument("--n", type=_positive_int, default=None,
+                   help="number N of dot states (default 999, N+1 = 1000; 998 for GSE, which needs an even N)")
     cpl = p.add_mutually_exclusive_group(required=True)
     cpl.add_argument("--gamma", type=_positive_float, help="gamma = g N")
     cpl.add_argument("--g", type=_positive_float, help="coupling g (gamma = g N)")
@@ -314,7 +341,8 @@ def _add_simulate(sub: Any) -> None:
     p.add_argument("--workers", type=_workers, default=None,
                    help="worker threads (default: all usable cores); results do not depend on it")
     p.add_argument("--checkpoint", default=None, metavar="PATH",
-                   help="checkpoint file: progress is saved there and a rerun resumes from it")
+                   help="checkpoint file: progress is saved there and a rerun resumes from it (default: "
+                        "OUT.partial.npz, removed once the result is saved)")
     p.add_argument("--out", default="run.npz", metavar="PATH", help="result file (.npz, default run.npz)")
     p.add_argument("--plot", action="store_true",
                    help="also write a PNG (same name as --out, .png) with the matching theory curve")
@@ -322,70 +350,195 @@ def _add_simulate(sub: Any) -> None:
 
 
 def _load_bath(spec: str, n: int) -> Any:
+    """The --bath argument: a bath name, or levels read from a .npy or text file.
+
+    The file is read as untrusted input (regular files only, never a FIFO;
+    a .npy header is checked before its data) and the levels go through the
+    same validation as ``LevelDotModel(bath=...)`` (real numbers only).
+    """
     import numpy as np
 
     key = spec.strip().lower()
     if key in ("wigner-dyson", "wd", "poisson"):
         return "poisson" if key == "poisson" else "wigner-dyson"
-    if not os.path.exists(spec):
+    if not os.path.lexists(spec):
         raise UserError(f"--bath {spec!r}: not 'wigner-dyson' or 'poisson', and no such file")
+    from ._checkpoint import open_regular
+
     try:
-        levels = np.load(spec) if spec.endswith(".npy") else np.loadtxt(spec, dtype=np.float64, ndmin=1)
-    except Exception as exc:  # unreadable / malformed file
-        raise UserError(f"--bath {spec!r}: cannot read bath levels ({exc})") from None
-    levels = np.asarray(levels, dtype=np.float64).ravel()
-    if levels.size != n:
-        raise UserError(f"--bath {spec!r} holds {levels.size} levels but --n is {n}")
+        fh = open_regular(spec, "--bath")
+    except (OSError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    with fh:
+        head = fh.read(6)
+        fh.seek(0)
+        try:
+            if head == b"\x93NUMPY":
+                levels = _read_npy_levels(fh, n, spec)
+            elif head[:4] == b"PK\x03\x04":
+                raise ValueError("this is a zip (.npz) archive; give one .npy array or a text file of numbers")
+            else:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # an empty file is reported below, as 0 levels
+                    levels = np.loadtxt(fh, dtype=np.float64, ndmin=1, max_rows=n + 1)
+        except (ValueError, TypeError, OSError, EOFError, UnicodeDecodeError) as exc:
+            msg = " ".join(str(exc).split())
+            raise UserError(f"--bath {spec!r}: cannot read bath levels ({msg})") from None
+    if levels.ndim != 1 and levels.size == n:
+        levels = levels.ravel()
+    if levels.size != n:  # (text files are read up to n + 1 rows: "more than n")
+        count = f"more than {n}" if levels.size > n else str(levels.size)
+        raise UserError(f"--bath {spec!r} holds {count} levels but --n is {n}")
     return levels
 
 
-def _theory_curve(symmetry: str, bath: Any, tau: Any, gamma: float) -> tuple[Any, str] | tuple[None, str]:
-    """The matching theory curve for a simulation, or (None, reason)."""
+def _read_npy_levels(fh: Any, n: int, spec: str) -> Any:
+    """An .npy array whose header (dtype, size) is checked before the data are read."""
+    import numpy as np
+
+    fmt = np.lib.format
+    version = fmt.read_magic(fh)
+    if version not in ((1, 0), (2, 0)):
+        raise ValueError(f"unsupported .npy format version {version}")
+    shape, _, dtype = (fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0)(fh)
+    if dtype.hasobject:
+        raise ValueError(f"dtype {dtype} holds Python objects, not numbers")
+    if math.prod(shape) != n:
+        raise UserError(f"--bath {spec!r} holds {math.prod(shape)} levels but --n is {n}")
+    fh.seek(0)
+    # The dtype is not converted here: LevelDotModel(bath=...) refuses complex,
+    # bool, datetime or string levels with a TypeError naming the bath.
+    return np.load(fh, allow_pickle=False)
+
+
+#: Eq. (6) is the large-gamma form (corrections of relative order 1/gamma):
+#: it is shown only from this gamma on, as "asymptotic".
+EQ6_MIN_GAMMA = 10.0
+
+
+def _theory_curve(symmetry: str, bath: Any, tau: Any, gamma: float, eps0: float) -> tuple[Any, str]:
+    """The theory curve that applies to a simulation, or (None, why there is none).
+
+    Eq. (5) (unitary class, any gamma) is evaluated where it is defined:
+    points beyond the validated domain of ``theory.p_tau`` are NaN.  For GOE
+    and GSE only the large-gamma form Eq. (6) exists, and only for gamma >=
+    EQ6_MIN_GAMMA.  Never raises for a finished simulation.
+    """
+    import numpy as np
+
     from . import theory
 
+    if eps0 != 0.0:
+        return None, "the closed forms are for eps0 = 0"
     if not isinstance(bath, str) or bath != "wigner-dyson":
-        return None, "no closed form for this bath"
-    if symmetry == "GUE":
-        return theory.p_tau(tau, gamma), "Eq. (5)"
-    return theory.p_sff(tau, gamma, symmetry), "Eq. (6), valid for gamma >> 1"
+        return None, "there is no closed form for this bath"
+    tau = np.asarray(tau, dtype=np.float64)
+    try:
+        if symmetry == "GUE":
+            if not gamma <= theory.P_TAU_MAX_GAMMA:
+                return None, f"gamma = {gamma:.3g} is beyond the validated domain of Eq. (5)"
+            ok = np.abs(tau) <= theory.P_TAU_MAX_TAU
+            if not np.any(ok):
+                return None, f"every tau is beyond the validated domain of Eq. (5) (tau <= {theory.P_TAU_MAX_TAU:g})"
+            th = np.full(tau.shape, np.nan)
+            th[ok] = theory.p_tau(tau[ok], gamma)
+            return th, "Eq. (5)"
+        if gamma < EQ6_MIN_GAMMA:
+            return None, (f"Eq. (6) holds only for gamma >> 1 (shown from gamma = {EQ6_MIN_GAMMA:g}); "
+                          f"there is no closed form for {symmetry} at gamma = {gamma:.3g}")
+        return np.asarray(theory.p_sff(tau, gamma, symmetry), dtype=np.float64), "Eq. (6), asymptotic (gamma >> 1)"
+    except (ValueError, ArithmeticError) as exc:
+        return None, f"the theory cannot be evaluated here ({exc})"
+
+
+def _default_checkpoint(out: str) -> str:
+    """OUT.partial.npz, or a short name in the same folder if that would exceed NAME_MAX."""
+    import hashlib
+
+    folder, base = os.path.split(out)
+    name = base + ".partial.npz"
+    if len(name.encode()) > 255:
+        name = ".fgrkern-" + hashlib.sha256(base.encode()).hexdigest()[:16] + ".partial.npz"
+    return os.path.join(folder, name)
+
+
+def _preflight_outputs(outputs: Sequence[tuple[str, str]]) -> None:
+    """Every output can be created, before any work (``UserError`` naming the option)."""
+    from ._checkpoint import probe_directory
+
+    seen: dict[str, str] = {}
+    for path, what in outputs:
+        try:
+            probe_directory(path, what)
+        except (ValueError, TypeError) as exc:
+            raise UserError(str(exc)) from None
+        real = os.path.realpath(path)
+        if real in seen:
+            raise UserError(f"{what} {path!r} is the same file as {seen[real]}")
+        seen[real] = f"{what} {path!r}"
 
 
 def _run_simulate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     import numpy as np
 
-    import fgrkern as fk
-    from .simulation import SimulationError
-
     tau = np.asarray(args.tau, dtype=np.float64)
     if np.any(tau < 0):
         parser.error("--tau must be >= 0")
+    if tau.size > 1 and np.any(np.diff(tau) <= 0):
+        parser.error("--tau must be strictly increasing")
+    if args.n is None:
+        args.n = 998 if args.symmetry == "GSE" else 999
     if args.symmetry == "GSE" and args.n % 2:
         parser.error(f"GSE needs an even --n (N/2 Kramers doublets), got {args.n}")
     if args.plot:
         _require_matplotlib("--plot")
-    for path, what in ((args.out, "--out"), (args.checkpoint, "--checkpoint")):
-        folder = os.path.dirname(os.path.abspath(path)) if path else None
-        if folder is not None and not os.path.isdir(folder):
-            raise UserError(f"{what} {path!r}: folder {folder!r} does not exist")
+    own_ckpt = args.checkpoint is None
+    ckpt = _default_checkpoint(args.out) if own_ckpt else args.checkpoint
+    png = os.path.splitext(args.out)[0] + ".png"
+    _preflight_outputs([(args.out, "--out"), (ckpt, "--checkpoint")] + ([(png, "--plot")] if args.plot else []))
+    args.checkpoint_used = ckpt
     bath = _load_bath(args.bath, args.n)
+
+    import fgrkern as fk
+    from .simulation import SimulationError
+
     g = args.g if args.g is not None else args.gamma / args.n
     try:
         model = fk.LevelDotModel(args.n, g, symmetry=args.symmetry, lam=args.lam, eps0=args.eps0, bath=bath)
-    except (ValueError, TypeError) as exc:
-        raise UserError(str(exc)) from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        msg = f"--bath {args.bath!r}: {exc}" if not isinstance(bath, str) and "bath" in str(exc) else str(exc)
+        raise UserError(msg) from None
     gamma = float(model.gamma)
 
+    resume = ("; the completed samples are in checkpoint "
+              f"{ckpt!r}: rerun the same command to resume")
     t0 = time.perf_counter()
     try:
         res = fk.simulate(model, tau, args.samples, rng=args.seed, method=args.method, workers=args.workers,
-                          progress=args.progress and _have_tqdm(), checkpoint=args.checkpoint)
+                          progress=args.progress and _have_tqdm(), checkpoint=ckpt)
     except (ValueError, TypeError, OSError) as exc:
         raise UserError(str(exc)) from None
     except SimulationError as exc:
         raise UserError(f"simulation failed: {exc}") from None
+    except KeyboardInterrupt:
+        raise _Interrupted(f"interrupted{resume if os.path.exists(ckpt) else ''}") from None
     elapsed = time.perf_counter() - t0
 
-    th, th_label = _theory_curve(args.symmetry, bath, res.tau, gamma) if args.eps0 == 0.0 else (None, "eps0 != 0")
+    # The result is saved before anything else can fail: the comparison with
+    # theory, printing and plotting come after and never discard it.
+    try:
+        res.save(args.out)
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UserError(f"cannot write --out {args.out!r} ({why}); the finished result is kept in checkpoint "
+                        f"{ckpt!r}: rerun the same command to write it without recomputing") from None
+    if own_ckpt:
+        try:
+            os.unlink(ckpt)
+        except OSError:
+            pass
+
+    th, th_label = _theory_curve(args.symmetry, bath, res.tau, gamma, args.eps0)
     bath_name = bath if isinstance(bath, str) else f"user levels from {args.bath}"
     print(f"fgrkern simulate: N = {args.n}, gamma = {gamma:.6g} (g = {g:.6g}), {args.symmetry}, "
           f"bath = {bath_name}, {res.n_samples} samples, method = {args.method}, {elapsed:.1f} s")
@@ -397,35 +550,39 @@ def _run_simulate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     for i in rows:
         line = f"{res.tau[i]:11.4g} {res.t[i]:11.4g} {res.mean[i]:11.5g} {res.sem[i]:10.2g}"
         if th is not None:
-            z = (res.mean[i] - th[i]) / res.sem[i] if res.sem[i] > 0 else float("nan")
-            line += f" {th[i]:11.5g} {z:7.2f}"
+            if np.isfinite(th[i]):
+                z = (res.mean[i] - th[i]) / res.sem[i] if res.sem[i] > 0 else float("nan")
+                line += f" {th[i]:11.5g} {z:7.2f}"
+            else:
+                line += f" {'-':>11} {'-':>7}"
         print(line)
     if th is not None:
         print(f"theory: {th_label}; z = (mean - theory)/sem")
+        if not np.all(np.isfinite(th)):
+            print("note: '-': tau beyond the validated domain of the theory (no value given)")
         if args.symmetry != "GUE":
             print(f"note: Eq. (6) neglects corrections of relative order 1/gamma = {1 / gamma:.2g}")
         if gamma / args.n > 0.01:
             print(f"note: the theory is the limit N -> inf at fixed gamma; expect O(gamma/N) = "
                   f"{gamma / args.n:.2g} relative deviations at this N")
+    else:
+        print(f"note: no theory curve: {th_label}")
     pres = f"P_res (t -> inf, mean IPR) = {res.p_res:.6g} +- {res.p_res_sem:.2g}"
     if args.symmetry == "GUE" and isinstance(bath, str) and bath == "wigner-dyson" and args.eps0 == 0.0:
-        pres += f"; Eq. (4): {fk.theory.p_res(gamma):.6g}"
+        try:
+            pres += f"; Eq. (4): {fk.theory.p_res(gamma):.6g}"
+        except (ValueError, ArithmeticError):
+            pass
     print(pres)
-
-    try:
-        res.save(args.out)
-    except OSError as exc:
-        raise UserError(f"cannot write {args.out}: {exc}") from None
     print(f"saved {args.out}")
     if args.plot:
         from .figure2 import plot_simulation
 
-        png = os.path.splitext(args.out)[0] + ".png"
         title = f"N = {args.n}, gamma = {gamma:.4g}, {args.symmetry}, {bath_name}"
         try:
             plot_simulation(res, th, th_label, png, title=title)
-        except OSError as exc:
-            raise UserError(f"cannot write {png}: {exc}") from None
+        except (OSError, ValueError) as exc:
+            raise UserError(f"cannot write --plot {png!r} ({exc}); the result is saved in {args.out!r}") from None
         print(f"saved {png}")
     return 0
 
@@ -488,11 +645,18 @@ def _run_reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         parser.error("--n must be >= 2 (GSE needs at least one Kramers doublet)")
     preset = "quick" if args.quick else "paper" if args.paper else "default"
     cfg = Figure2Config.from_preset(preset, samples=args.samples, n=args.n, seed=args.seed, workers=args.workers)
-    try:
-        os.makedirs(args.out, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create output folder {args.out}: {exc}") from None
+    from .figure2 import check_outputs
     from .simulation import SimulationError
+
+    # Every output can be created before the run starts (not after it).
+    try:
+        check_outputs(args.out, args.plot)
+        os.makedirs(args.out, exist_ok=True)
+        check_outputs(args.out, args.plot)
+    except (ValueError, TypeError) as exc:
+        raise UserError(str(exc).replace("out:", "--out:", 1)) from None
+    except OSError as exc:
+        raise UserError(f"cannot create output folder {args.out!r} ({exc.strerror or exc})") from None
 
     try:
         summary = reproduce(cfg, args.out, plot=args.plot, progress=args.progress)
@@ -553,18 +717,96 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, argparse.ArgumentParser], int
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help(sys.stderr)
-        return 2
-    sub_parser = parser._subparsers._group_actions[0].choices[args.command]  # type: ignore[union-attr]
+_NUMBERISH = re.compile(r"^-(\d|\.\d|inf|nan)", re.IGNORECASE)
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> tuple[set[str], set[str]]:
+    """(all long/short option strings, those that take a value) of ``parser``."""
+    opts, valued = set(), set()
+    for action in parser._actions:
+        opts.update(action.option_strings)
+        if action.option_strings and action.nargs != 0:
+            valued.update(action.option_strings)
+    return opts, valued
+
+
+def _preprocess(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """Fix what argparse gets wrong before it runs.
+
+    - A value starting with '-' (``--tau -1,0.5``) is glued to its option
+      (``--tau=-1,0.5``), so that the value is checked and reported, instead
+      of "expected one argument".
+    - An unknown option (``--gama``) is reported by name, with the closest
+      known option, instead of a confusing complaint about a missing one.
+    """
+    sub = parser._subparsers._group_actions[0].choices if parser._subparsers else {}  # type: ignore[union-attr]
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command not in sub:
+        return argv
+    opts, valued = _option_strings(sub[command])
+    top, _ = _option_strings(parser)
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--":
+            out.extend(argv[i:])
+            break
+        if a.startswith("-") and not _NUMBERISH.match(a) and a != "-":
+            name = a.split("=", 1)[0]
+            known = opts | top
+            # argparse accepts unambiguous prefixes of long options (--samp for --samples)
+            prefixed = [o for o in known if o.startswith(name)] if name.startswith("--") else []
+            if name not in known and not prefixed:  # (an ambiguous prefix is argparse's to report)
+                close = difflib.get_close_matches(name, sorted(o for o in known if o.startswith("--")), n=1)
+                hint = f"; did you mean {close[0]}?" if close else ""
+                sub[command].error(f"unrecognized option {name}{hint}")
+            full = name if name in known else prefixed[0] if len(prefixed) == 1 else ""
+            if full in valued and "=" not in a and i + 1 < len(argv) and _NUMBERISH.match(argv[i + 1]):
+                out.append(f"{a}={argv[i + 1]}")
+                i += 2
+                continue
+        out.append(a)
+        i += 1
+    return out
+
+
+def _quiet_broken_pipe() -> int:
+    """stdout's reader went away (``| head``): stop quietly, like other Unix tools (128 + SIGPIPE)."""
     try:
-        return _COMMANDS[args.command](args, sub_parser)
-    except UserError as exc:
-        print(f"fgrkern: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("fgrkern: interrupted", file=sys.stderr)
-        return 130
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+    return 141
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status.
+
+    0 success, 1 runtime error, 2 argument error, 130 interrupted, 141 the
+    output pipe was closed by its reader (e.g. ``| head``).
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(_preprocess(parser, list(sys.argv[1:] if argv is None else argv)))
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return 2
+        sub_parser = parser._subparsers._group_actions[0].choices[args.command]  # type: ignore[union-attr]
+        try:
+            status = _COMMANDS[args.command](args, sub_parser)
+        except UserError as exc:
+            print(f"fgrkern: error: {exc}", file=sys.stderr)
+            return 1
+        except _Interrupted as exc:
+            print(f"fgrkern: {exc}", file=sys.stderr)
+            return 130
+        except KeyboardInterrupt:
+            print("fgrkern: interrupted", file=sys.stderr)
+            return 130
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        return _quiet_broken_pipe()

@@ -34,16 +34,19 @@ matplotlib is imported only when a figure is drawn.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
 import platform
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+
+from ._checkpoint import check_writable_path, probe_directory, safe_write
+from ._progress import Progress
 
 __all__ = ["DEFAULT_SEED", "Figure2Config", "plot_figure2", "plot_simulation", "reproduce"]
 
@@ -156,46 +159,6 @@ class _Curve:
     seconds: float
 
 
-class _Progress:
-    """Progress on stderr: a tqdm bar if tqdm is installed, else a line every few seconds."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.done, self.enabled = total, 0, enabled
-        self.t0 = time.perf_counter()
-        self._last = -math.inf
-        self._bar = None
-        if enabled:
-            try:
-                from tqdm import tqdm
-
-                self._bar = tqdm(total=total, unit="sample", desc="fgrkern reproduce",
-                                 file=sys.stderr, dynamic_ncols=True)
-            except ImportError:
-                pass
-
-    def update(self, k: int, what: str) -> None:
-        self.done += k
-        if not self.enabled:
-            return
-        if self._bar is not None:
-            self._bar.set_postfix_str(what, refresh=False)
-            self._bar.update(k)
-            return
-        now = time.perf_counter()
-        if now - self._last < 3.0 and self.done < self.total:
-            return
-        self._last = now
-        el = now - self.t0
-        eta = el * (self.total - self.done) / max(self.done, 1)
-        sys.stderr.write(f"fgrkern reproduce: {100 * self.done / self.total:5.1f}%  {what:<28} "
-                         f"elapsed {el:6.0f} s, ~{eta:.0f} s left\n")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-
 def _pool(stats: list[tuple[int, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """Pool (n_i, mean_i, sem_i) of independent chunks into (mean, sem); sem = sd(ddof=1)/sqrt(n)."""
     n = np.array([s[0] for s in stats], dtype=np.float64)
@@ -213,7 +176,7 @@ def _pool(stats: list[tuple[int, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, 
 
 
 def _run_curve(key: str, task_id: int, symmetry: str, gamma: float, n: int, tau: np.ndarray,
-               samples: int, seed: int, workers: int | None, progress: _Progress) -> _Curve:
+               samples: int, seed: int, workers: int | None, progress: Progress) -> _Curve:
     """simulate() in fixed-size chunks with seeds (seed, task_id, chunk): worker-independent."""
     import fgrkern as fk
 
@@ -255,7 +218,7 @@ def _compute(cfg: Figure2Config, progress_on: bool) -> dict[str, Any]:
     ids = [t[1] for t in tasks]
     assert len(set(ids)) == len(ids)
 
-    prog = _Progress(sum(t[5] for t in tasks), progress_on)
+    prog = Progress(sum(t[5] for t in tasks), "fgrkern reproduce", progress_on, unit="sample")
     curves: dict[str, _Curve] = {}
     try:
         for key, tid, sym, gm, tt, ns in tasks:
@@ -541,14 +504,45 @@ def _verdict_text(summary: dict[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------ output
+def _write_text(path: str, text: str) -> None:
+    safe_write(path, "out", lambda fh: fh.write(text.encode("utf-8")))
+
+
 def _write_csv(path: str, cols: dict[str, np.ndarray]) -> None:
     names = list(cols)
     arrs = [np.asarray(cols[k], dtype=np.float64) for k in names]
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(names)
-        for i in range(arrs[0].size):
-            w.writerow([f"{a[i]:.10g}" for a in arrs])
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(names)
+    for i in range(arrs[0].size):
+        w.writerow([f"{a[i]:.10g}" for a in arrs])
+    _write_text(path, buf.getvalue())
+
+
+def output_files(plot: bool) -> list[str]:
+    """Names of the files :func:`reproduce` writes into its output folder."""
+    return (["figure2.png", "figure2.pdf"] if plot else []) + [f"panel_{k}.csv" for k in "abcde"] + ["summary.json"]
+
+
+def check_outputs(out_dir: str, plot: bool) -> None:
+    """Before any work: every output of :func:`reproduce` in ``out_dir`` can be created.
+
+    ``out_dir`` may be missing (it is created) but must not be a file; each
+    output must be absent or a regular file (see ``safe_write``), and a file
+    must be creatable in the folder.  Raises ``ValueError`` naming ``out``.
+    """
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ValueError(f"out: {out_dir!r} exists and is not a directory")
+    if not os.path.isdir(out_dir):
+        # Created with its missing parents: the nearest existing ancestor must take new entries.
+        parent = os.path.dirname(os.path.abspath(out_dir))
+        while not os.path.lexists(parent) and os.path.dirname(parent) != parent:
+            parent = os.path.dirname(parent)
+        probe_directory(os.path.join(parent, "fgrkern-probe"), "out")
+        return
+    for name in output_files(plot):
+        check_writable_path(os.path.join(out_dir, name), "out")
+    probe_directory(os.path.join(out_dir, output_files(plot)[0]), "out")
 
 
 def _json_default(o: Any) -> Any:
@@ -596,8 +590,22 @@ def reproduce(cfg: Figure2Config, out_dir: str, *, plot: bool = True, progress: 
     -----
     Units: tau = t/t_H with t_H = 2N/lam, lam = 1; gamma = g N.  The numbers
     depend only on ``cfg`` (seed and sizes), not on ``cfg.workers``.
+
+    Every output is checked (:func:`check_outputs`) before the computation
+    starts, and written atomically with the rules of
+    ``SimulationResult.save``: only regular files are replaced, symbolic
+    links are followed, new files honour the umask, replaced ones keep
+    their mode.
+
+    Raises
+    ------
+    ValueError
+        An output cannot be created (``out_dir`` is a file or in an
+        unwritable place, an output is a directory, FIFO or device).
     """
+    check_outputs(out_dir, plot)
     os.makedirs(out_dir, exist_ok=True)
+    check_outputs(out_dir, plot)
     t0 = time.perf_counter()
     data = _compute(cfg, progress)
     elapsed = time.perf_counter() - t0
@@ -613,9 +621,8 @@ def reproduce(cfg: Figure2Config, out_dir: str, *, plot: bool = True, progress: 
         files[:0] = ["figure2.png", "figure2.pdf"]
     files.append("summary.json")
     summary["files"] = files
-    with open(os.path.join(out_dir, "summary.json"), "w") as fh:
-        json.dump(_finite_json(summary), fh, indent=1, default=_json_default)
-        fh.write("\n")
+    _write_text(os.path.join(out_dir, "summary.json"),
+                json.dumps(_finite_json(summary), indent=1, default=_json_default) + "\n")
     summary["verdict_text"] = _verdict_text(summary)
     return summary
 
@@ -716,10 +723,12 @@ def plot_figure2(tables: dict[str, dict[str, np.ndarray]], summary: dict[str, An
                  f"(e)  GOE, GUE, GSE at $\\gamma$ = {gm:g}   [{summary['panels']['e']['classes']['GUE']['samples']} "
                  "samples each]", "lower right")
     fig.suptitle("Emergence of Fermi's Golden Rule, Fig. 2: numerics (fgrkern) vs theory", fontsize=12)
-    fig.savefig(png, dpi=dpi, bbox_inches="tight")
-    if pdf is not None:
-        fig.savefig(pdf, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        _savefig(fig, png, dpi=dpi)
+        if pdf is not None:
+            _savefig(fig, pdf)
+    finally:
+        plt.close(fig)
 
 
 def plot_simulation(res: Any, theory_curve: np.ndarray | None, theory_label: str, png: str,
@@ -734,5 +743,13 @@ def plot_simulation(res: Any, theory_curve: np.ndarray | None, theory_label: str
     _finish_axes(ax, r"$\tau = t/t_H$   ($t_H = 2N/\lambda$)", r"$P(\tau)$", title, "best", fontsize=8,
                  logx=bool(np.all(tau > 0)),
                  logy=bool(np.all(m > 0) and m.max() / max(m.min(), 1e-300) > 5))
-    fig.savefig(png, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        _savefig(fig, png, dpi=110)
+    finally:
+        plt.close(fig)
+
+
+def _savefig(fig: Any, path: str, **kw: Any) -> None:
+    """``fig.savefig`` through ``safe_write`` (format from the file extension)."""
+    fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
+    safe_write(path, "out", lambda fh: fig.savefig(fh, format=fmt, bbox_inches="tight", **kw))

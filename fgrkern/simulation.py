@@ -26,6 +26,7 @@ import numpy as np
 
 from ._checkpoint import check_writable_path, read_npz, write_npz_atomic
 from ._parallel import single_threaded_blas
+from ._progress import Progress
 from ._validation import as_float_array, as_seed_sequence, check_positive_int, check_real_scalar, resolve_workers
 from ._version import __version__
 from .kernel import survival_probability
@@ -378,22 +379,31 @@ class SimulationResult:
 
         ``SimulationResult.load(path)`` restores an object equal to this one
         bit for bit.  The path is used as given (no ``.npz`` is appended).
+
+        The write is atomic (temporary file in the same directory, fsync,
+        rename).  An existing ``path`` must be a regular file: a directory,
+        FIFO, device or socket raises ``ValueError`` and is left alone.  A
+        symbolic link is followed: the file it points to is replaced, the link
+        stays.  A new file gets mode 0666 minus the umask; an overwritten
+        file keeps its mode.
         """
-        p = check_writable_path(path, "path")
         arrays = {k: np.asarray(getattr(self, k), dtype=np.float64) for k in self._ARRAYS}
         arrays["n_samples"] = np.array(self.n_samples, dtype=np.int64)
         meta = dict(self.metadata)
         meta["format"] = _RESULT_FORMAT
         meta["file_version"] = _FILE_VERSION
-        write_npz_atomic(p, arrays, meta)
+        write_npz_atomic(path, arrays, meta, name="path")
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "SimulationResult":
-        """Read a result written by :meth:`save`."""
-        arrays, meta = read_npz(path, "path", _RESULT_FORMAT)
-        missing = [k for k in cls._ARRAYS + ("n_samples",) if k not in arrays]
-        if missing:
-            raise ValueError(f"path: result file lacks entries {missing}")
+        """Read a result written by :meth:`save`.
+
+        The file is treated as untrusted: only the known entries are read,
+        each array header (dtype, shape, size) is checked before its data,
+        and the metadata is validated; anything else raises one
+        ``ValueError`` naming the file.
+        """
+        arrays, meta = read_npz(path, "path", _RESULT_FORMAT)  # every entry present and consistent
         meta.pop("format", None)
         meta.pop("file_version", None)
 
@@ -655,8 +665,9 @@ def simulate(
         BLAS is pinned to one thread inside every worker.  The executor is
         not shut down by ``simulate``.
     progress : bool, optional
-        Show a tqdm progress bar with samples/s and ETA (requires ``tqdm``,
-        the ``fgrkern[progress]`` extra).
+        Show a tqdm progress bar with samples/s and ETA on stderr (requires
+        ``tqdm``, the ``fgrkern[progress]`` extra); when stderr is not a
+        terminal (a log file, CI), a plain line every 10 s instead.
     checkpoint : str or PathLike, optional
         A ``.npz`` file that records the completed chunks, rewritten
         atomically (temporary file + rename) at most every
@@ -667,7 +678,10 @@ def simulate(
         refused with ``ValueError``.  With ``rng=None`` an existing
         checkpoint's seed is adopted.  The file is kept after completion
         (rerunning returns the result at once); delete it to start afresh.
-        Its directory must exist.
+        Its directory must exist.  It is written like
+        :meth:`SimulationResult.save` (an existing FIFO, device or other
+        non-regular file is refused, never opened; links are followed) and
+        read as untrusted input (see :meth:`SimulationResult.load`).
     g : float or array_like, shape (G,), optional
         Couplings to evaluate on **common random numbers**: for every
         realisation, each g uses the same dot spectrum and the same Gaussian
@@ -820,8 +834,7 @@ def simulate(
     window = 2 * (nthreads if executor is None else _executor_capacity(executor)) + 2
     bar = None
     if tqdm_cls is not None:
-        bar = tqdm_cls(total=n_samples, initial=reducer.done_samples(), unit="samples",
-                       desc="simulate", smoothing=0.1, dynamic_ncols=True)
+        bar = Progress(n_samples, "simulate", initial=reducer.done_samples())  # plain lines off a terminal
     last_write = time.monotonic()
     futures: dict[Future, int] = {}
     ok = False

@@ -8,9 +8,13 @@ line ``fgrkern: error: ...`` and status 1; never a traceback for user mistakes.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import math
+import os
+import re
+import stat
 import subprocess
 import tempfile
 import sys
@@ -397,3 +401,471 @@ def test_missing_matplotlib_is_a_clear_runtime_error(tmp_path, capsys, monkeypat
         assert_one_line_error(p, 1)
         assert "fgrkern[plot]" in p.stderr
     assert not (tmp_path / "x").exists()
+
+
+# ------------------------------------------------- outputs checked before any work
+@pytest.fixture
+def no_work(monkeypatch):
+    """Make any start of a simulation or of reproduce's computation fail the test."""
+    import fgrkern.figure2 as f2
+
+    def boom(*a, **k):
+        raise AssertionError("work started before the outputs were checked")
+
+    monkeypatch.setattr(fgrkern, "simulate", boom)
+    monkeypatch.setattr(f2, "_compute", boom)
+
+
+@pytest.mark.parametrize("opt, make, needle", [
+    ("--out", lambda d: str(d), "is a directory"),
+    ("--out", lambda d: "/sys/fgrkern-test.npz", "cannot create files in '/sys'"),
+    ("--out", lambda d: "/proc/fgrkern-test.npz", "cannot create files in '/proc'"),
+    ("--out", lambda d: str(d / "plain" / "x.npz"), "not a directory|does not exist"),
+    ("--out", lambda d: str(d / "fifo"), "FIFO"),
+    ("--out", lambda d: str(d / "devlink"), "character device"),
+    ("--checkpoint", lambda d: str(d / "fifo"), "FIFO"),
+    ("--checkpoint", lambda d: "/sys/fgrkern-ck.npz", "cannot create files"),
+    ("--checkpoint", lambda d: str(d / "missing" / "ck.npz"), "does not exist"),
+    ("--checkpoint", lambda d: str(d), "is a directory"),
+])
+def test_simulate_outputs_fail_at_once(tmp_path, capsys, monkeypatch, no_work, opt, make, needle):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "plain").write_text("mine")
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "devlink").symlink_to(os.devnull)
+    p = run_inprocess(capsys, *SIM, opt, make(tmp_path))
+    assert_one_line_error(p, 1)
+    assert re.search(needle, p.stderr) and opt in p.stderr, p.stderr
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "fifo").st_mode) and (tmp_path / "plain").read_text() == "mine"
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+def test_simulate_out_and_checkpoint_must_differ(tmp_path, capsys, monkeypatch, no_work):
+    monkeypatch.chdir(tmp_path)
+    p = run_inprocess(capsys, *SIM, "--out", "r.npz", "--checkpoint", "./r.npz")
+    assert_one_line_error(p, 1)
+    assert "same file" in p.stderr
+
+
+def test_simulate_plot_target_checked_first(tmp_path, capsys, monkeypatch, no_work):
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    os.mkfifo(tmp_path / "r.png")
+    p = run_inprocess(capsys, *SIM, "--out", "r.npz", "--plot")
+    assert_one_line_error(p, 1)
+    assert "--plot" in p.stderr and "FIFO" in p.stderr
+
+
+@pytest.mark.parametrize("make, needle", [
+    (lambda d: "/sys/fgrkern-fig", "cannot create files"),
+    (lambda d: str(d / "plain"), "not a directory"),
+    (lambda d: str(d / "withfifo"), "FIFO"),
+])
+def test_reproduce_outputs_fail_at_once(tmp_path, capsys, no_work, make, needle):
+    (tmp_path / "plain").write_text("mine")
+    (tmp_path / "withfifo").mkdir()
+    os.mkfifo(tmp_path / "withfifo" / "summary.json")
+    p = run_inprocess(capsys, "reproduce", "--quick", "--no-plot", "--no-progress", "--out", make(tmp_path))
+    assert_one_line_error(p, 1)
+    assert re.search(needle, p.stderr) and "--out" in p.stderr, p.stderr
+    assert (tmp_path / "plain").read_text() == "mine"
+
+
+def test_fifo_checkpoint_does_not_hang_from_the_console(tmp_path):
+    os.mkfifo(tmp_path / "ck.npz")
+    p = run(*SIM, "--checkpoint", "ck.npz", cwd=tmp_path, timeout=60)
+    assert_one_line_error(p, 1)
+    assert "FIFO" in p.stderr
+
+
+# ------------------------------------------- result first, theory after, never lost
+def test_theory_failure_never_discards_the_result(tmp_path, capsys, monkeypatch):
+    import fgrkern.theory as th
+
+    monkeypatch.chdir(tmp_path)
+
+    def broken(*a, **k):
+        raise ValueError("theory unavailable here")
+
+    monkeypatch.setattr(th, "p_tau", broken)
+    monkeypatch.setattr(th, "p_res", broken)
+    p = run_inprocess(capsys, *SIM, "--out", "r.npz")
+    assert p.returncode == 0, p.stderr
+    assert "note: no theory curve" in p.stdout and "theory unavailable here" in p.stdout
+    assert fgrkern.SimulationResult.load("r.npz").n_samples == 64
+    # Even a genuine bug in the comparison comes after the file is written.
+    monkeypatch.setattr(th, "p_tau", lambda *a, **k: 1 / 0 if False else (_ for _ in ()).throw(RuntimeError("bug")))
+    with pytest.raises(RuntimeError, match="bug"):
+        main([*SIM, "--out", "r2.npz"])
+    assert fgrkern.SimulationResult.load("r2.npz").n_samples == 64
+
+
+@pytest.mark.parametrize("extra, note", [
+    (["--tau", "1e-3:1e7:12log"], "beyond the validated domain"),   # Eq. (5) for tau <= 1e6 only
+    (["--gamma", "1e101"], "beyond the validated domain of Eq. (5)"),
+])
+def test_simulate_beyond_the_theory_domain_saves_and_exits_0(tmp_path, capsys, monkeypatch, extra, note):
+    monkeypatch.chdir(tmp_path)
+    argv = [a for a in SIM if a not in ("--gamma", "2")] + ([] if "--gamma" in extra else ["--gamma", "2"])
+    p = run_inprocess(capsys, *[a for a in argv if a != "0,0.05,0.5,3" and a != "--tau"], *extra, "--out", "r.npz")
+    assert p.returncode == 0, p.stderr
+    assert note in p.stdout and "Traceback" not in p.stderr
+    res = fgrkern.SimulationResult.load("r.npz")
+    assert res.n_samples == 64
+    if "--tau" in extra:
+        # Values are still given where the theory applies: P(tau) -> Eq. (4) at tau >= 2 (GUE, Eq. (5)).
+        line = [ln for ln in p.stdout.splitlines() if ln.strip().startswith("1e+07")]
+        assert line and line[0].split()[-1] == "-"
+
+
+def test_full_disk_at_the_end_keeps_the_checkpoint(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    real_save = fgrkern.SimulationResult.save
+
+    def full(self, path):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fgrkern.SimulationResult, "save", full)
+    argv = [a for a in SIM if a not in ("--seed", "5")]  # no seed: the rerun adopts the checkpoint's
+    p = run_inprocess(capsys, *argv, "--out", "r.npz")
+    assert_one_line_error(p, 1)
+    assert "No space left on device" in p.stderr and "r.npz.partial.npz" in p.stderr
+    assert not (tmp_path / "r.npz").exists() and (tmp_path / "r.npz.partial.npz").exists()
+    # The rerun writes the result from the checkpoint (no recomputation) and removes it.
+    monkeypatch.setattr(fgrkern.SimulationResult, "save", real_save)
+    import fgrkern.simulation as sim
+
+    monkeypatch.setattr(sim, "_run_chunk", lambda *a: pytest.fail("recomputed a finished run"))
+    p = run_inprocess(capsys, *argv, "--out", "r.npz")
+    assert p.returncode == 0, p.stderr
+    assert fgrkern.SimulationResult.load("r.npz").n_samples == 64
+    assert not (tmp_path / "r.npz.partial.npz").exists()
+
+
+def test_full_disk_with_a_user_checkpoint_names_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(fgrkern._checkpoint.np, "savez", _savez_full_for("r.npz", tmp_path))
+    p = run_inprocess(capsys, *SIM, "--out", "r.npz", "--checkpoint", "mine.npz")
+    assert_one_line_error(p, 1)
+    assert "'mine.npz'" in p.stderr and "No space left" in p.stderr
+    assert (tmp_path / "mine.npz").exists() and not (tmp_path / "r.npz").exists()
+    assert [q.name for q in tmp_path.iterdir() if q.name.startswith(".fgrkern-")] == []
+
+
+def _savez_full_for(name, folder):
+    """np.savez that fails with ENOSPC while the result (the file with 'tau') is written."""
+    real = np.savez
+
+    def savez(fh, **arrays):
+        if "tau" in arrays:
+            fh.write(b"PK partial")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fh, **arrays)
+
+    return savez
+
+
+def test_default_checkpoint_name_respects_name_max(tmp_path):
+    from fgrkern.cli import _default_checkpoint
+
+    assert _default_checkpoint(str(tmp_path / "r.npz")) == str(tmp_path / "r.npz.partial.npz")
+    long = str(tmp_path / ("x" * 250 + ".npz"))
+    name = os.path.basename(_default_checkpoint(long))
+    assert len(name) <= 255 and name.endswith(".partial.npz")
+    assert _default_checkpoint(long) == _default_checkpoint(long)  # the rerun finds it again
+
+
+def test_interrupt_message_names_the_checkpoint(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    real = fgrkern.simulate
+
+    def interrupted(*a, **k):
+        real(a[0], a[1], 2, rng=1, checkpoint=k["checkpoint"])  # leaves a checkpoint, like a real run
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fgrkern, "simulate", interrupted)
+    p = run_inprocess(capsys, *SIM, "--out", "r.npz")
+    assert p.returncode == 130
+    assert "interrupted" in p.stderr and "r.npz.partial.npz" in p.stderr and "resume" in p.stderr
+
+
+# ---------------------------------------------------------------- grid caps
+@pytest.mark.parametrize("spec", ["1:2:10000001lin", "1:2:1000000000000log", "0:1:1e-9", "1:2:" + "9" * 5000 + "lin"])
+def test_grid_point_cap(spec):
+    with pytest.raises(ValueError):
+        parse_grid(spec)
+
+
+def test_grid_cap_boundary_is_allowed():
+    from fgrkern.cli import MAX_GRID_POINTS
+
+    assert parse_grid(f"1:2:{MAX_GRID_POINTS}lin").size == MAX_GRID_POINTS
+
+
+@pytest.mark.parametrize("argv", [
+    ["theory", "p_res", "--gamma", "1:2:1000000000000lin"],
+    ["theory", "p_tau", "--gamma", "1:2:10000lin", "--tau", "0:1:10000lin"],
+    ["theory", "form_factor", "--symmetry", "GOE", "--tau", "0:1:20000000lin"],
+])
+def test_theory_grids_capped_before_allocating(argv, capsys, monkeypatch):
+    monkeypatch.setattr(np, "meshgrid", lambda *a, **k: pytest.fail("allocated the outer product"))
+    p = run_inprocess(capsys, *argv)
+    assert_one_line_error(p, 2)
+    assert "at most 1e+07" in p.stderr
+
+
+# -------------------------------------------------------------- --bath files
+@pytest.mark.parametrize("name, make, needle", [
+    ("c.npy", lambda p: np.save(p, np.zeros(40, complex)), "complex"),
+    ("b.npy", lambda p: np.save(p, np.ones(40, bool)), "bool"),
+    ("d.npy", lambda p: np.save(p, np.arange(40).astype("datetime64[D]")), "datetime64"),
+    ("s.npy", lambda p: np.save(p, np.array(["1.0"] * 40)), "<U3"),
+    ("o.npy", lambda p: np.save(p, np.array([1.0] * 40, dtype=object), allow_pickle=True), "object"),
+    ("z.npy", lambda p: np.savez(open(p, "wb"), a=np.zeros(40)), "zip"),
+    ("n.npy", lambda p: np.save(p, np.r_[np.zeros(39), np.nan]), "NaN"),
+    ("short.npy", lambda p: np.save(p, np.zeros(39)), "holds 39 levels"),
+    ("huge.npy", lambda p: _lying_npy(p), "holds 1000000000000 levels"),
+    ("t.txt", lambda p: open(p, "w").write("1+2j\n" * 40), "cannot read"),
+    ("e.txt", lambda p: open(p, "w").write(""), "holds 0 levels"),
+    ("long.txt", lambda p: open(p, "w").write("1\n" * 10_000), "holds more than 40 levels"),
+    ("fifo", lambda p: os.mkfifo(p), "FIFO"),
+    ("dir", lambda p: os.mkdir(p), "directory"),
+])
+def test_bath_files_are_validated_like_the_library(tmp_path, capsys, monkeypatch, name, make, needle):
+    monkeypatch.chdir(tmp_path)
+    make(name)
+    p = run_inprocess(capsys, *SIM, "--bath", name, "--out", "r.npz")
+    assert_one_line_error(p, 1)
+    assert needle in p.stderr and "--bath" in p.stderr, p.stderr
+    assert not (tmp_path / "r.npz").exists()
+
+
+def _lying_npy(path):
+    with open(path, "wb") as fh:
+        np.lib.format.write_array_header_1_0(fh, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)})
+
+
+def test_bath_integer_and_text_levels_accepted(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    np.save("i.npy", np.arange(-20, 20))
+    np.savetxt("t.txt", np.arange(-20, 20))
+    for name in ("i.npy", "t.txt"):
+        p = run_inprocess(capsys, *SIM, "--bath", name, "--out", name + ".npz")
+        assert p.returncode == 0, p.stderr
+        res = fgrkern.SimulationResult.load(name + ".npz")
+        np.testing.assert_array_equal(res.model_params["bath_levels"], np.arange(-20, 20))
+
+
+# --------------------------------------------------------------- broken pipe
+def test_broken_pipe_exits_quietly(tmp_path):
+    cmd = [sys.executable, "-m", "fgrkern", "theory", "p_res", "--gamma", "1e-3:1e3:200000log"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    first = [proc.stdout.readline() for _ in range(2)]
+    proc.stdout.close()  # what `| head -2` does
+    err = proc.stderr.read().decode()
+    rc = proc.wait(timeout=120)
+    assert first[0].startswith(b"gamma,p_res")
+    assert err == "", err
+    assert rc == 141
+
+
+def test_broken_pipe_after_simulate_keeps_the_result(tmp_path):
+    cmd = [sys.executable, "-m", "fgrkern", *SIM, "--out", "r.npz"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    rc = proc.wait(timeout=120)
+    assert "Traceback" not in err and rc in (0, 141), err
+    assert fgrkern.SimulationResult.load(tmp_path / "r.npz").n_samples == 64
+
+
+# --------------------------------------------------------- default N per class
+@pytest.mark.parametrize("symmetry, n", [("GUE", 999), ("GOE", 999), ("GSE", 998), ("S", 998)])
+def test_default_n_is_valid_for_every_class(tmp_path, capsys, monkeypatch, symmetry, n):
+    monkeypatch.chdir(tmp_path)
+    seen = {}
+
+    def capture(model, *a, **k):
+        seen["model"] = model
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fgrkern, "simulate", capture)
+    p = run_inprocess(capsys, "simulate", "--gamma", "1", "--symmetry", symmetry, "--no-progress")
+    assert p.returncode == 130, p.stderr
+    assert seen["model"].n == n and seen["model"].gamma == pytest.approx(1.0)
+
+
+# ---------------------------------------------------- theory only where it applies
+@pytest.mark.parametrize("symmetry, gamma, label", [
+    ("GUE", 0.46, "Eq. (5)"), ("GUE", 46, "Eq. (5)"),
+    ("GOE", 0.46, None), ("GSE", 2.0, None), ("GOE", 46, "asymptotic"), ("GSE", 46, "asymptotic"),
+])
+def test_theory_curve_only_where_it_applies(symmetry, gamma, label):
+    from fgrkern import theory
+    from fgrkern.cli import EQ6_MIN_GAMMA, _theory_curve
+
+    tau = np.array([0.01, 0.3, 2.0])
+    th, why = _theory_curve(symmetry, "wigner-dyson", tau, gamma, 0.0)
+    if label is None:
+        assert th is None and "gamma >> 1" in why and gamma < EQ6_MIN_GAMMA
+    else:
+        assert label in why
+        ref = theory.p_tau(tau, gamma) if symmetry == "GUE" else theory.p_sff(tau, gamma, symmetry)
+        np.testing.assert_array_equal(th, ref)
+    for bath, eps0 in (("poisson", 0.0), (np.zeros(3), 0.0), ("wigner-dyson", 0.5)):
+        assert _theory_curve(symmetry, bath, tau, gamma, eps0)[0] is None
+
+
+def test_goe_small_gamma_shows_no_theory(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv = [a if a != "2" else "0.46" for a in SIM]
+    p = run_inprocess(capsys, *argv, "--symmetry", "GOE", "--out", "r.npz")
+    assert p.returncode == 0, p.stderr
+    assert "theory" not in p.stdout.splitlines()[1] and "Eq. (6) holds only for gamma >> 1" in p.stdout
+    drawn = {}
+    import fgrkern.figure2 as f2
+
+    monkeypatch.setattr(f2, "plot_simulation", lambda res, th, label, png, title="": drawn.update(th=th, label=label))
+    monkeypatch.setattr("fgrkern.cli._require_matplotlib", lambda what: None)
+    p = run_inprocess(capsys, *argv, "--symmetry", "GOE", "--out", "r.npz", "--plot")
+    assert p.returncode == 0, p.stderr
+    assert drawn["th"] is None
+    p = run_inprocess(capsys, *[a if a != "2" else "46" for a in SIM], "--symmetry", "GOE", "--out", "r.npz", "--plot")
+    assert drawn["th"] is not None and "asymptotic" in drawn["label"]
+
+
+# ------------------------------------------------------------ argument parsing
+def test_negative_values_reach_the_value_check(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for argv in ([*SIM[:-1], "--tau", "-1,0.5"], [*SIM, "--tau", "-1,0.5"], [*SIM, "--tau=-1,0.5"]):
+        p = run_inprocess(capsys, *argv)
+        assert_one_line_error(p, 2)
+        assert "--tau must be >= 0" in p.stderr
+    # theory takes negative tau (P and K are even in tau): -1 gives the value at +1.
+    p = run_inprocess(capsys, "theory", "form_factor", "--tau", "-1,1", "--symmetry", "GOE")
+    assert p.returncode == 0, p.stderr
+    rows = p.stdout.strip().splitlines()[1:]
+    assert rows[0].split(",")[-1] == rows[1].split(",")[-1]
+    p = run_inprocess(capsys, "theory", "p_res", "--gamma", "-2")
+    assert_one_line_error(p, 1)  # the library's message about gamma, not "expected one argument"
+    assert "gamma" in p.stderr and "expected one argument" not in p.stderr
+
+
+@pytest.mark.parametrize("argv, hint", [
+    (["simulate", "--gama", "0.46"], "--gama; did you mean --gamma?"),
+    (["simulate", "--gamma", "1", "--sample", "3"], None),  # unambiguous prefix: accepted by argparse
+    (["simulate", "--gamma", "1", "--smples", "3"], "--smples; did you mean --samples?"),
+    (["theory", "p_tau", "--gama", "1", "--tau", "1"], "--gama; did you mean --gamma?"),
+    (["reproduce", "--quik"], "--quick"),
+    (["simulate", "--gamma", "1", "--zzzzzz"], "--zzzzzz"),
+    (["simulate", "--gamma", "1", "--s", "3"], "ambiguous option: --s could match"),  # argparse's own message
+])
+def test_unknown_options_are_named(argv, hint, capsys, tmp_path, monkeypatch, no_work):
+    monkeypatch.chdir(tmp_path)
+    if hint is None:
+        from fgrkern.cli import _preprocess, build_parser
+
+        parser = build_parser()
+        assert parser.parse_args(_preprocess(parser, argv)).samples == 3
+        return
+    p = run_inprocess(capsys, *argv)
+    assert_one_line_error(p, 2)
+    assert ("unrecognized option" in p.stderr or "ambiguous" in hint) and hint in p.stderr, p.stderr
+    assert "required" not in p.stderr
+
+
+@pytest.mark.parametrize("tau", ["1:0.5:3lin", "1,0.5", "0.5,0.5", "3:1:5log"])
+def test_non_increasing_tau_exits_2_like_other_grid_errors(tau, capsys, tmp_path, monkeypatch, no_work):
+    monkeypatch.chdir(tmp_path)
+    p = run_inprocess(capsys, *SIM, "--tau", tau)
+    assert_one_line_error(p, 2)
+    assert "strictly increasing" in p.stderr
+
+
+# ------------------------------------------------------------ progress display
+def test_progress_off_a_terminal_is_plain_lines():
+    from fgrkern._progress import Progress
+
+    buf = io.StringIO()
+    prog = Progress(100, "simulate", every=0.0, stream=buf)
+    assert not prog.uses_tqdm
+    for _ in range(4):
+        prog.update(25, "chunk")
+    prog.close()
+    lines = buf.getvalue().splitlines()
+    assert "\r" not in buf.getvalue() and len(lines) == 4
+    assert lines[-1].startswith("simulate: 100.0% (100/100)")
+    # Rate-limited: only the final line within a long interval.
+    buf = io.StringIO()
+    prog = Progress(100, "x", every=3600.0, stream=buf)
+    prog.update(1)  # first line at once
+    for _ in range(98):
+        prog.update(1)
+    prog.update(1)
+    assert len(buf.getvalue().splitlines()) == 2
+    # Disabled: silent.
+    buf = io.StringIO()
+    Progress(10, "x", enabled=False, stream=buf).update(10)
+    assert buf.getvalue() == ""
+
+
+def test_progress_on_a_terminal_uses_tqdm():
+    pytest.importorskip("tqdm")
+    from fgrkern._progress import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    buf = Tty()
+    prog = Progress(10, "x", stream=buf)
+    assert prog.uses_tqdm
+    prog.update(10)
+    prog.close()
+    assert "\r" in buf.getvalue()
+
+
+def test_simulate_progress_in_a_log_has_no_carriage_returns(tmp_path):
+    pytest.importorskip("tqdm")
+    argv = [a for a in SIM if a != "--no-progress"]
+    p = run(*argv, "--out", "r.npz", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "\r" not in p.stderr and "simulate: 100.0%" in p.stderr
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A real 256 KiB tmpfs (needs root and mount permission; skipped elsewhere)."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    try:
+        p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)], capture_output=True,
+                           timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        pytest.skip("cannot run mount")
+    if p.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {p.stderr.decode().strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True, timeout=30)
+
+
+def test_real_full_disk_keeps_the_checkpoint(small_tmpfs, capsys):
+    # 5000 times: the checkpoint (2 arrays of T, 80 KB, twice while being replaced) fits in
+    # 256 KiB, the result (5 arrays of T, 200 KB) next to it does not.
+    out = str(small_tmpfs / "r.npz")
+    argv = [*SIM[:-5], "--tau", "0:1:5000lin", "--seed", "5", "--no-progress", "--out", out]
+    p = run_inprocess(capsys, *argv)
+    assert_one_line_error(p, 1)
+    assert "No space left on device" in p.stderr and "r.npz.partial.npz" in p.stderr, p.stderr
+    assert not os.path.exists(out) and os.path.exists(out + ".partial.npz")
+    assert [q for q in os.listdir(small_tmpfs) if q.startswith(".fgrkern-")] == []
+    # With room again, the same command writes the result from the checkpoint, bitwise as a fresh run.
+    subprocess.run(["mount", "-o", "remount,size=2m", str(small_tmpfs)], check=True, timeout=30)
+    assert run_inprocess(capsys, *argv).returncode == 0
+    assert not os.path.exists(out + ".partial.npz")
+    fresh = str(small_tmpfs / "fresh.npz")
+    assert run_inprocess(capsys, *argv[:-1], fresh).returncode == 0
+    np.testing.assert_array_equal(fgrkern.SimulationResult.load(out).mean,
+                                  fgrkern.SimulationResult.load(fresh).mean)
