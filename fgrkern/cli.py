@@ -565,6 +565,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"fgrkern: error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("fgrkern: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        # notes say where the work done so far is kept (simulate's checkpoint)
+        notes = "".join(f"; {n.removeprefix('simulate: ')}" for n in getattr(exc, "__notes__", ()))
+        print(f"fgrkern: interrupted{notes}", file=sys.stderr)
         return 130

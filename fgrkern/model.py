@@ -36,6 +36,7 @@ from typing import Any, Literal, Sequence
 import numpy as np
 
 from . import _sampler
+from ._parallel import check_stop
 from ._validation import (
     as_float_array,
     as_generator,
@@ -438,9 +439,11 @@ class LevelDotModel:
         u = self._secular_unit(max(float(g) for g in gs))
         factors = [self._coupling_scale(float(g), u) for g in gs]
         for start in range(0, size, chunk):
+            check_stop()  # a caller (simulate) that no longer wants the result stops us here
             stop = min(size, start + chunk)
             poles, draws = self._secular_draws(gen, stop - start, u)
             for g, c, (energies, weights) in zip(gs, factors, outs):
+                check_stop()
                 e = energies[start:stop]
                 _sampler.arrowhead_rows(poles, draws * c, self._eps0 / u, e, weights[start:stop])
                 with np.errstate(over="ignore"):
@@ -486,6 +489,7 @@ class LevelDotModel:
         ev = np.empty(D)
         w0 = np.empty(D)
         for r in range(energies.shape[0]):
+            check_stop()
             blocks = self._dense_dot(gen, kind)
             if kind == "GOE":
                 h = np.empty((D, D))
