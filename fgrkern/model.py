@@ -29,7 +29,6 @@ Conventions (shared by the whole package)
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from typing import Any, Literal, Sequence
 
@@ -40,6 +39,7 @@ from ._parallel import check_stop
 from ._validation import (
     as_float_array,
     as_generator,
+    check_allocation,
     check_positive_int,
     check_real_scalar,
     parse_symmetry,
@@ -57,23 +57,6 @@ _CHUNK_ELEMENTS = 1 << 18
 # the secular solver, ~10 L^2 operations per row) without a signal check, so
 # this bounds the Ctrl-C latency to ~0.1 s whatever N is (down to one row).
 _CHUNK_WORK = 1 << 23
-
-
-def _physical_memory() -> int | None:
-    """Total physical memory in bytes, or None if unknown."""
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def _check_memory(nbytes: float, what: str) -> None:
-    total = _physical_memory()
-    if total is not None and nbytes > total:
-        raise ValueError(
-            f"{what} needs about {nbytes / 2**30:.3g} GiB, more than this machine's "
-            f"{total / 2**30:.3g} GiB of memory"
-        )
 
 
 @dataclass(frozen=True)
@@ -310,8 +293,9 @@ class LevelDotModel:
         Raises
         ------
         ValueError
-            Bad ``size``/``method``, or a request needing more memory than the
-            machine has (checked before allocating).
+            Bad ``size``/``method``, or a request needing more memory than is
+            available (free memory and container limits; checked before
+            allocating, :class:`MemoryError` as well).
         """
         size = check_positive_int(size, "size", minimum=0)
         if not isinstance(method, str) or method.strip().lower() not in _METHODS:
@@ -325,12 +309,12 @@ class LevelDotModel:
             D = self.dense_dimension()
             elem = 8 if self._symmetry == "GOE" else 16
             # matrix, eigenvectors, noise and numpy temporaries of the construction
-            _check_memory(out_bytes + 6.0 * elem * D * D, f"method='dense' with n = {self._n} (a {D} x {D} matrix)")
+            check_allocation(out_bytes + 6.0 * elem * D * D, f"method='dense' with n = {self._n} (a {D} x {D} matrix)")
         else:
             # per block: dot diagonal, off-diagonal, coupling draws and z^2 (4 L
             # doubles a row), plus the solver's 5 L + 4 words of scratch
-            _check_memory(out_bytes + 8.0 * (4.0 * self._secular_block(size) * L + 5.0 * L + 4.0),
-                          f"sample(size={size}) with n = {self._n} (M = {M} eigenpairs per realisation)")
+            check_allocation(out_bytes + 8.0 * (4.0 * self._secular_block(size) * L + 5.0 * L + 4.0),
+                             f"sample(size={size}) with n = {self._n} (M = {M} eigenpairs per realisation)")
         gen = as_generator(rng)
         energies = np.empty((size, M))
         weights = np.empty((size, M))

@@ -27,7 +27,14 @@ import numpy as np
 
 from ._checkpoint import check_writable_path, read_npz, write_npz_atomic
 from ._parallel import single_threaded_blas, stop_scope
-from ._validation import as_float_array, as_seed_sequence, check_positive_int, check_real_scalar, resolve_workers
+from ._validation import (
+    as_float_array,
+    as_seed_sequence,
+    check_allocation,
+    check_positive_int,
+    check_real_scalar,
+    resolve_workers,
+)
 from ._version import __version__
 from .kernel import survival_probability
 
@@ -578,6 +585,30 @@ def _executor_capacity(executor: Executor) -> int:
     return resolve_workers(None)
 
 
+def _check_chunk_memory(model: Any, executor: Executor | None, nthreads: int, rows: int, G: int, T: int) -> None:
+    """The memory guard for the chunks computing at once in this process.
+
+    A chunk holds its spectra (2 G rows x M), P per coupling, P stacked,
+    its transposed copy and the centred deviations with their squares
+    (5 G rows x T doubles) at its peak.  Chunks of a process or cluster
+    executor run elsewhere and are not counted.
+    """
+    if executor is None:
+        concurrent = max(1, nthreads)
+    elif isinstance(executor, ThreadPoolExecutor):
+        concurrent = _executor_capacity(executor)
+    else:
+        return
+    M = getattr(model, "n_eigen", None)
+    if not isinstance(M, int):
+        n = getattr(model, "n", 0)
+        M = n + 1 if isinstance(n, int) else 0
+    per_chunk = 8.0 * rows * G * (5.0 * T + 2.0 * M)
+    check_allocation(concurrent * per_chunk,
+                     f"simulate (chunk_size = {rows} realisations x {G} couplings x {T} times tau, "
+                     f"on {concurrent} workers at once)")
+
+
 def _nonneg_vector(x: Any, name: str, what: str) -> np.ndarray:
     """A non-empty, non-negative, finite 1-D float array (scalars promoted)."""
     arr = as_float_array(x, name)
@@ -691,8 +722,9 @@ def simulate(
         across g says nothing about its accuracy.  Default: the model's g.
         An array (even of length 1) adds a leading G axis to the result.
     workers : int, optional
-        Threads of the default pool (None or -1: all usable cores).  Ignored
-        when ``executor`` is given.
+        Threads of the default pool (None or -1: all usable cores; at most
+        4 per CPU, larger values are clamped).  Ignored when ``executor`` is
+        given.
     chunk_size : int, optional
         Realisations per chunk (default 32).  Part of the definition of the
         random stream; keep it fixed to reproduce a result.
@@ -792,6 +824,7 @@ def simulate(
     params = _model_params(model)
     G = 1 if gs is None else gs.size
     T = tau_arr.size
+    _check_chunk_memory(model, executor, nthreads, min(chunk_size, n_samples), G, T)
 
     ss = as_seed_sequence(rng)
     fp = _fingerprint(params, method, tau_arr, n_samples, chunk_size, gs, _seed_record(ss))

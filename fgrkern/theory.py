@@ -24,7 +24,7 @@ import numpy as np
 
 from . import _theory
 from ._parallel import run_chunks
-from ._validation import as_float_array, parse_symmetry, resolve_workers
+from ._validation import as_float_array, check_allocation, parse_symmetry, resolve_workers
 
 __all__ = [
     "form_factor",
@@ -75,13 +75,19 @@ def _gamma_array(gamma: Any, *, positive: bool = False) -> np.ndarray:
 
 
 def _broadcast(a: np.ndarray, b: np.ndarray, names: tuple[str, str] = ("tau", "gamma")):
-    """np.broadcast_arrays with an error naming both arguments and their shapes."""
+    """np.broadcast_arrays with an error naming both arguments and their shapes.
+
+    The callers materialise the broadcast shape in about ten float64 arrays
+    (inputs, output, masks, index lists): checked against the memory guard.
+    """
     try:
-        return np.broadcast_arrays(a, b)
+        out = np.broadcast_arrays(a, b)
     except ValueError:
         raise ValueError(
             f"{names[0]} (shape {a.shape}) and {names[1]} (shape {b.shape}) cannot be broadcast together"
         ) from None
+    check_allocation(80.0 * out[0].size, f"{names[0]} x {names[1]} (broadcast shape {out[0].shape})")
+    return out
 
 
 def _over_gamma(num: Any, g: np.ndarray) -> np.ndarray:
@@ -152,7 +158,8 @@ def p_res(gamma: Any, *, workers: int | None = 1) -> Any:
     gamma : array_like
         :math:`\gamma = gN \ge 0`; ``inf`` is allowed (gives 0), ``0`` gives 1.
     workers : int or None, optional
-        Threads (``None``/``-1``: all cores).  Results do not depend on it.
+        Threads (``None``/``-1``: all cores; at most 4 per CPU, larger
+        values are clamped).  Results do not depend on it.
 
     Returns
     -------
@@ -200,7 +207,8 @@ def p_tau(tau: Any, gamma: Any, *, workers: int | None = None) -> Any:
         :math:`P \equiv 1`; ``inf`` gives 0 for :math:`\tau \ne 0`.  Finite
         values need ``gamma <= 1e100`` (``P_TAU_MAX_GAMMA``).
     workers : int or None, optional
-        Threads over the points (``None``/``-1``: all usable cores).  Each
+        Threads over the points (``None``/``-1``: all usable cores; at most
+        4 per CPU and one per point, larger values are clamped).  Each
         point is computed by the same code, so results do not depend on it.
 
     Returns
@@ -270,7 +278,7 @@ def p_tau(tau: Any, gamma: Any, *, workers: int | None = None) -> Any:
     _check_p_tau_domain(tf[quad], gf[quad])
     todo = np.flatnonzero(quad)
     if todo.size:
-        nthreads = resolve_workers(workers)
+        nthreads = min(resolve_workers(workers), todo.size)
         # the cost per point varies with tau and gamma: deal the points out
         # round-robin so that run_chunks' contiguous chunks get similar mixes
         todo = np.concatenate([todo[k::nthreads] for k in range(nthreads)])
