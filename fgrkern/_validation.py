@@ -41,11 +41,18 @@ def as_float_array(x: Any, name: str, *, allow_nonfinite: bool = False) -> np.nd
     object, string and other dtypes raise ``TypeError``.  Non-finite values
     raise ``ValueError`` unless ``allow_nonfinite``.
     """
+    if _is_masked(x):
+        # np.asarray silently drops the mask: the masked values would be used
+        raise TypeError(f"{name} is a numpy masked array (np.ma); pass a plain array "
+                        f"(e.g. {name}.compressed() or {name}.filled(value))")
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and the like
         raise TypeError(f"{name} must be an array of real numbers ({exc})") from None
     kind = arr.dtype.kind
+    if kind == "O" and arr.size and all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                                        for v in arr.flat):
+        raise ValueError(f"{name} contains integers beyond the double range (|x| > ~1.8e308)")
     if kind not in "iuf":
         raise TypeError(
             f"{name} must contain real numbers (int or float), got dtype {arr.dtype}"
@@ -60,15 +67,31 @@ def as_float_array(x: Any, name: str, *, allow_nonfinite: bool = False) -> np.nd
     return arr
 
 
-def check_real_scalar(x: Any, name: str, *, finite: bool = True) -> float:
-    """Return ``x`` as a Python float; it must be a real scalar."""
+def _is_masked(x: Any, depth: int = 0) -> bool:
+    """Whether ``x`` is a masked array, or a (nested) list/tuple holding one."""
+    if isinstance(x, np.ma.MaskedArray):
+        return True
+    if isinstance(x, (list, tuple)) and depth < 32:
+        return any(isinstance(v, (np.ma.MaskedArray, list, tuple)) and _is_masked(v, depth + 1) for v in x)
+    return False
+
+
+def check_real_scalar(x: Any, name: str) -> float:
+    """Return ``x`` as a finite Python float; it must be a real scalar."""
+    if isinstance(x, np.ma.MaskedArray):  # np.ma.masked included: its value is meaningless
+        raise TypeError(f"{name} must be a real number, got a numpy masked array")
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Real, np.floating, np.integer)):
         if isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind in "iuf":
             x = x.item()
         else:
             raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
-    v = float(x)
-    if finite and not np.isfinite(v):
+    try:
+        v = float(x)
+    except OverflowError:  # an int beyond the double range
+        digits = len(str(abs(int(x)))) if isinstance(x, numbers.Integral) else 0
+        raise ValueError(f"{name} is beyond the double range (an integer of {digits} digits; "
+                         "the largest double is ~1.8e308)") from None
+    if not np.isfinite(v):
         raise ValueError(f"{name} must be finite, got {v}")
     return v
 

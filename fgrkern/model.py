@@ -248,7 +248,14 @@ class LevelDotModel:
     def t_from_tau(self, tau: Any) -> np.ndarray | float:
         r"""Physical time :math:`t = \tau t_H` from rescaled time :math:`\tau` (broadcasts)."""
         arr = as_float_array(tau, "tau")
-        out = arr * self.heisenberg_time
+        t_h = self.heisenberg_time
+        if math.isinf(t_h):
+            raise ValueError(f"lam = {self._lam!r} is so small that t_H = 2N/lam overflows float64")
+        with np.errstate(over="ignore"):
+            out = arr * t_h
+        if not np.all(np.isfinite(out)):
+            big = float(np.max(np.abs(arr)))
+            raise ValueError(f"tau = {big!r} gives a time t = tau * t_H (t_H = {t_h!r}) beyond the double range")
         return float(out) if out.ndim == 0 else out
 
     def __repr__(self) -> str:

@@ -123,23 +123,43 @@ def gamma_gr(g: Any, lam: Any = 1.0) -> Any:
     Parameters
     ----------
     g : array_like
-        Dimensionless coupling, :math:`\langle|W_k|^2\rangle = g\lambda^2/N`; ``g >= 0``.
+        Dimensionless coupling, :math:`\langle|W_k|^2\rangle = g\lambda^2/N`; ``g >= 0``
+        (``inf`` allowed).
     lam : array_like, optional
-        Energy scale :math:`\lambda` (semicircle radius :math:`2\lambda`); ``lam > 0``.
+        Energy scale :math:`\lambda` (semicircle radius :math:`2\lambda`); ``lam > 0``
+        (``inf`` allowed), broadcast against ``g``.
 
     Returns
     -------
     ndarray or float
         :math:`\Gamma_{GR}` in the units of ``lam`` (inverse time, hbar = 1).
+        ``g = 0`` gives 0 (also for ``lam = inf``); otherwise an infinite
+        argument gives ``inf``, like the other theory functions' limits.
+
+    Raises
+    ------
+    ValueError
+        NaN, ``g < 0``, ``lam <= 0``, shapes that do not broadcast, or finite
+        arguments whose product :math:`2 g\lambda` overflows float64.
     """
-    gg = as_float_array(g, "g")
-    ll = as_float_array(lam, "lam")
+    gg = as_float_array(g, "g", allow_nonfinite=True)
+    ll = as_float_array(lam, "lam", allow_nonfinite=True)
+    if np.any(np.isnan(gg)) or np.any(np.isnan(ll)):
+        raise ValueError("g and lam must not contain NaN")
     if np.any(gg < 0):
         raise ValueError("g must be >= 0")
     if np.any(ll <= 0):
         raise ValueError("lam must be > 0")
     gg, ll = _broadcast(gg, ll, ("g", "lam"))
-    return _ret(2.0 * gg * ll)
+    with np.errstate(over="ignore", invalid="ignore"):
+        # (2 g) lam in this order: bitwise the value 2 * g * lam had
+        rate = np.where(gg == 0, 0.0, 2.0 * gg * ll)
+    over = np.isinf(rate) & np.isfinite(gg) & np.isfinite(ll)
+    if np.any(over):
+        k = int(np.flatnonzero(over.ravel())[0])
+        raise ValueError(f"gamma_gr: 2 g lam overflows float64 (g = {float(gg.ravel()[k])!r}, "
+                         f"lam = {float(ll.ravel()[k])!r})")
+    return _ret(rate)
 
 
 def p_res(gamma: Any, *, workers: int | None = 1) -> Any:

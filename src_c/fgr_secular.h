@@ -33,7 +33,6 @@ extern "C" {
 #endif
 
 /* Error codes returned by fgr_arrowhead_solve (0 = success). */
-#define FGR_SEC_OK 0
 #define FGR_SEC_BAD_POLES (-1)    /* non-finite or not ascending */
 #define FGR_SEC_BAD_COUPLING (-2) /* negative or non-finite z2 */
 #define FGR_SEC_BAD_ALPHA (-3)    /* non-finite alpha */
