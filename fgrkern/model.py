@@ -520,6 +520,10 @@ class LevelDotModel:
             else:
                 energies[r] = ev
                 weights[r] = w0
+            # LAPACK normalises the eigenvectors only to ~1e-13 (the first row
+            # sums to 1 within that, so P(0) - 1 would show at that level):
+            # the weights of a row sum to 1 exactly up to rounding.
+            weights[r] /= weights[r].sum()
 
 
 def _complex_normal(gen: np.random.Generator, shape: Any) -> np.ndarray:
