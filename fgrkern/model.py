@@ -338,7 +338,8 @@ class LevelDotModel:
     # of lam, |eps0| and the given bath levels): scaling by u is exact, the weights
     # are scale invariant, and lam**2 or g lam^2 are never formed in absolute
     # units, where they over- or underflow long before the energies do.  u depends
-    # on g only when g (lam/u)^2 > 2^800 (g > ~1e240), so several couplings share
+    # on g only when g (lam/u)^2 > 2^800 (g > ~1e240); the dot is then still drawn
+    # in the g = 0 unit and rescaled by a power of two, so several couplings share
     # bitwise the same draws.
     def _secular_unit(self, g_max: float) -> float:
         """Energy unit of the secular path (a power of two)."""
@@ -427,14 +428,21 @@ class LevelDotModel:
         """
         size = outs[0][0].shape[0]
         chunk = self._secular_block(size)
-        u = self._secular_unit(max(float(g) for g in gs))
-        factors = [self._coupling_scale(float(g), u) for g in gs]
+        # The dot is drawn in the g-independent unit u0; a coupling so large
+        # that it needs a larger unit u (g > ~1e240) gets the poles rescaled
+        # by the power of two u0/u (exact).  Each g thus sees the same
+        # numbers whichever other couplings share the call: a run with
+        # several g equals separate runs bitwise.
+        u0 = self._secular_unit(0.0)
+        units = [self._secular_unit(float(g)) for g in gs]
+        factors = [self._coupling_scale(float(g), u) for g, u in zip(gs, units)]
         for start in range(0, size, chunk):
             check_stop()  # a caller (simulate) that no longer wants the result stops us here
             stop = min(size, start + chunk)
-            poles, draws = self._secular_draws(gen, stop - start, u)
-            for g, c, (energies, weights) in zip(gs, factors, outs):
+            poles0, draws = self._secular_draws(gen, stop - start, u0)
+            for g, u, c, (energies, weights) in zip(gs, units, factors, outs):
                 check_stop()
+                poles = poles0 if u == u0 else poles0 * (u0 / u)
                 e = energies[start:stop]
                 _sampler.arrowhead_rows(poles, draws * c, self._eps0 / u, e, weights[start:stop])
                 with np.errstate(over="ignore"):

@@ -711,7 +711,10 @@ def simulate(
         realisation, each g uses the same dot spectrum and the same Gaussian
         coupling vector (only its scale :math:`\sqrt{g}` differs); the result
         for each g equals, bitwise, a separate run of the model with that g
-        and the same seed.  With ``method="secular"`` the dot is drawn and
+        and the same seed, whatever the other couplings are (e.g.
+        ``g=[1e-3, 1e250]``: the secular path works in a larger energy unit
+        for g beyond ~1e240, reached from the common draws by an exact
+        power-of-two rescaling).  With ``method="secular"`` the dot is drawn and
         diagonalised once per realisation and only the secular equation and
         P(t) are evaluated per g (at N = 1000 ten couplings cost about 3x
         one, instead of 10x), and differences between couplings have far less
