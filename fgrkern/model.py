@@ -289,7 +289,12 @@ class LevelDotModel:
         method : {"secular", "dense"}
             ``"secular"`` (default): exact O(N^2) arrowhead sampler.
             ``"dense"``: LAPACK diagonalisation of the full matrix, O(N^3).
-            Both sample the same distribution.
+            Both sample the same distribution.  The dense path resolves
+            energies only to ~1e-16 of the largest one (LAPACK's absolute
+            accuracy), so level structure finer than that (e.g. a level
+            on a bath level next to bath levels 1e15 times larger) is lost
+            there; the secular path keeps it down to ~1e-154 of the
+            largest energy and raises ValueError beyond.
 
         Returns
         -------
@@ -352,6 +357,13 @@ class LevelDotModel:
         c_exp = math.frexp(g_max)[1] + 2 * (math.frexp(self._lam)[1] - exp) - self._n_levels.bit_length()
         if c_exp > 800:
             exp += (c_exp + 1) // 2
+        elif g_max > 0.0 and c_exp < -1000:
+            # The factor would underflow (couplings ~1e-150 of the largest energy
+            # or less) and the couplings vanish, also where they mix levels closer
+            # than |W| (a level on a pole next to one at 1e200).  A smaller unit
+            # keeps it normal while the energies stay below 2^1000 units; the
+            # solver then keeps or refuses (ValueError) a relevant coupling.
+            exp -= min((-1000 - c_exp + 1) // 2, 1000, exp + 1022)
         if exp > 1023:
             raise ValueError(self._range_message(g_max))
         return math.ldexp(1.0, exp)

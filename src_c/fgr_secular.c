@@ -307,6 +307,33 @@ int fgr_arrowhead_solve(ptrdiff_t L, const double *d, const double *z2, double a
         }
     }
 
+    /* A coupling deflated by the DBL_MIN threshold must really be negligible:
+     * its pole's weight is ~ z2 / (d - e)^2 with e the nearest root of the
+     * active problem.  Energies beyond ~1e154 |z| make the threshold drop
+     * couplings that mix states closer than |z| (e.g. the level sitting on a
+     * pole while another pole is at 1e160): refuse instead of returning a
+     * wrong spectrum.  The roots e[ndefl..L] are ascending. */
+    for (mu = 0; mu < L; ++mu) {
+        if (!(z2[mu] > 0.0) || ldexp(z2[mu], -2 * k) >= DBL_MIN)
+            continue;
+        ptrdiff_t lo = ndefl, hi = L + 1; /* first root >= d[mu], by bisection */
+        while (lo < hi) {
+            const ptrdiff_t mid = lo + (hi - lo) / 2;
+            if (e[mid] < d[mu])
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        double dist = INFINITY;
+        if (lo <= L)
+            dist = fmin(dist, e[lo] - d[mu]);
+        if (lo > ndefl)
+            dist = fmin(dist, d[mu] - e[lo - 1]);
+        /* weight z2 / dist^2 above ~eps/2: compared as amplitudes (no overflow) */
+        if (sqrt(z2[mu]) > 0x1p-27 * dist)
+            return FGR_SEC_SCALE;
+    }
+
     /* Merge the K+1 roots with the deflated poles, ascending.  Writing
      * position p = i + j never passes the read position ndefl + j of root j. */
     {
