@@ -88,3 +88,24 @@ def test_model_scale_choice_keeps_small_couplings():
     spec = fgrkern.LevelDotModel(3, 0.5, bath=[-1e150, 0.0, 1e150]).sample(4, rng=2)
     np.testing.assert_allclose(spec.weights[:, 1:3], 0.5, rtol=1e-12)
     np.testing.assert_allclose(spec.energies[:, 1], -spec.energies[:, 2], rtol=1e-12)
+
+
+def test_level_on_pole_tiny_coupling():
+    """One pole, the level on it: eigenvalues d +- |W|, weights 1/2 (exact 2x2
+    result) while z2 = |W|^2 is a normal number; below DBL_MIN the solver
+    cannot form the offsets and refuses (it returned weights 0 and 1)."""
+    e, w, _, _ = _sampler.arrowhead(np.array([2.0]), np.array([1e-300]), 2.0)
+    np.testing.assert_allclose(w, [0.5, 0.5], rtol=1e-15)
+    assert np.all(e == 2.0)  # 2 +- 1e-150 rounds to 2
+    with pytest.raises(ValueError, match="too many decades"):
+        _sampler.arrowhead(np.array([2.0]), np.array([1e-310]), 2.0)
+
+
+def test_repeated_pole_group_merges_subthreshold_couplings():
+    """A repeated pole whose copies have couplings below and above DBL_MIN is
+    one group (couplings add); nothing is refused, and the result is mpmath's."""
+    d, z2 = np.array([-1.0, 1.0, 1.0]), np.array([0.3, 1e-309, 0.2])
+    e, w, _, _ = _sampler.arrowhead(d, z2, 0.0)
+    E, W = mp_arrowhead(d, z2, 0.0)
+    np.testing.assert_allclose(e, E, rtol=1e-15, atol=1e-15)
+    np.testing.assert_allclose(w, W, rtol=1e-14, atol=1e-300)
