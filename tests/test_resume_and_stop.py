@@ -208,3 +208,25 @@ def test_keyboard_interrupt_note_names_checkpoint(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt) as info:  # no checkpoint: nothing to resume, no note
         simulate(ToyModel(n=3), TAU, 10, rng=11, chunk_size=CHUNK, workers=1)
     assert not getattr(info.value, "__notes__", [])
+
+
+def test_cli_interrupt_message_names_checkpoint(tmp_path, monkeypatch, capsys):
+    """The command line prints the note simulate attaches to a KeyboardInterrupt
+    (where the completed samples are and how to resume) on its one line."""
+    from fgrkern import cli
+
+    ck = tmp_path / "run.ckpt.npz"
+    orig = simmod._run_chunk
+
+    def interrupt_at_1(task):
+        if task.index == 1:
+            raise KeyboardInterrupt
+        return orig(task)
+
+    monkeypatch.setattr(simmod, "_run_chunk", interrupt_at_1)
+    rc = cli.main(["simulate", "--n", "10", "--gamma", "1", "--samples", "100", "--tau", "0,1",
+                   "--workers", "1", "--checkpoint", str(ck), "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 130
+    assert err[-1].startswith("fgrkern: interrupted; the 32 completed samples are saved in checkpoint")
+    assert str(ck) in err[-1] and "resume" in err[-1]
