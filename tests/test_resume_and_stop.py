@@ -191,16 +191,21 @@ def test_stop_flag_stops_sampler_and_kernel():
     assert seen == [1]
 
 
-def test_keyboard_interrupt_note_names_checkpoint(tmp_path, monkeypatch):
-    ck = tmp_path / "c.npz"
+def _ctrl_c_at_chunk(monkeypatch, index: int) -> None:
+    """Make chunk ``index`` raise KeyboardInterrupt (as if Ctrl-C arrived there)."""
     orig = simmod._run_chunk
 
-    def interrupt_at_2(task):
-        if task.index == 2:
+    def run(task):
+        if task.index == index:
             raise KeyboardInterrupt
         return orig(task)
 
-    monkeypatch.setattr(simmod, "_run_chunk", interrupt_at_2)
+    monkeypatch.setattr(simmod, "_run_chunk", run)
+
+
+def test_keyboard_interrupt_note_names_checkpoint(tmp_path, monkeypatch):
+    ck = tmp_path / "c.npz"
+    _ctrl_c_at_chunk(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt) as info:
         simulate(ToyModel(n=3), TAU, 10, rng=11, chunk_size=CHUNK, workers=1, checkpoint=ck)
     notes = getattr(info.value, "__notes__", [])
@@ -216,14 +221,7 @@ def test_cli_interrupt_message_names_checkpoint(tmp_path, monkeypatch, capsys):
     from fgrkern import cli
 
     ck = tmp_path / "run.ckpt.npz"
-    orig = simmod._run_chunk
-
-    def interrupt_at_1(task):
-        if task.index == 1:
-            raise KeyboardInterrupt
-        return orig(task)
-
-    monkeypatch.setattr(simmod, "_run_chunk", interrupt_at_1)
+    _ctrl_c_at_chunk(monkeypatch, 1)
     rc = cli.main(["simulate", "--n", "10", "--gamma", "1", "--samples", "100", "--tau", "0,1",
                    "--workers", "1", "--checkpoint", str(ck), "--no-progress"])
     err = capsys.readouterr().err.strip().splitlines()
