@@ -368,6 +368,20 @@ class LevelDotModel:
             raise ValueError(self._range_message(g_max))
         return math.ldexp(1.0, exp)
 
+    def _energy_bound(self, g: float) -> float:
+        """A generous bound on |e| of any realisation (for overflow checks before sampling).
+
+        Weyl: |e| <= max(|eps0|, max |dot level|) + ||W||; the dot levels
+        stay within ~2 lam (semicircle; Poisson and given levels exactly
+        within theirs) and ||W||^2 ~ g lam^2; factors of 4 and 10 leave room
+        for finite-N fluctuations.
+        """
+        dot = 4.0 * self._lam
+        if self._levels is not None and self._levels.size:
+            dot = float(np.max(np.abs(self._levels)))
+        with np.errstate(over="ignore"):
+            return max(abs(self._eps0), dot) + 10.0 * math.sqrt(g) * self._lam
+
     def _range_message(self, g: float) -> str:
         return (f"an eigenvalue exceeds the floating-point range (lam = {self._lam!r}, eps0 = {self._eps0!r}, "
                 f"g = {g!r}: max(2 lam, |eps0|, sqrt(g) lam) must stay below ~1e308)")

@@ -585,6 +585,20 @@ def _executor_capacity(executor: Executor) -> int:
     return resolve_workers(None)
 
 
+def _check_phases(model: Any, gs: np.ndarray | None, t: np.ndarray) -> None:
+    """ValueError naming tau when the phases e t would overflow (the kernel would refuse every chunk)."""
+    bound = getattr(model, "_energy_bound", None)
+    if bound is None or t.size == 0:
+        return
+    e_max = bound(float(np.max(gs)) if gs is not None else float(model.g))
+    with np.errstate(over="ignore"):
+        phase = e_max * float(np.max(np.abs(t)))
+    if not np.isfinite(phase):
+        raise ValueError(f"tau = {float(np.max(np.abs(t))) / model.heisenberg_time!r}: the phases e t reach "
+                         f"~{e_max:.3g} x {float(np.max(np.abs(t))):.3g} (eigenvalue bound x time), beyond "
+                         "the double range; use smaller tau")
+
+
 def _check_chunk_memory(model: Any, executor: Executor | None, nthreads: int, rows: int, G: int, T: int) -> None:
     """The memory guard for the chunks computing at once in this process.
 
@@ -824,6 +838,7 @@ def simulate(
     t_arr = np.ascontiguousarray(model.t_from_tau(tau_arr), dtype=np.float64)
     if t_arr.shape != tau_arr.shape:
         raise ValueError(f"model.t_from_tau returned shape {t_arr.shape} for tau of shape {tau_arr.shape}")
+    _check_phases(model, gs, t_arr)
     params = _model_params(model)
     G = 1 if gs is None else gs.size
     T = tau_arr.size

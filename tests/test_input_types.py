@@ -125,3 +125,18 @@ def test_gamma_gr_limits_overflow_and_no_warnings():
             theory.gamma_gr(1.0, 0.0)
     # consistent with the other theory functions at infinite coupling
     assert theory.p_res(np.inf) == 0.0 and theory.p_tau(0.5, np.inf) == 0.0
+
+
+def test_simulate_phase_overflow_before_any_chunk(monkeypatch):
+    """t = tau t_H finite but e t beyond the double range (lam = 1e10: t_H =
+    2e-9, eigenvalues ~1e10): the kernel would refuse every chunk; simulate
+    raises ValueError naming tau before the first one.  1e290 still runs."""
+    model = fgrkern.LevelDotModel(10, 0.5, lam=1e10)
+    calls = []
+    orig = simmod._run_chunk
+    monkeypatch.setattr(simmod, "_run_chunk", lambda task: calls.append(task.index) or orig(task))
+    with pytest.raises(ValueError, match="tau = 1e\\+307.*phases"):
+        fgrkern.simulate(model, [0.0, 1e307], 4, rng=1)
+    assert calls == []
+    res = fgrkern.simulate(model, [0.0, 1e290], 4, rng=1, chunk_size=4)
+    assert calls == [0] and res.mean[0] == 1.0 and 0.0 <= res.mean[1] <= 1.0
