@@ -402,12 +402,12 @@ def _check_seed(rec: Any, where: str) -> None:
     _need(_is_int(ps) and 4 <= ps <= _MAX_POOL_SIZE, f"{where}.pool_size must be an integer in [4, {_MAX_POOL_SIZE}]")
 
 
-def _check_model(m: Any, where: str) -> None:
+def _check_model(m: Any, where: str, *, size_optional: bool = False) -> None:
     _need(isinstance(m, dict) and all(isinstance(k, str) for k in m), f"{where} must be an object")
     _need(isinstance(m.get("class"), str), f"{where}.class must be a string")
-    for k in ("n",):
-        if k in m:
-            _need(_is_int(m[k]) and m[k] >= 1, f"{where}.{k} must be a positive integer")
+    # An N -> infinity extrapolation (method "extrapolate") has no size: n is null.
+    if "n" in m and not (size_optional and m["n"] is None):
+        _need(_is_int(m["n"]) and m["n"] >= 1, f"{where}.n must be a positive integer")
 
 
 def validate_metadata(meta: Any, kind: str) -> None:
@@ -434,10 +434,16 @@ def validate_metadata(meta: Any, kind: str) -> None:
         _need(isinstance(fp.get("fgrkern_version"), str), "fingerprint.fgrkern_version must be a string")
     else:
         _need(isinstance(meta.get("fgrkern_version"), str), "fgrkern_version must be a string")
-        _check_model(meta.get("model"), "model")
         _need(isinstance(meta.get("method"), str), "method must be a string")
-        _need(_is_int(meta.get("chunk_size")) and meta["chunk_size"] >= 1, "chunk_size must be a positive integer")
-        _check_seed(meta.get("seed"), "seed")
+        # An N -> infinity extrapolation combines runs: it has no size, chunking or seed of its own
+        # (those of its inputs are in its fit record).
+        derived = meta["method"] == "extrapolate"
+        _check_model(meta.get("model"), "model", size_optional=derived)
+        if derived:
+            _need(isinstance(meta.get("extrapolation"), dict), "extrapolation must be an object")
+        else:
+            _need(_is_int(meta.get("chunk_size")) and meta["chunk_size"] >= 1, "chunk_size must be a positive integer")
+            _check_seed(meta.get("seed"), "seed")
         if "common_random_numbers" in meta:
             _need(isinstance(meta["common_random_numbers"], bool), "common_random_numbers must be true or false")
 

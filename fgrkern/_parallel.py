@@ -24,6 +24,42 @@ from typing import Callable, Iterator
 CHUNK_SECONDS = 0.02
 
 
+class Cancelled(Exception):
+    """A computation stopped early because its caller set the stop flag (see :func:`stop_scope`)."""
+
+
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def stop_scope(event: threading.Event | None) -> Iterator[None]:
+    """Make ``event`` the stop flag of long computations run by this thread.
+
+    A compiled call cannot be interrupted, and a KeyboardInterrupt reaches
+    only the main thread: worker threads learn that their result is no longer
+    wanted from this flag, which the sampler (between blocks of rows) and
+    :func:`run_chunks` (between chunks) check through :func:`check_stop`.
+    """
+    prev = getattr(_local, "stop", None)
+    _local.stop = event
+    try:
+        yield
+    finally:
+        _local.stop = prev
+
+
+def current_stop() -> threading.Event | None:
+    """The stop flag of the calling thread (None outside :func:`stop_scope`)."""
+    return getattr(_local, "stop", None)
+
+
+def check_stop() -> None:
+    """Raise :class:`Cancelled` if the calling thread's stop flag is set."""
+    ev = getattr(_local, "stop", None)
+    if ev is not None and ev.is_set():
+        raise Cancelled("stopped by the caller")
+
+
 @contextlib.contextmanager
 def single_threaded_blas() -> Iterator[None]:
     """Limit BLAS/OpenMP pools to one thread for the duration of the block."""
@@ -39,8 +75,10 @@ def single_threaded_blas() -> Iterator[None]:
 class _Dispenser:
     """Hands out contiguous ranges of [0, n); thread-safe; can be stopped."""
 
-    def __init__(self, n: int, nthreads: int, min_chunk: int, max_chunk: int) -> None:
+    def __init__(self, n: int, nthreads: int, min_chunk: int, max_chunk: int,
+                 cancel: threading.Event | None = None) -> None:
         self.n = n
+        self.cancel = cancel
         self.max_chunk = max_chunk
         self.nthreads = nthreads
         self.min_chunk = min_chunk
@@ -66,6 +104,10 @@ class _Dispenser:
     def work(self, func: Callable[[int, int], None]) -> None:
         size = self.min_chunk
         while True:
+            if self.cancel is not None and self.cancel.is_set():
+                # the caller's stop flag (not an error of ours): leave at this chunk boundary
+                self.stop()
+                raise Cancelled("stopped by the caller")
             rng = self.take(size)
             if rng is None:
                 return
@@ -98,12 +140,14 @@ def run_chunks(
     KeyboardInterrupt is raised within about one chunk's time
     (:data:`CHUNK_SECONDS`); the other threads then finish their current chunk
     and stop before the exception propagates.  The first exception raised by
-    any chunk is re-raised the same way.
+    any chunk is re-raised the same way.  A stop flag of the calling thread
+    (:func:`stop_scope`) is checked by every thread between chunks and raises
+    :class:`Cancelled`.
     """
     if n <= 0:
         return
     nthreads = max(1, min(workers, n // max(1, min_chunk)))
-    disp = _Dispenser(n, nthreads, max(1, min_chunk), max(1, min_chunk, max_chunk or n))
+    disp = _Dispenser(n, nthreads, max(1, min_chunk), max(1, min_chunk, max_chunk or n), current_stop())
     if nthreads == 1:
         disp.work(func)
         return

@@ -22,7 +22,7 @@ cdef extern from "fgr_secular.h" nogil:
                             double *work, Py_ssize_t *iwork)
     size_t FGR_SEC_WORK(Py_ssize_t L)
     size_t FGR_SEC_IWORK(Py_ssize_t L)
-    int FGR_SEC_BAD_POLES, FGR_SEC_BAD_COUPLING, FGR_SEC_BAD_ALPHA, FGR_SEC_RANGE
+    int FGR_SEC_BAD_POLES, FGR_SEC_BAD_COUPLING, FGR_SEC_BAD_ALPHA, FGR_SEC_RANGE, FGR_SEC_SCALE
 
 
 cdef object _secular_error(int code):
@@ -35,6 +35,10 @@ cdef object _secular_error(int code):
     if code == FGR_SEC_RANGE:
         return ValueError("an eigenvalue exceeds the floating-point range (|e| > 1.8e308): "
                           "eps0, the bath levels or the coupling energy sqrt(g) * lam are too large")
+    if code == FGR_SEC_SCALE:
+        return ValueError("the energies span too many decades: a coupling |W| below ~1e-154 of the largest "
+                          "energy (eps0, the bath levels, 2 lam) mixes levels closer than |W|, which double "
+                          "precision cannot resolve; bring eps0, the bath levels, lam and g closer together")
     return RuntimeError("secular solver: a root did not converge within the iteration limit "
                         "(a bug: please report the parameters and seed)")
 

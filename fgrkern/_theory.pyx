@@ -11,13 +11,20 @@ cdef extern from "fgr_theory.h" nogil:
     double fgr_p_res(double gamma)
     double fgr_p_tau(double tau, double gamma)
     double fgr_p_tau_fine(double tau, double gamma)
-    long fgr_p_tau_cost(double tau, double gamma)
-    double fgr_p_tau_tune(double tau, double gamma, const double *p, long *cost)
+
+
+cdef _check_range(Py_ssize_t start, Py_ssize_t stop, Py_ssize_t n, Py_ssize_t n_out):
+    # boundscheck is off in this module: a bad range would read or write out of bounds
+    if n_out != n:
+        raise ValueError(f"out has length {n_out}, the inputs {n}")
+    if not 0 <= start <= stop <= n:
+        raise ValueError(f"index range [{start}, {stop}) is outside [0, {n})")
 
 
 def p_res_range(const double[::1] gamma, double[::1] out, Py_ssize_t start, Py_ssize_t stop):
     """out[i] = P_res(gamma[i]), Eq. (4), for start <= i < stop."""
     cdef Py_ssize_t i
+    _check_range(start, stop, gamma.shape[0], out.shape[0])
     with nogil:
         for i in range(start, stop):
             out[i] = fgr_p_res(gamma[i])
@@ -30,6 +37,9 @@ def p_tau_range(const double[::1] tau, const double[::1] gamma, double[::1] out,
     tau[i] >= 0 finite and gamma[i] > 0 finite (NaN otherwise).
     """
     cdef Py_ssize_t i
+    if gamma.shape[0] != tau.shape[0]:
+        raise ValueError(f"tau and gamma lengths differ ({tau.shape[0]}, {gamma.shape[0]})")
+    _check_range(start, stop, tau.shape[0], out.shape[0])
     with nogil:
         for i in range(start, stop):
             out[i] = fgr_p_tau(tau[i], gamma[i])
@@ -39,36 +49,21 @@ def p_tau_fine_range(const double[::1] tau, const double[::1] gamma, double[::1]
                      Py_ssize_t start, Py_ssize_t stop):
     """As p_tau_range with the refined reference rule (tests only)."""
     cdef Py_ssize_t i
+    if gamma.shape[0] != tau.shape[0]:
+        raise ValueError(f"tau and gamma lengths differ ({tau.shape[0]}, {gamma.shape[0]})")
+    _check_range(start, stop, tau.shape[0], out.shape[0])
     with nogil:
         for i in range(start, stop):
             out[i] = fgr_p_tau_fine(tau[i], gamma[i])
 
 
-def p_tau_cost(double tau, double gamma):
-    """Number of Bessel-kernel evaluations of one p_tau call."""
-    return fgr_p_tau_cost(tau, gamma)
-
-
 def bessel_i01e(const double[::1] z, double[::1] i0e, double[::1] i1e, double[::1] dif):
     """exp(-z) I0(z), exp(-z) I1(z) and their difference, for z >= 0 (for tests)."""
-    cdef Py_ssize_t i
+    cdef Py_ssize_t i, n = z.shape[0]
+    if i0e.shape[0] != n or i1e.shape[0] != n or dif.shape[0] != n:
+        raise ValueError(f"bessel_i01e: outputs must have the length of z ({n}), got "
+                         f"{i0e.shape[0]}, {i1e.shape[0]}, {dif.shape[0]}")
     with nogil:
-        for i in range(z.shape[0]):
+        for i in range(n):
             fgr_bessel_i01e(z[i], &i0e[i], &i1e[i], &dif[i])
 
-
-
-def p_tau_tune(const double[::1] tau, const double[::1] gamma, const double[::1] p, double[::1] out):
-    """As p_tau_range (all points) with the rule parameters p (22 numbers, in
-    the order of the quad_rule fields in src_c/fgr_theory.c): for tuning."""
-    cdef Py_ssize_t i
-    with nogil:
-        for i in range(tau.shape[0]):
-            out[i] = fgr_p_tau_tune(tau[i], gamma[i], &p[0], NULL)
-
-
-def p_tau_tune_cost(double tau, double gamma, const double[::1] p):
-    """Kernel evaluations of p_tau_tune at one point."""
-    cdef long c = 0
-    fgr_p_tau_tune(tau, gamma, &p[0], &c)
-    return c

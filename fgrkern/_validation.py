@@ -21,6 +21,7 @@ __all__ = [
     "check_allocation",
     "check_positive_int",
     "check_real_scalar",
+    "cgroup_memory_room",
     "parse_symmetry",
     "resolve_workers",
 ]
@@ -40,11 +41,18 @@ def as_float_array(x: Any, name: str, *, allow_nonfinite: bool = False) -> np.nd
     object, string and other dtypes raise ``TypeError``.  Non-finite values
     raise ``ValueError`` unless ``allow_nonfinite``.
     """
+    if _is_masked(x):
+        # np.asarray silently drops the mask: the masked values would be used
+        raise TypeError(f"{name} is a numpy masked array (np.ma); pass a plain array "
+                        f"(e.g. {name}.compressed() or {name}.filled(value))")
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and the like
         raise TypeError(f"{name} must be an array of real numbers ({exc})") from None
     kind = arr.dtype.kind
+    if kind == "O" and arr.size and all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                                        for v in arr.flat):
+        raise ValueError(f"{name} contains integers beyond the double range (|x| > ~1.8e308)")
     if kind not in "iuf":
         raise TypeError(
             f"{name} must contain real numbers (int or float), got dtype {arr.dtype}"
@@ -59,15 +67,31 @@ def as_float_array(x: Any, name: str, *, allow_nonfinite: bool = False) -> np.nd
     return arr
 
 
-def check_real_scalar(x: Any, name: str, *, finite: bool = True) -> float:
-    """Return ``x`` as a Python float; it must be a real scalar."""
+def _is_masked(x: Any, depth: int = 0) -> bool:
+    """Whether ``x`` is a masked array, or a (nested) list/tuple holding one."""
+    if isinstance(x, np.ma.MaskedArray):
+        return True
+    if isinstance(x, (list, tuple)) and depth < 32:
+        return any(isinstance(v, (np.ma.MaskedArray, list, tuple)) and _is_masked(v, depth + 1) for v in x)
+    return False
+
+
+def check_real_scalar(x: Any, name: str) -> float:
+    """Return ``x`` as a finite Python float; it must be a real scalar."""
+    if isinstance(x, np.ma.MaskedArray):  # np.ma.masked included: its value is meaningless
+        raise TypeError(f"{name} must be a real number, got a numpy masked array")
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Real, np.floating, np.integer)):
         if isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind in "iuf":
             x = x.item()
         else:
             raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
-    v = float(x)
-    if finite and not np.isfinite(v):
+    try:
+        v = float(x)
+    except OverflowError:  # an int beyond the double range
+        digits = len(str(abs(int(x)))) if isinstance(x, numbers.Integral) else 0
+        raise ValueError(f"{name} is beyond the double range (an integer of {digits} digits; "
+                         "the largest double is ~1.8e308)") from None
+    if not np.isfinite(v):
         raise ValueError(f"{name} must be finite, got {v}")
     return v
 
@@ -126,8 +150,25 @@ def as_generator(rng: Any, name: str = "rng") -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(as_seed_sequence(rng, name)))
 
 
+#: Threads per CPU beyond which a ``workers`` request is clamped: the compiled
+#: loops are CPU bound, more threads only cost memory and start-up time.
+MAX_THREADS_PER_CPU = 4
+
+
+def max_workers() -> int:
+    """Largest thread count used: MAX_THREADS_PER_CPU per CPU of the machine."""
+    import os
+
+    return MAX_THREADS_PER_CPU * max(1, os.cpu_count() or 1)
+
+
 def resolve_workers(workers: Any, name: str = "workers") -> int:
-    """Number of threads: None -> usable cores; -1 -> usable cores; else >= 1."""
+    """Number of threads: None or -1 -> usable cores; else >= 1, clamped to :func:`max_workers`.
+
+    Results never depend on the number of threads, so clamping an absurd
+    request (``workers=10**9``) changes nothing but the cost of honouring it
+    (a thread, a work list or a round-robin index per worker).
+    """
     import os
 
     if workers is None or (not isinstance(workers, bool) and isinstance(workers, numbers.Integral) and workers == -1):
@@ -135,62 +176,150 @@ def resolve_workers(workers: Any, name: str = "workers") -> int:
             return max(1, len(os.sched_getaffinity(0)))
         except AttributeError:  # not on Linux
             return max(1, os.cpu_count() or 1)
-    return check_positive_int(workers, name)
+    return min(check_positive_int(workers, name), max_workers())
+
+
+#: Requests below this many bytes are not checked (not worth the file reads).
+_CHECK_THRESHOLD = 8 << 20
+#: cgroup v1 reports "no limit" as a huge number (2^63 rounded to pages).
+_NO_LIMIT = 1 << 60
+_CGROUP_ROOT = "/sys/fs/cgroup"
+_PROC_SELF_CGROUP = "/proc/self/cgroup"
+
+
+class InsufficientMemoryError(MemoryError, ValueError):
+    """A request needs more memory than is available (raised before allocating).
+
+    Both a MemoryError (what it is) and a ValueError (the argument asks for
+    too much), so either ``except`` clause catches it.
+    """
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        with open(path) as fh:
+            return fh.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _cgroup_paths(text: str) -> tuple[str | None, str | None]:
+    """(v2 path, v1 memory-controller path) of this process from /proc/self/cgroup."""
+    v2 = v1 = None
+    for line in text.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        if parts[0] == "0" and parts[1] == "":
+            v2 = parts[2]
+        elif "memory" in parts[1].split(","):
+            v1 = parts[2]
+    return v2, v1
+
+
+def _ancestors(base: str, rel: str | None) -> list[str]:
+    """base/rel, its parents up to base (the limits of every level apply)."""
+    out = [base]
+    if rel:
+        acc = base
+        for part in rel.strip("/").split("/"):
+            if part in ("", ".", ".."):
+                continue
+            acc = acc + "/" + part
+            out.append(acc)
+    return out[::-1]
+
+
+def _reclaimable(directory: str, key: str) -> int:
+    """Page cache a cgroup can drop (inactive file pages), from its memory.stat."""
+    text = _read_text(directory + "/memory.stat") or ""
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name == key:
+            try:
+                return max(0, int(value))
+            except ValueError:
+                return 0
+    return 0
+
+
+def cgroup_memory_room(root: str = _CGROUP_ROOT, proc_self_cgroup: str = _PROC_SELF_CGROUP) -> int | None:
+    """Bytes the cgroup limits still allow this process, or None without a limit.
+
+    cgroup v2 (``memory.max`` - ``memory.current``, "max" = no limit, at the
+    unified root or the hybrid ``unified/`` mount) and v1
+    (``memory/memory.limit_in_bytes`` - ``memory.usage_in_bytes``), for the
+    process's own group and every ancestor; usage excludes inactive page
+    cache (reclaimable).  The smallest room wins.
+    """
+    v2, v1 = _cgroup_paths(_read_text(proc_self_cgroup) or "")
+    layouts = (
+        (root, v2, "memory.max", "memory.current", "inactive_file"),
+        (root + "/unified", v2, "memory.max", "memory.current", "inactive_file"),
+        (root + "/memory", v1, "memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file"),
+    )
+    rooms = []
+    for base, rel, limit_name, usage_name, cache_key in layouts:
+        for d in _ancestors(base, rel):
+            raw = _read_text(f"{d}/{limit_name}")
+            if raw is None or raw.strip() == "max":
+                continue
+            try:
+                limit = int(raw.strip())
+            except ValueError:
+                continue
+            if limit >= _NO_LIMIT:
+                continue
+            try:
+                used = int((_read_text(f"{d}/{usage_name}") or "0").strip())
+            except ValueError:
+                used = 0
+            rooms.append(max(0, limit - max(0, used - _reclaimable(d, cache_key))))
+    return min(rooms) if rooms else None
+
+
+def _meminfo_available(path: str = "/proc/meminfo") -> int | None:
+    for line in (_read_text(path) or "").splitlines():
+        if line.startswith("MemAvailable:"):
+            try:
+                return int(line.split()[1]) * 1024
+            except (IndexError, ValueError):
+                return None
+    return None
 
 
 def available_memory() -> int | None:
     """Bytes this process can still allocate without swapping, or None if unknown.
 
-    Linux: ``MemAvailable`` from /proc/meminfo, lowered to the cgroup (v2 or
-    v1) limit minus current usage when a container limit is set.
-    Elsewhere: physical memory from ``os.sysconf`` when available.
+    Linux: ``MemAvailable`` from /proc/meminfo, lowered to the room left by
+    the cgroup (v2 or v1) limits (:func:`cgroup_memory_room`).  Elsewhere:
+    physical memory from ``os.sysconf`` when available.
     """
     import os
 
-    avail: int | None = None
+    candidates = [v for v in (_meminfo_available(), cgroup_memory_room()) if v is not None]
+    if candidates:
+        return min(candidates)
     try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    avail = int(line.split()[1]) * 1024
-                    break
-    except (OSError, ValueError, IndexError):
-        pass
-    for limit_file, usage_file in (
-        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-        ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
-    ):
-        try:
-            with open(limit_file) as fh:
-                raw = fh.read().strip()
-            if raw == "max":
-                continue
-            with open(usage_file) as fh:
-                used = int(fh.read().strip())
-            room = max(0, int(raw) - used)
-        except (OSError, ValueError):
-            continue
-        if room < (1 << 60):  # v1 reports "no limit" as a huge number
-            avail = room if avail is None else min(avail, room)
-    if avail is None:
-        try:
-            avail = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (AttributeError, ValueError, OSError):
-            return None
-    return avail
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
-def check_allocation(nbytes: int, what: str) -> None:
-    """Raise MemoryError up front if ``nbytes`` exceed the memory available now.
+def check_allocation(nbytes: float, what: str) -> None:
+    """Raise :class:`InsufficientMemoryError` up front if ``nbytes`` exceed the memory available now.
 
-    Allocating first and failing later is worse on Linux: with memory
-    overcommit a too-large ``numpy.empty`` succeeds and the process is killed
-    by the OOM killer once the pages are touched.
+    The one memory guard of the package: every allocation that grows with
+    the arguments estimates its peak here first.  Allocating first and
+    failing later is worse on Linux: with memory overcommit a too-large
+    ``numpy.empty`` succeeds and the process is killed by the OOM killer
+    once the pages are touched.  ``what`` names the argument(s) responsible.
     """
-    if nbytes <= (64 << 20):  # small requests: not worth a system query
+    if nbytes <= _CHECK_THRESHOLD:
         return
     avail = available_memory()
     if avail is not None and nbytes > avail:
-        raise MemoryError(
-            f"{what} needs {nbytes / 2**30:.3g} GiB but only {avail / 2**30:.3g} GiB of memory is available"
+        raise InsufficientMemoryError(
+            f"{what} needs about {nbytes / 2**30:.3g} GiB but only {avail / 2**30:.3g} GiB of memory is "
+            "available (free memory and container limits)"
         )

@@ -520,8 +520,10 @@ def _run_simulate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         raise UserError(str(exc)) from None
     except SimulationError as exc:
         raise UserError(f"simulation failed: {exc}") from None
-    except KeyboardInterrupt:
-        raise _Interrupted(f"interrupted{resume if os.path.exists(ckpt) else ''}") from None
+    except KeyboardInterrupt as exc:
+        # simulate's note says how many samples the checkpoint holds and how to resume
+        notes = "".join(f"; {n.removeprefix('simulate: ')}" for n in getattr(exc, "__notes__", ()))
+        raise _Interrupted(f"interrupted{notes or (resume if os.path.exists(ckpt) else '')}") from None
     elapsed = time.perf_counter() - t0
 
     # The result is saved before anything else can fail: the comparison with
@@ -803,8 +805,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except _Interrupted as exc:
             print(f"fgrkern: {exc}", file=sys.stderr)
             return 130
-        except KeyboardInterrupt:
-            print("fgrkern: interrupted", file=sys.stderr)
+        except KeyboardInterrupt as exc:
+            # notes say where the work done so far is kept (simulate's checkpoint)
+            notes = "".join(f"; {n.removeprefix('simulate: ')}" for n in getattr(exc, "__notes__", ()))
+            print(f"fgrkern: interrupted{notes}", file=sys.stderr)
             return 130
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
         return status

@@ -83,8 +83,9 @@ def survival_probability(energies, weights, t, *, workers=None, grid="auto", ret
     t : array_like, shape (T,) or scalar
         Times.  Any real values (negative times give ``P(-t) = P(t)``).
     workers : int or None, optional
-        Threads over rows (``None`` or ``-1``: all usable cores).  The result
-        is bitwise independent of ``workers``.
+        Threads over rows (``None`` or ``-1``: all usable cores; at most 4
+        per CPU, larger values are clamped).  The result is bitwise
+        independent of ``workers``.
     grid : {"auto", "uniform", "general"}, optional
         ``"uniform"`` factorises :math:`e^{-i e_a t_{jB+r}} = e^{-i e_a t_{jB}}
         e^{-i e_a r\,dt}` (blocks of :math:`B \approx \sqrt{T} \le 64`

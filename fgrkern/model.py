@@ -29,16 +29,17 @@ Conventions (shared by the whole package)
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from typing import Any, Literal, Sequence
 
 import numpy as np
 
 from . import _sampler
+from ._parallel import check_stop
 from ._validation import (
     as_float_array,
     as_generator,
+    check_allocation,
     check_positive_int,
     check_real_scalar,
     parse_symmetry,
@@ -56,23 +57,6 @@ _CHUNK_ELEMENTS = 1 << 18
 # the secular solver, ~10 L^2 operations per row) without a signal check, so
 # this bounds the Ctrl-C latency to ~0.1 s whatever N is (down to one row).
 _CHUNK_WORK = 1 << 23
-
-
-def _physical_memory() -> int | None:
-    """Total physical memory in bytes, or None if unknown."""
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def _check_memory(nbytes: float, what: str) -> None:
-    total = _physical_memory()
-    if total is not None and nbytes > total:
-        raise ValueError(
-            f"{what} needs about {nbytes / 2**30:.3g} GiB, more than this machine's "
-            f"{total / 2**30:.3g} GiB of memory"
-        )
 
 
 @dataclass(frozen=True)
@@ -264,7 +248,14 @@ class LevelDotModel:
     def t_from_tau(self, tau: Any) -> np.ndarray | float:
         r"""Physical time :math:`t = \tau t_H` from rescaled time :math:`\tau` (broadcasts)."""
         arr = as_float_array(tau, "tau")
-        out = arr * self.heisenberg_time
+        t_h = self.heisenberg_time
+        if math.isinf(t_h):
+            raise ValueError(f"lam = {self._lam!r} is so small that t_H = 2N/lam overflows float64")
+        with np.errstate(over="ignore"):
+            out = arr * t_h
+        if not np.all(np.isfinite(out)):
+            big = float(np.max(np.abs(arr)))
+            raise ValueError(f"tau = {big!r} gives a time t = tau * t_H (t_H = {t_h!r}) beyond the double range")
         return float(out) if out.ndim == 0 else out
 
     def __repr__(self) -> str:
@@ -298,7 +289,12 @@ class LevelDotModel:
         method : {"secular", "dense"}
             ``"secular"`` (default): exact O(N^2) arrowhead sampler.
             ``"dense"``: LAPACK diagonalisation of the full matrix, O(N^3).
-            Both sample the same distribution.
+            Both sample the same distribution.  The dense path resolves
+            energies only to ~1e-16 of the largest one (LAPACK's absolute
+            accuracy), so level structure finer than that (e.g. a level
+            on a bath level next to bath levels 1e15 times larger) is lost
+            there; the secular path keeps it down to ~1e-154 of the
+            largest energy and raises ValueError beyond.
 
         Returns
         -------
@@ -309,8 +305,9 @@ class LevelDotModel:
         Raises
         ------
         ValueError
-            Bad ``size``/``method``, or a request needing more memory than the
-            machine has (checked before allocating).
+            Bad ``size``/``method``, or a request needing more memory than is
+            available (free memory and container limits; checked before
+            allocating, :class:`MemoryError` as well).
         """
         size = check_positive_int(size, "size", minimum=0)
         if not isinstance(method, str) or method.strip().lower() not in _METHODS:
@@ -324,12 +321,12 @@ class LevelDotModel:
             D = self.dense_dimension()
             elem = 8 if self._symmetry == "GOE" else 16
             # matrix, eigenvectors, noise and numpy temporaries of the construction
-            _check_memory(out_bytes + 6.0 * elem * D * D, f"method='dense' with n = {self._n} (a {D} x {D} matrix)")
+            check_allocation(out_bytes + 6.0 * elem * D * D, f"method='dense' with n = {self._n} (a {D} x {D} matrix)")
         else:
             # per block: dot diagonal, off-diagonal, coupling draws and z^2 (4 L
             # doubles a row), plus the solver's 5 L + 4 words of scratch
-            _check_memory(out_bytes + 8.0 * (4.0 * self._secular_block(size) * L + 5.0 * L + 4.0),
-                          f"sample(size={size}) with n = {self._n} (M = {M} eigenpairs per realisation)")
+            check_allocation(out_bytes + 8.0 * (4.0 * self._secular_block(size) * L + 5.0 * L + 4.0),
+                             f"sample(size={size}) with n = {self._n} (M = {M} eigenpairs per realisation)")
         gen = as_generator(rng)
         energies = np.empty((size, M))
         weights = np.empty((size, M))
@@ -346,7 +343,8 @@ class LevelDotModel:
     # of lam, |eps0| and the given bath levels): scaling by u is exact, the weights
     # are scale invariant, and lam**2 or g lam^2 are never formed in absolute
     # units, where they over- or underflow long before the energies do.  u depends
-    # on g only when g (lam/u)^2 > 2^800 (g > ~1e240), so several couplings share
+    # on g only when g (lam/u)^2 > 2^800 (g > ~1e240); the dot is then still drawn
+    # in the g = 0 unit and rescaled by a power of two, so several couplings share
     # bitwise the same draws.
     def _secular_unit(self, g_max: float) -> float:
         """Energy unit of the secular path (a power of two)."""
@@ -359,9 +357,30 @@ class LevelDotModel:
         c_exp = math.frexp(g_max)[1] + 2 * (math.frexp(self._lam)[1] - exp) - self._n_levels.bit_length()
         if c_exp > 800:
             exp += (c_exp + 1) // 2
+        elif g_max > 0.0 and c_exp < -1000:
+            # The factor would underflow (couplings ~1e-150 of the largest energy
+            # or less) and the couplings vanish, also where they mix levels closer
+            # than |W| (a level on a pole next to one at 1e200).  A smaller unit
+            # keeps it normal while the energies stay below 2^1000 units; the
+            # solver then keeps or refuses (ValueError) a relevant coupling.
+            exp -= min((-1000 - c_exp + 1) // 2, 1000, exp + 1022)
         if exp > 1023:
             raise ValueError(self._range_message(g_max))
         return math.ldexp(1.0, exp)
+
+    def _energy_bound(self, g: float) -> float:
+        """A generous bound on |e| of any realisation (for overflow checks before sampling).
+
+        Weyl: |e| <= max(|eps0|, max |dot level|) + ||W||; the dot levels
+        stay within ~2 lam (semicircle; Poisson and given levels exactly
+        within theirs) and ||W||^2 ~ g lam^2; factors of 4 and 10 leave room
+        for finite-N fluctuations.
+        """
+        dot = 4.0 * self._lam
+        if self._levels is not None and self._levels.size:
+            dot = float(np.max(np.abs(self._levels)))
+        with np.errstate(over="ignore"):
+            return max(abs(self._eps0), dot) + 10.0 * math.sqrt(g) * self._lam
 
     def _range_message(self, g: float) -> str:
         return (f"an eigenvalue exceeds the floating-point range (lam = {self._lam!r}, eps0 = {self._eps0!r}, "
@@ -435,12 +454,21 @@ class LevelDotModel:
         """
         size = outs[0][0].shape[0]
         chunk = self._secular_block(size)
-        u = self._secular_unit(max(float(g) for g in gs))
-        factors = [self._coupling_scale(float(g), u) for g in gs]
+        # The dot is drawn in the g-independent unit u0; a coupling so large
+        # that it needs a larger unit u (g > ~1e240) gets the poles rescaled
+        # by the power of two u0/u (exact).  Each g thus sees the same
+        # numbers whichever other couplings share the call: a run with
+        # several g equals separate runs bitwise.
+        u0 = self._secular_unit(0.0)
+        units = [self._secular_unit(float(g)) for g in gs]
+        factors = [self._coupling_scale(float(g), u) for g, u in zip(gs, units)]
         for start in range(0, size, chunk):
+            check_stop()  # a caller (simulate) that no longer wants the result stops us here
             stop = min(size, start + chunk)
-            poles, draws = self._secular_draws(gen, stop - start, u)
-            for g, c, (energies, weights) in zip(gs, factors, outs):
+            poles0, draws = self._secular_draws(gen, stop - start, u0)
+            for g, u, c, (energies, weights) in zip(gs, units, factors, outs):
+                check_stop()
+                poles = poles0 if u == u0 else poles0 * (u0 / u)
                 e = energies[start:stop]
                 _sampler.arrowhead_rows(poles, draws * c, self._eps0 / u, e, weights[start:stop])
                 with np.errstate(over="ignore"):
@@ -486,6 +514,7 @@ class LevelDotModel:
         ev = np.empty(D)
         w0 = np.empty(D)
         for r in range(energies.shape[0]):
+            check_stop()
             blocks = self._dense_dot(gen, kind)
             if kind == "GOE":
                 h = np.empty((D, D))
@@ -525,6 +554,10 @@ class LevelDotModel:
             else:
                 energies[r] = ev
                 weights[r] = w0
+            # LAPACK normalises the eigenvectors only to ~1e-13 (the first row
+            # sums to 1 within that, so P(0) - 1 would show at that level):
+            # the weights of a row sum to 1 exactly up to rounding.
+            weights[r] /= weights[r].sum()
 
 
 def _complex_normal(gen: np.random.Generator, shape: Any) -> np.ndarray:

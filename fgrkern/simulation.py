@@ -15,6 +15,7 @@ import contextlib
 import copy
 import functools
 import hashlib
+import itertools
 import os
 import threading
 import time
@@ -25,9 +26,16 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ._checkpoint import check_writable_path, read_npz, write_npz_atomic
-from ._parallel import single_threaded_blas
+from ._parallel import single_threaded_blas, stop_scope
 from ._progress import Progress
-from ._validation import as_float_array, as_seed_sequence, check_positive_int, check_real_scalar, resolve_workers
+from ._validation import (
+    as_float_array,
+    as_seed_sequence,
+    check_allocation,
+    check_positive_int,
+    check_real_scalar,
+    resolve_workers,
+)
 from ._version import __version__
 from .kernel import survival_probability
 
@@ -255,6 +263,7 @@ class _ChunkTask:
     entropy: Any
     spawn_key: tuple[int, ...]
     pool_size: int
+    stop_token: int = -1  # key of the run's stop flag in _STOP_FLAGS (an Event does not pickle)
 
     def seed_sequence(self) -> np.random.SeedSequence:
         # Identical to SeedSequence(entropy, spawn_key=key).spawn(n)[index]
@@ -262,8 +271,24 @@ class _ChunkTask:
         return np.random.SeedSequence(self.entropy, spawn_key=self.spawn_key + (self.index,), pool_size=self.pool_size)
 
 
+#: Stop flags of the simulate calls running in this process, by token.  A
+#: worker thread looks its run's flag up here; in another process (process
+#: or cluster executors) there is none and the chunk runs to its end.
+_STOP_FLAGS: dict[int, threading.Event] = {}
+_stop_tokens = itertools.count()
+
+
 def _run_chunk(task: _ChunkTask) -> tuple[int, _Moments]:
-    """Worker entry point: sample one chunk and return its moments."""
+    """Worker entry point: sample one chunk and return its moments.
+
+    Between blocks of rows (sampler, kernel) the chunk checks its run's stop
+    flag and raises ``_parallel.Cancelled`` once simulate no longer wants it.
+    """
+    with stop_scope(_STOP_FLAGS.get(task.stop_token)):
+        return _run_chunk_body(task)
+
+
+def _run_chunk_body(task: _ChunkTask) -> tuple[int, _Moments]:
     with _blas_pinned():
         ss = task.seed_sequence()
         if task.gs is None:
@@ -581,6 +606,44 @@ def _executor_capacity(executor: Executor) -> int:
     return resolve_workers(None)
 
 
+def _check_phases(model: Any, gs: np.ndarray | None, t: np.ndarray) -> None:
+    """ValueError naming tau when the phases e t would overflow (the kernel would refuse every chunk)."""
+    bound = getattr(model, "_energy_bound", None)
+    if bound is None or t.size == 0:
+        return
+    e_max = bound(float(np.max(gs)) if gs is not None else float(model.g))
+    with np.errstate(over="ignore"):
+        phase = e_max * float(np.max(np.abs(t)))
+    if not np.isfinite(phase):
+        raise ValueError(f"tau = {float(np.max(np.abs(t))) / model.heisenberg_time!r}: the phases e t reach "
+                         f"~{e_max:.3g} x {float(np.max(np.abs(t))):.3g} (eigenvalue bound x time), beyond "
+                         "the double range; use smaller tau")
+
+
+def _check_chunk_memory(model: Any, executor: Executor | None, nthreads: int, rows: int, G: int, T: int) -> None:
+    """The memory guard for the chunks computing at once in this process.
+
+    A chunk holds its spectra (2 G rows x M), P per coupling, P stacked,
+    its transposed copy and the centred deviations with their squares
+    (5 G rows x T doubles) at its peak.  Chunks of a process or cluster
+    executor run elsewhere and are not counted.
+    """
+    if executor is None:
+        concurrent = max(1, nthreads)
+    elif isinstance(executor, ThreadPoolExecutor):
+        concurrent = _executor_capacity(executor)
+    else:
+        return
+    M = getattr(model, "n_eigen", None)
+    if not isinstance(M, int):
+        n = getattr(model, "n", 0)
+        M = n + 1 if isinstance(n, int) else 0
+    per_chunk = 8.0 * rows * G * (5.0 * T + 2.0 * M)
+    check_allocation(concurrent * per_chunk,
+                     f"simulate (chunk_size = {rows} realisations x {G} couplings x {T} times tau, "
+                     f"on {concurrent} workers at once)")
+
+
 def _nonneg_vector(x: Any, name: str, what: str) -> np.ndarray:
     """A non-empty, non-negative, finite 1-D float array (scalars promoted)."""
     arr = as_float_array(x, name)
@@ -687,7 +750,10 @@ def simulate(
         realisation, each g uses the same dot spectrum and the same Gaussian
         coupling vector (only its scale :math:`\sqrt{g}` differs); the result
         for each g equals, bitwise, a separate run of the model with that g
-        and the same seed.  With ``method="secular"`` the dot is drawn and
+        and the same seed, whatever the other couplings are (e.g.
+        ``g=[1e-3, 1e250]``: the secular path works in a larger energy unit
+        for g beyond ~1e240, reached from the common draws by an exact
+        power-of-two rescaling).  With ``method="secular"`` the dot is drawn and
         diagonalised once per realisation and only the secular equation and
         P(t) are evaluated per g (at N = 1000 ten couplings cost about 3x
         one, instead of 10x), and differences between couplings have far less
@@ -698,8 +764,9 @@ def simulate(
         across g says nothing about its accuracy.  Default: the model's g.
         An array (even of length 1) adds a leading G axis to the result.
     workers : int, optional
-        Threads of the default pool (None or -1: all usable cores).  Ignored
-        when ``executor`` is given.
+        Threads of the default pool (None or -1: all usable cores; at most
+        4 per CPU, larger values are clamped).  Ignored when ``executor`` is
+        given.
     chunk_size : int, optional
         Realisations per chunk (default 32).  Part of the definition of the
         random stream; keep it fixed to reproduce a result.
@@ -796,9 +863,11 @@ def simulate(
     t_arr = np.ascontiguousarray(model.t_from_tau(tau_arr), dtype=np.float64)
     if t_arr.shape != tau_arr.shape:
         raise ValueError(f"model.t_from_tau returned shape {t_arr.shape} for tau of shape {tau_arr.shape}")
+    _check_phases(model, gs, t_arr)
     params = _model_params(model)
     G = 1 if gs is None else gs.size
     T = tau_arr.size
+    _check_chunk_memory(model, executor, nthreads, min(chunk_size, n_samples), G, T)
 
     ss = as_seed_sequence(rng)
     fp = _fingerprint(params, method, tau_arr, n_samples, chunk_size, gs, _seed_record(ss))
@@ -824,10 +893,19 @@ def simulate(
         write_ckpt()
 
     entropy = ss.entropy
-    todo = (i for i in range(reducer.next, n_chunks) if i not in reducer.pending)  # lazily: O(1) memory
+    # Chunks to compute: [next, n_chunks) minus those already pending in the
+    # checkpoint.  The pending set is copied now: the reducer's own set
+    # shrinks as the prefix advances past it, and a lazy test against it
+    # would hand out those chunks a second time.
+    skip = frozenset(reducer.pending)
+    todo = (i for i in range(reducer.next, n_chunks) if i not in skip)  # lazily: O(1) memory
+    stop = threading.Event()
+    token = next(_stop_tokens)
+    _STOP_FLAGS[token] = stop
 
     def make_task(i: int) -> _ChunkTask:
-        return _ChunkTask(i, chunk_len(i), model, method, t_arr, gs, entropy, tuple(ss.spawn_key), ss.pool_size)
+        return _ChunkTask(i, chunk_len(i), model, method, t_arr, gs, entropy, tuple(ss.spawn_key), ss.pool_size,
+                          token)
 
     own_pool = executor is None and nthreads > 1
     pool: Executor | None = ThreadPoolExecutor(max_workers=nthreads) if own_pool else executor
@@ -838,6 +916,7 @@ def simulate(
     last_write = time.monotonic()
     futures: dict[Future, int] = {}
     ok = False
+    failure: BaseException | None = None
 
     def refill() -> None:
         while len(futures) < window:
@@ -876,27 +955,93 @@ def simulate(
                     write_ckpt()
                     last_write = time.monotonic()
         ok = True
+    except BaseException as exc:
+        failure = exc
+        raise
     finally:
-        for f in futures:
-            f.cancel()
-        if own_pool and pool is not None:
-            pool.shutdown(wait=ok, cancel_futures=True)
-        if bar is not None:
-            bar.close()
-        if ckpt_path is not None:
-            # Saved on success and on failure/interrupt alike: completed
-            # chunks are never lost.  A failing write must not mask the
-            # original exception.
-            try:
-                write_ckpt()
-            except Exception:
-                if ok:
-                    raise
+        # Cleanup runs to its end even through further Ctrl-C (each step is
+        # short and retried): the checkpoint is written and no thread is left.
+        again = False
+        try:
+            # In-flight chunks are no longer wanted: they stop at their next
+            # block boundary (about 0.1 s), queued ones never start.
+            stop.set()
+            for f in futures:
+                f.cancel()
+            if not ok:
+                _harvest(futures, reducer, chunk_len, G, T)
+            if bar is not None:
+                bar.close()
+            saved = False
+            if ckpt_path is not None:
+                # Saved on success and on failure/interrupt alike, before
+                # waiting for the workers: completed chunks are never lost.
+                # A failing write must not mask the original exception.
+                try:
+                    again |= _through_interrupts(write_ckpt)
+                    saved = True
+                except Exception:
+                    if ok:
+                        raise
+            if isinstance(failure, KeyboardInterrupt) and saved:
+                _add_note(failure, f"simulate: the {reducer.done_samples()} completed samples are saved in "
+                                   f"checkpoint {ckpt_path!r}; rerun the same call (or command) to resume")
+            # Never return (or raise) while our threads still compute.
+            if own_pool and pool is not None:
+                again |= _through_interrupts(lambda: pool.shutdown(wait=True, cancel_futures=True))
+            elif futures:
+                again |= _through_interrupts(lambda: wait(list(futures)))
+        finally:
+            _STOP_FLAGS.pop(token, None)
+        if again and not isinstance(failure, KeyboardInterrupt):
+            raise KeyboardInterrupt  # the Ctrl-C that arrived during cleanup (chains the failure, if any)
 
     if reducer.next != n_chunks or reducer.pending or reducer.prefix.n != n_samples:
         raise SimulationError(  # pragma: no cover - guarded by the loop above
             f"internal error: {reducer.prefix.n} of {n_samples} samples reduced")
     return _make_result(reducer.prefix, tau_arr, t_arr, gs, scalar_g, model, params, method, chunk_size, fp)
+
+
+def _harvest(futures: dict[Future, int], reducer: _Reducer, chunk_len: Callable[[int], int], G: int, T: int) -> None:
+    """Keep chunks that finished successfully but were not reduced yet when the run failed.
+
+    They go into the checkpoint as pending chunks instead of being computed again.
+    """
+    for f, i in sorted(futures.items(), key=lambda item: item[1]):
+        if not f.done() or f.cancelled() or f.exception() is not None:
+            continue
+        try:
+            idx, mom = f.result()
+            _accept(reducer, i, idx, mom, chunk_len(i), G, T)
+        except Exception:  # a malformed result is simply recomputed on resume
+            continue
+
+
+def _through_interrupts(step: Callable[[], Any]) -> bool:
+    """Run a short cleanup ``step`` to completion, retrying it if Ctrl-C interrupts it.
+
+    Returns whether a KeyboardInterrupt arrived meanwhile.  The steps (an
+    atomic checkpoint write, joining workers that stop at their next block)
+    take well under a second; a second Ctrl-C during them would otherwise
+    lose the checkpoint or leave running threads behind ("Exception ignored
+    in threading._shutdown" at exit).
+    """
+    hit = False
+    while True:
+        try:
+            step()
+            return hit
+        except KeyboardInterrupt:
+            hit = True
+
+
+def _add_note(exc: BaseException, note: str) -> None:
+    """``exc.add_note(note)`` (Python >= 3.11; shown under the traceback and by the CLI)."""
+    add = getattr(exc, "add_note", None)
+    if add is not None:
+        add(note)
+    else:  # pragma: no cover - Python 3.10
+        exc.__notes__ = [*getattr(exc, "__notes__", []), note]
 
 
 def _fail_msg(i: int, n_chunks: int, reducer: _Reducer, ckpt: str | None, exc: BaseException) -> str:

@@ -24,7 +24,7 @@ import numpy as np
 
 from . import _theory
 from ._parallel import run_chunks
-from ._validation import as_float_array, parse_symmetry, resolve_workers
+from ._validation import as_float_array, check_allocation, parse_symmetry, resolve_workers
 
 __all__ = [
     "form_factor",
@@ -75,13 +75,19 @@ def _gamma_array(gamma: Any, *, positive: bool = False) -> np.ndarray:
 
 
 def _broadcast(a: np.ndarray, b: np.ndarray, names: tuple[str, str] = ("tau", "gamma")):
-    """np.broadcast_arrays with an error naming both arguments and their shapes."""
+    """np.broadcast_arrays with an error naming both arguments and their shapes.
+
+    The callers materialise the broadcast shape in about ten float64 arrays
+    (inputs, output, masks, index lists): checked against the memory guard.
+    """
     try:
-        return np.broadcast_arrays(a, b)
+        out = np.broadcast_arrays(a, b)
     except ValueError:
         raise ValueError(
             f"{names[0]} (shape {a.shape}) and {names[1]} (shape {b.shape}) cannot be broadcast together"
         ) from None
+    check_allocation(80.0 * out[0].size, f"{names[0]} x {names[1]} (broadcast shape {out[0].shape})")
+    return out
 
 
 def _over_gamma(num: Any, g: np.ndarray) -> np.ndarray:
@@ -117,23 +123,43 @@ def gamma_gr(g: Any, lam: Any = 1.0) -> Any:
     Parameters
     ----------
     g : array_like
-        Dimensionless coupling, :math:`\langle|W_k|^2\rangle = g\lambda^2/N`; ``g >= 0``.
+        Dimensionless coupling, :math:`\langle|W_k|^2\rangle = g\lambda^2/N`; ``g >= 0``
+        (``inf`` allowed).
     lam : array_like, optional
-        Energy scale :math:`\lambda` (semicircle radius :math:`2\lambda`); ``lam > 0``.
+        Energy scale :math:`\lambda` (semicircle radius :math:`2\lambda`); ``lam > 0``
+        (``inf`` allowed), broadcast against ``g``.
 
     Returns
     -------
     ndarray or float
         :math:`\Gamma_{GR}` in the units of ``lam`` (inverse time, hbar = 1).
+        ``g = 0`` gives 0 (also for ``lam = inf``); otherwise an infinite
+        argument gives ``inf``, like the other theory functions' limits.
+
+    Raises
+    ------
+    ValueError
+        NaN, ``g < 0``, ``lam <= 0``, shapes that do not broadcast, or finite
+        arguments whose product :math:`2 g\lambda` overflows float64.
     """
-    gg = as_float_array(g, "g")
-    ll = as_float_array(lam, "lam")
+    gg = as_float_array(g, "g", allow_nonfinite=True)
+    ll = as_float_array(lam, "lam", allow_nonfinite=True)
+    if np.any(np.isnan(gg)) or np.any(np.isnan(ll)):
+        raise ValueError("g and lam must not contain NaN")
     if np.any(gg < 0):
         raise ValueError("g must be >= 0")
     if np.any(ll <= 0):
         raise ValueError("lam must be > 0")
     gg, ll = _broadcast(gg, ll, ("g", "lam"))
-    return _ret(2.0 * gg * ll)
+    with np.errstate(over="ignore", invalid="ignore"):
+        # (2 g) lam in this order: bitwise the value 2 * g * lam had
+        rate = np.where(gg == 0, 0.0, 2.0 * gg * ll)
+    over = np.isinf(rate) & np.isfinite(gg) & np.isfinite(ll)
+    if np.any(over):
+        k = int(np.flatnonzero(over.ravel())[0])
+        raise ValueError(f"gamma_gr: 2 g lam overflows float64 (g = {float(gg.ravel()[k])!r}, "
+                         f"lam = {float(ll.ravel()[k])!r})")
+    return _ret(rate)
 
 
 def p_res(gamma: Any, *, workers: int | None = 1) -> Any:
@@ -152,7 +178,8 @@ def p_res(gamma: Any, *, workers: int | None = 1) -> Any:
     gamma : array_like
         :math:`\gamma = gN \ge 0`; ``inf`` is allowed (gives 0), ``0`` gives 1.
     workers : int or None, optional
-        Threads (``None``/``-1``: all cores).  Results do not depend on it.
+        Threads (``None``/``-1``: all cores; at most 4 per CPU, larger
+        values are clamped).  Results do not depend on it.
 
     Returns
     -------
@@ -200,7 +227,8 @@ def p_tau(tau: Any, gamma: Any, *, workers: int | None = None) -> Any:
         :math:`P \equiv 1`; ``inf`` gives 0 for :math:`\tau \ne 0`.  Finite
         values need ``gamma <= 1e100`` (``P_TAU_MAX_GAMMA``).
     workers : int or None, optional
-        Threads over the points (``None``/``-1``: all usable cores).  Each
+        Threads over the points (``None``/``-1``: all usable cores; at most
+        4 per CPU and one per point, larger values are clamped).  Each
         point is computed by the same code, so results do not depend on it.
 
     Returns
@@ -270,7 +298,7 @@ def p_tau(tau: Any, gamma: Any, *, workers: int | None = None) -> Any:
     _check_p_tau_domain(tf[quad], gf[quad])
     todo = np.flatnonzero(quad)
     if todo.size:
-        nthreads = resolve_workers(workers)
+        nthreads = min(resolve_workers(workers), todo.size)
         # the cost per point varies with tau and gamma: deal the points out
         # round-robin so that run_chunks' contiguous chunks get similar mixes
         todo = np.concatenate([todo[k::nthreads] for k in range(nthreads)])

@@ -343,14 +343,20 @@ void fgr_sp_uniform(const double *e, const double *w, ptrdiff_t M,
             /* anchored at the caller's own grid values */
             phasors(e + a0, w + a0, n, t[j * B], emax, ur0, ui0);
             ptrdiff_t rend0 = T - j * B < B ? T - j * B : B, rend1 = 0;
+            /* A last, odd block j has no partner: anchor 0 stands in for it
+             * (initialised data; the sums go to `discard`), never the stale
+             * or uninitialised anchor-1 scratch. */
+            const double *vr1 = ur0, *vi1 = ui0;
             if (j + 1 < J) {
                 phasors(e + a0, w + a0, n, t[(j + 1) * B], emax, ur1, ui1);
                 rend1 = T - (j + 1) * B < B ? T - (j + 1) * B : B;
+                vr1 = ur1;
+                vi1 = ui1;
             }
             for (ptrdiff_t r = 0; r < rend0; r++) {
                 /* past the end of block j + 1 its sums are computed and dropped */
                 double *acc1 = r < rend1 ? s + 2 * ((j + 1) * B + r) : discard;
-                cdot2_acc(ur0, ui0, ur1, ui1, rr + r * mc, ri + r * mc, n,
+                cdot2_acc(ur0, ui0, vr1, vi1, rr + r * mc, ri + r * mc, n,
                           s + 2 * (j * B + r), acc1);
             }
         }

@@ -231,6 +231,20 @@ static int sec_root(ptrdiff_t K, const double *a, const double *s, double alpha,
     return it >= SEC_MAXIT;
 }
 
+/* Whether the (scaled) pole value x is one of the active poles a[0..K-1] (ascending). */
+static int pole_is_active(const double *a, ptrdiff_t K, double x)
+{
+    ptrdiff_t lo = 0, hi = K;
+    while (lo < hi) {
+        const ptrdiff_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < K && a[lo] == x;
+}
+
 int fgr_arrowhead_solve(ptrdiff_t L, const double *d, const double *z2, double alpha,
                         double *e, double *w, double *tau, ptrdiff_t *origin,
                         double *work, ptrdiff_t *iwork)
@@ -265,24 +279,24 @@ int fgr_arrowhead_solve(ptrdiff_t L, const double *d, const double *z2, double a
 
     /* Deflation: a pole without coupling is an eigenvalue with weight 0; a
      * repeated pole couples through one combination only (rotate within the
-     * degenerate subspace), the orthogonal one decouples.  Couplings below
-     * DBL_MIN (in the scaled units) are treated as zero: their weight ~
-     * z2 / (distance)^2 is below the resolution of the weights' sum anyway,
-     * and offsets ~ z2 would underflow. */
-    for (mu = 0; mu < L; ++mu) {
-        const double zs = ldexp(z2[mu], -2 * k), ds = ldexp(d[mu], -k);
-        if (zs < DBL_MIN)
-            continue;
-        if (K > 0 && ds == a[K - 1]) {
-            s[K - 1] += zs;
+     * degenerate subspace: the couplings of the group add), the orthogonal
+     * ones decouple.  A group whose coupling is below DBL_MIN (in the scaled
+     * units) is treated as uncoupled: offsets ~ z2 would underflow; whether
+     * that is right (weight ~ z2 / distance^2 negligible) is checked below. */
+    for (mu = 0; mu < L;) {
+        const double ds = ldexp(d[mu], -k);
+        double zs = 0.0;
+        ptrdiff_t end = mu;
+        while (end < L && ldexp(d[end], -k) == ds)
+            zs += ldexp(z2[end++], -2 * k);
+        if (zs >= DBL_MIN) {
+            a[K] = ds;
+            s[K] = zs;
+            act[K] = mu;
             ztot += zs;
-            continue;
+            ++K;
         }
-        a[K] = ds;
-        s[K] = zs;
-        act[K] = mu;
-        ztot += zs;
-        ++K;
+        mu = end;
     }
     const ptrdiff_t ndefl = L - K;
 
@@ -305,6 +319,34 @@ int fgr_arrowhead_solve(ptrdiff_t L, const double *d, const double *z2, double a
             if (!isfinite(e[ndefl + j]))
                 return FGR_SEC_RANGE;
         }
+    }
+
+    /* A coupling deflated by the DBL_MIN threshold (not merged into an active
+     * repeated pole) must really be negligible:
+     * its pole's weight is ~ z2 / (d - e)^2 with e the nearest root of the
+     * active problem.  Energies beyond ~1e154 |z| make the threshold drop
+     * couplings that mix states closer than |z| (e.g. the level sitting on a
+     * pole while another pole is at 1e160): refuse instead of returning a
+     * wrong spectrum.  The roots e[ndefl..L] are ascending. */
+    for (mu = 0; mu < L; ++mu) {
+        if (!(z2[mu] > 0.0) || ldexp(z2[mu], -2 * k) >= DBL_MIN || pole_is_active(a, K, ldexp(d[mu], -k)))
+            continue;
+        ptrdiff_t lo = ndefl, hi = L + 1; /* first root >= d[mu], by bisection */
+        while (lo < hi) {
+            const ptrdiff_t mid = lo + (hi - lo) / 2;
+            if (e[mid] < d[mu])
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        double dist = INFINITY;
+        if (lo <= L)
+            dist = fmin(dist, e[lo] - d[mu]);
+        if (lo > ndefl)
+            dist = fmin(dist, d[mu] - e[lo - 1]);
+        /* weight z2 / dist^2 above ~eps/2: compared as amplitudes (no overflow) */
+        if (sqrt(z2[mu]) > 0x1p-27 * dist)
+            return FGR_SEC_SCALE;
     }
 
     /* Merge the K+1 roots with the deflated poles, ascending.  Writing

@@ -33,11 +33,11 @@ extern "C" {
 #endif
 
 /* Error codes returned by fgr_arrowhead_solve (0 = success). */
-#define FGR_SEC_OK 0
 #define FGR_SEC_BAD_POLES (-1)    /* non-finite or not ascending */
 #define FGR_SEC_BAD_COUPLING (-2) /* negative or non-finite z2 */
 #define FGR_SEC_BAD_ALPHA (-3)    /* non-finite alpha */
 #define FGR_SEC_RANGE (-4)        /* an eigenvalue exceeds the double range */
+#define FGR_SEC_SCALE (-5)        /* a coupling ~1e-154 of the largest energy is not negligible */
 /* A positive return value (1) means a root hit the iteration limit; the solve
  * stops there (outputs incomplete).  The solver works internally in units of a
  * power of two near the largest of |alpha|, |d|, |z|, so any finite input whose

@@ -118,7 +118,7 @@ double fgr_p_res(double gamma)
  * of an exp and an expm1); 4 nodes instead of 10 for r >= r_far (the
  * range [r-1, r+1] is then narrow compared with its distance from 1).
  * The rule parameters were tuned against the refined rule (see
- * RULE_DEFAULT below; fgr_p_tau_tune takes them as an array).
+ * RULE_DEFAULT below).
  * ---------------------------------------------------------------------- */
 /* Gauss-Legendre rules: positive halves (numpy.polynomial.legendre.leggauss) */
 static const double GLX4[2] = {0.33998104358485626, 0.86113631159405257};
@@ -182,16 +182,6 @@ static const quad_rule RULE_DEFAULT = {
     {10, GLX10, GLW10}, {10, GLX10, GLW10}, {10, GLX10, GLW10}, 1, 4.0, 3.0, 40.0, 5.0, 30.0, 30.0, 6.0, 30, 30, 0.5, 1.0, 1, 10.0, {4, GLX4, GLW4}, 1, 0.1, 3.0, 1.0200667556190759, 4.0};
 static const quad_rule RULE_FINE = {
     {20, GLX20, GLW20}, {20, GLX20, GLW20}, {20, GLX20, GLW20}, 3, 2.0, 2.0, 60.0, 2.5, 2.5, 60.0, 2.5, 30, 30, 0.5, 0.0, 1, 1e300, {20, GLX20, GLW20}, 0, 0.0, 2.0, 1e300, 1e300};
-
-static const gl_rule *gl_of(int n)
-{
-    static const gl_rule R[] = {{4, GLX4, GLW4}, {6, GLX6, GLW6}, {8, GLX8, GLW8}, {10, GLX10, GLW10},
-                                {12, GLX12, GLW12}, {16, GLX16, GLW16}, {20, GLX20, GLW20}};
-    for (int i = 0; i < 7; i++)
-        if (R[i].n == n)
-            return &R[i];
-    return &R[3];
-}
 
 /* acosh(1 + e) for e >= 0 without the cancellation of acosh near 1 */
 static inline double acosh1p(double e)
@@ -292,7 +282,7 @@ static inline double inner_integrand_lam(double w, double lam)
  * w d (so each panel sees an exponential of bounded rate), and beyond
  * w (d - d_min) = cut the integrand is below e^(-cut) of its peak value at
  * the upper end and is dropped. */
-static double inner_integral(double r, double w, const quad_rule *q, long *evals)
+static double inner_integral(double r, double w, const quad_rule *q)
 {
     /* d = lam_b - mu_b = 1 / (lam_b + mu_b) at the ends, mu = sqrt(lam^2 - 1) */
     const double dmin = 1.0 / (r + 1.0 + sqrt(r * (r + 2.0)));
@@ -308,10 +298,6 @@ static double inner_integral(double r, double w, const quad_rule *q, long *evals
     if (m < 1)
         m = 1;
     const gl_rule *g = r >= q->r_far ? &q->inner_far : r > 2.0 ? &q->inner_hi : &q->inner_lo;
-    if (evals) {
-        *evals += (long)m * g->n;
-        return 0.0;
-    }
     const double llo = trunc ? 0.5 * (1.0 / dlo + dlo) : r > 2.0 ? r - 1.0 : 1.0;
     double s = 0.0;
     if (llo >= q->lam_min) {
@@ -441,7 +427,7 @@ static int outer_breakpoints(double tau, double gamma, const quad_rule *q, doubl
     return n;
 }
 
-static double p_tau_rule(double tau, double gamma, const quad_rule *q, long *cost)
+static double p_tau_rule(double tau, double gamma, const quad_rule *q)
 {
     if (!(tau >= 0.0) || !(gamma > 0.0) || isinf(tau) || isinf(gamma))
         return NAN;
@@ -452,7 +438,6 @@ static double p_tau_rule(double tau, double gamma, const quad_rule *q, long *cos
     const double T = 2.0 * tau;
     const gl_rule *g = &q->outer;
     double sum = 0.0;
-    long evals = 0;
     const int kink = T > 2.0 && T - 2.0 < b[nb - 1];
     const double xk = T - 2.0;
     for (int p = 0; p + 1 < nb; p++) {
@@ -498,39 +483,21 @@ static double p_tau_rule(double tau, double gamma, const quad_rule *q, long *cos
                     if (!(r > 0.0) || !(x > 0.0))
                         continue;
                     s += g->w[i] * jac * (x * x / r) *
-                         inner_integral(r, 2.0 * gamma * x, q, cost ? &evals : 0);
+                         inner_integral(r, 2.0 * gamma * x, q);
                 }
             }
             sum += h * s;
         }
-    }
-    if (cost) {
-        *cost = evals;
-        return 0.0;
     }
     return exp(-4.0 * gamma * tau) + 2.0 * gamma * gamma * sum;
 }
 
 double fgr_p_tau(double tau, double gamma)
 {
-    return p_tau_rule(tau, gamma, &RULE_DEFAULT, 0);
+    return p_tau_rule(tau, gamma, &RULE_DEFAULT);
 }
 
 double fgr_p_tau_fine(double tau, double gamma)
 {
-    return p_tau_rule(tau, gamma, &RULE_FINE, 0);
-}
-
-long fgr_p_tau_cost(double tau, double gamma)
-{
-    long c = 0;
-    p_tau_rule(tau, gamma, &RULE_DEFAULT, &c);
-    return c;
-}
-
-double fgr_p_tau_tune(double tau, double gamma, const double *p, long *cost)
-{
-    quad_rule q = {*gl_of((int)p[0]), *gl_of((int)p[1]), *gl_of((int)p[2]), (int)p[3], p[4], p[5], p[6],
-                   p[7], p[8], p[9], p[10], (int)p[11], (int)p[12], p[13], p[14], (int)p[15], p[16], *gl_of((int)p[17]), (int)p[18], p[19], p[20], p[21], p[22]};
-    return p_tau_rule(tau, gamma, &q, cost);
+    return p_tau_rule(tau, gamma, &RULE_FINE);
 }

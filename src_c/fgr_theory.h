@@ -29,13 +29,4 @@ double fgr_p_tau(double tau, double gamma);
  * cost): the tests' self-convergence reference. */
 double fgr_p_tau_fine(double tau, double gamma);
 
-/* Number of kernel evaluations fgr_p_tau(tau, gamma) performs (for the
- * benchmark's cost model). */
-long fgr_p_tau_cost(double tau, double gamma);
-
-/* Tuning only: the rule with parameters p[22], the quad_rule fields in order
- * (see fgr_theory.c); *cost, if not NULL, receives the evaluation count
- * instead of the integral. */
-double fgr_p_tau_tune(double tau, double gamma, const double *p, long *cost);
-
 #endif

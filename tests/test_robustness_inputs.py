@@ -611,10 +611,10 @@ def test_sample_extreme_parameters(symmetry, bath, gmag, eps0, lammag, method):
 
 @pytest.mark.parametrize(
     "kw",
-    [{"lam": 1e155}, {"lam": 1e300}, {"eps0": 1e160}, {"eps0": -1e300}, {"bath": [0.0, 1.0, 2.0, 1e200]},
+    [{"lam": 1e155}, {"lam": 1e300}, {"eps0": 1e160}, {"eps0": -1e300}, {"bath": [1e100, 1e100, 2e100, 1e200]},
      {"g": 1e9, "lam": 1e150}, {"g": 1e-31, "lam": 1e73, "eps0": -1e85}, {"g": 1e-142, "lam": 1e-60}],
-    ids=["lam1e155", "lam1e300", "eps0_1e160", "eps0_-1e300", "bath1e200", "g1e9_lam1e150", "eps0_-1e85",
-         "g1e-142_lam1e-60"],
+    ids=["lam1e155", "lam1e300", "eps0_1e160", "eps0_-1e300", "bath1e200_level_far", "g1e9_lam1e150",
+         "eps0_-1e85", "g1e-142_lam1e-60"],
 )
 def test_sample_secular_huge_magnitudes(kw):
     """Finite parameters beyond ~1e154 (squares overflow) or coupling energies
