@@ -31,9 +31,9 @@ def _pip_install(src: pathlib.Path, prefix: pathlib.Path) -> pathlib.Path:
     """Build and install ``src`` into ``prefix``; return its site-packages."""
     cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-build-isolation",
            "--no-index", "--prefix", str(prefix), str(src)]
-    # the build runs in a copy-free tmp build dir of pip; keep pip quiet but
-    # show everything on failure
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    # cwd: not the repository, whose source folder `fgrkern/` would shadow
+    # the installed package in the build's `python -c "import fgrkern"`
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=prefix)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}"
     site = sysconfig.get_path("platlib", vars={"platbase": str(prefix), "base": str(prefix)})
     assert os.path.isdir(site), site
