@@ -258,3 +258,14 @@ def test_pure_python_downstream(tmp_path):
                           cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().startswith(str(site))
+
+
+def test_mirrored_constants_agree():
+    # the C API re-implements the Python API's grid choice and domain checks;
+    # the constants they use must stay in step for the results to agree bitwise
+    from fgrkern import kernel, theory
+
+    assert cython_api.UNIFORM_ULPS == kernel._UNIFORM_ULPS
+    assert cython_api.BLOCK_WORK == kernel._BLOCK_WORK
+    assert cython_api.P_TAU_MAX_TAU == theory.P_TAU_MAX_TAU
+    assert cython_api.P_TAU_MAX_GAMMA == theory.P_TAU_MAX_GAMMA
