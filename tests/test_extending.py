@@ -62,18 +62,6 @@ def _rows(rng, R, M, spread=3.0):
     return e, w
 
 
-def test_pxd_is_installed_and_functions_exported():
-    # the .pxd ships beside the package; its functions are the module's C API
-    pkg = pathlib.Path(fk.__file__).parent
-    pxd = (pkg / "cython_api.pxd").read_text()
-    for name in ("survival_grid", "survival_grid_general", "ipr", "p_res", "p_tau",
-                 "form_factor", "p_sff", "arrowhead_solve"):
-        assert f" {name}(" in pxd
-        assert name in cython_api.__pyx_capi__
-    # the downstream-facing .pxd must not require fgrkern's C headers
-    assert "cdef extern" not in pxd
-
-
 def test_extension_links_nothing_of_fgrkern(downstream):
     # the C kernels are reached through function pointers, never linked in
     so = pathlib.Path(downstream._ext.__file__).read_bytes()
@@ -202,26 +190,6 @@ def test_arrowhead_invalid_status(downstream, case, code):
                                 -3: "ARROWHEAD_BAD_ALPHA"}[code]) == code
 
 
-@pytest.mark.parametrize("beta,sym", [(1, "GOE"), (2, "GUE"), (4, "GSE")])
-def test_form_factor_and_p_sff(beta, sym):
-    # same formulas as the Python API; numpy's vectorised log1p/atanh may
-    # differ from libm in the last bit, so compare to a few ulps
-    tau = np.concatenate([[0.0, 0.25, 0.5, 1.0, 2.0, np.inf, -0.3],
-                          np.linspace(0.001, 3, 101)])
-    ff = np.array([cython_api._form_factor(x, beta) for x in tau])
-    np.testing.assert_allclose(ff, fk.theory.form_factor(tau, sym), rtol=4e-16, atol=0)
-    ps = np.array([cython_api._p_sff(x, 3.0, beta) for x in tau])
-    np.testing.assert_allclose(ps, fk.theory.p_sff(tau, 3.0, sym), rtol=4e-16, atol=0)
-    # exact values: K(tau >= 1) = 1 for GUE/GSE, K(0) = 0
-    assert cython_api._form_factor(0.0, beta) == 0.0
-    assert cython_api._form_factor(5.0, beta) == (1.0 if beta != 1 else cython_api._form_factor(5.0, 1))
-    for args in [(np.nan, beta), (0.3, 3)]:
-        assert np.isnan(cython_api._form_factor(*args))
-    for args in [(0.3, 0.0, beta), (0.3, -1.0, beta), (0.3, np.nan, beta), (0.3, 1.0, 0),
-                 (0.3, 5e-324, beta)]:
-        assert np.isnan(cython_api._p_sff(*args))
-
-
 def test_nogil_threads_agree(downstream):
     # the kernels release the GIL and keep no state: concurrent calls agree
     rng = np.random.default_rng(3)
@@ -258,14 +226,3 @@ def test_pure_python_downstream(tmp_path):
                           cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().startswith(str(site))
-
-
-def test_mirrored_constants_agree():
-    # the C API re-implements the Python API's grid choice and domain checks;
-    # the constants they use must stay in step for the results to agree bitwise
-    from fgrkern import kernel, theory
-
-    assert cython_api.UNIFORM_ULPS == kernel._UNIFORM_ULPS
-    assert cython_api.BLOCK_WORK == kernel._BLOCK_WORK
-    assert cython_api.P_TAU_MAX_TAU == theory.P_TAU_MAX_TAU
-    assert cython_api.P_TAU_MAX_GAMMA == theory.P_TAU_MAX_GAMMA
