@@ -17,7 +17,7 @@ import numpy as np
 
 from ._validation import as_float_array, check_positive_int
 from ._version import __version__
-from .simulation import SimulationResult
+from .result import SimulationResult
 
 __all__ = ["extrapolate"]
 

@@ -1,12 +1,10 @@
-r"""Theory curves of Micklitz, Morningstar, Altland and Huse, PRL 129, 140402 (2022).
+r"""The closed forms of Micklitz, Morningstar, Altland and Huse, PRL 129, 140402 (2022), Eqs. (3)-(6).
 
-Conventions (shared by the whole package, see DESIGN.md):
+Conventions (``gamma = g N``, ``tau = t/t_H``, :math:`t_H = 2N/\lambda`, Golden
+Rule decay :math:`e^{-4\gamma\tau}`) are those of the README ("Conventions")
+and docs/theory/conventions.md; the evaluation methods are explained in
+docs/theory/closed-forms.md.
 
-- ``gamma = g N`` is the dimensionless coupling; the Golden Rule rate is
-  :math:`\Gamma_{GR} = 2 g \lambda` (Eq. 3).
-- ``tau = t / t_H`` with the Heisenberg time :math:`t_H = 2\pi\nu = 2N/\lambda`,
-  where :math:`\nu = N/(\pi\lambda)` counts *states* (both Kramers partners for
-  GSE).  Golden Rule decay is then :math:`e^{-4\gamma\tau}` for every class.
 - Every function of ``tau`` is even in ``tau``: the survival probability
   :math:`P(t) = \sum_{ab} w_a w_b e^{i(e_a - e_b)t}` is exactly even in t for
   each realisation, so negative ``tau`` returns the value at ``|tau|``.
@@ -21,12 +19,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _theory
 from ._parallel import run_chunks
 from ._validation import as_float_array, check_allocation, parse_symmetry, resolve_workers
 
 __all__ = [
+    "EQ6_MIN_GAMMA",
+    "curve_for",
     "form_factor",
     "gamma_gr",
     "p_off",
@@ -35,6 +36,7 @@ __all__ = [
     "p_sff",
     "p_tau",
     "p_tau_large_gamma",
+    "sff_coefficients",
 ]
 
 # Eq. (6) coefficients and the constants P_off, P_pl (paper, after Eq. 5).
@@ -213,7 +215,7 @@ def p_tau(tau: Any, gamma: Any, *, workers: int | None = None) -> Any:
     and the integral is evaluated in C (GIL released) by a fixed graded
     Gauss-Legendre product rule in :math:`x` and :math:`u = \mathrm{arccosh}\,\lambda_b`,
     on the all-positive, exponentially scaled form of the kernel
-    (DESIGN.md section 2).
+    (docs/theory/closed-forms.md).
 
     Parameters
     ----------
@@ -474,3 +476,52 @@ def p_plateau(gamma: Any, symmetry: str = "GUE") -> Any:
     sym = parse_symmetry(symmetry)
     g = _gamma_array(gamma, positive=True)
     return _ret(_over_gamma(np.float64(_A[sym] + _B[sym]), g))
+
+
+def sff_coefficients(symmetry: str = "GUE") -> tuple[float, float]:
+    r"""The coefficients :math:`(a_X, b_X)` of Eq. (6), :math:`P_X = e^{-4\gamma\tau} + (a_X + b_X K_X(\tau))/(2\gamma)`.
+
+    (1, 1) for GUE, (2, 1) for GOE, (1, 2) for GSE: :math:`P_{off} = a_X/(2\gamma)`
+    and :math:`P_{pl} = (a_X + b_X)/(2\gamma)`.
+    """
+    sym = parse_symmetry(symmetry)
+    return _A[sym], _B[sym]
+
+
+#: Eq. (6) is the large-gamma form (corrections of relative order 1/gamma):
+#: :func:`curve_for` offers it only from this gamma on, as "asymptotic".
+EQ6_MIN_GAMMA = 10.0
+
+
+def curve_for(tau: ArrayLike, gamma: float, symmetry: str = "GUE", *, bath: str | ArrayLike = "wigner-dyson",
+              eps0: float = 0.0) -> tuple[np.ndarray | None, str]:
+    """The closed form that applies to a level-dot simulation, on ``tau``: (values, label) or (None, reason).
+
+    Eq. (5) (unitary class, any gamma) is evaluated where it is validated:
+    points beyond ``P_TAU_MAX_TAU`` are NaN.  For GOE and GSE only the
+    large-gamma form Eq. (6) exists, offered for gamma >= ``EQ6_MIN_GAMMA``.
+    The closed forms hold for the Wigner-Dyson bath with ``eps0 = 0``.
+    Never raises for finite input: a failing evaluation is a reason too.
+    """
+    if eps0 != 0.0:
+        return None, "the closed forms are for eps0 = 0"
+    if not isinstance(bath, str) or bath != "wigner-dyson":
+        return None, "there is no closed form for this bath"
+    symmetry = parse_symmetry(symmetry)
+    t = np.asarray(tau, dtype=np.float64)
+    try:
+        if symmetry == "GUE":
+            if not gamma <= P_TAU_MAX_GAMMA:
+                return None, f"gamma = {gamma:.3g} is beyond the validated domain of Eq. (5)"
+            ok = np.abs(t) <= P_TAU_MAX_TAU
+            if not np.any(ok):
+                return None, f"every tau is beyond the validated domain of Eq. (5) (tau <= {P_TAU_MAX_TAU:g})"
+            th = np.full(t.shape, np.nan)
+            th[ok] = p_tau(t[ok], gamma)
+            return th, "Eq. (5)"
+        if gamma < EQ6_MIN_GAMMA:
+            return None, (f"Eq. (6) holds only for gamma >> 1 (shown from gamma = {EQ6_MIN_GAMMA:g}); "
+                          f"there is no closed form for {symmetry} at gamma = {gamma:.3g}")
+        return np.asarray(p_sff(t, gamma, symmetry), dtype=np.float64), "Eq. (6), asymptotic (gamma >> 1)"
+    except (ValueError, ArithmeticError) as exc:
+        return None, f"the theory cannot be evaluated here ({exc})"

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import fgrkern as fk
-from fgrkern import model as model_mod
+from fgrkern import _samplers
 from fgrkern._parallel import single_threaded_blas
 
 Z_MAX = 4.5
@@ -158,11 +158,11 @@ def test_rng_handling_and_determinism(monkeypatch):
     c = m.sample(3, rng=123)
     np.testing.assert_array_equal(a.energies[:3], c.energies)
     # the internal block size does not change the result
-    monkeypatch.setattr(model_mod, "_CHUNK_ELEMENTS", 16)
+    monkeypatch.setattr(_samplers, "_CHUNK_ELEMENTS", 16)
     d = m.sample(7, rng=123)
     np.testing.assert_array_equal(a.weights, d.weights)
-    monkeypatch.setattr(model_mod, "_CHUNK_ELEMENTS", 1 << 18)
-    monkeypatch.setattr(model_mod, "_CHUNK_WORK", 3 * 15 * 15)  # blocks of 3 rows (L = 15)
+    monkeypatch.setattr(_samplers, "_CHUNK_ELEMENTS", 1 << 18)
+    monkeypatch.setattr(_samplers, "_CHUNK_WORK", 3 * 15 * 15)  # blocks of 3 rows (L = 15)
     d = m.sample(7, rng=123)
     np.testing.assert_array_equal(a.energies, d.energies)
     np.testing.assert_array_equal(a.weights, d.weights)
