@@ -26,7 +26,6 @@ from ._parallel import run_chunks
 from ._validation import as_float_array, check_allocation, parse_symmetry, resolve_workers
 
 __all__ = [
-    "EQ6_MIN_GAMMA",
     "curve_for",
     "form_factor",
     "gamma_gr",
