@@ -56,6 +56,12 @@ numpydoc_show_class_members = False
 numpydoc_xref_param_type = False
 numpydoc_validation_checks: set[str] = set()
 
+# autosummary's one-line summaries end at the first period followed by a space,
+# which would cut "... survival probability, Eq. (2), and ..." after "Eq.".
+import sphinx.ext.autosummary as _autosummary  # noqa: E402
+
+_autosummary.WELL_KNOWN_ABBREVIATIONS = (*_autosummary.WELL_KNOWN_ABBREVIATIONS, "Eq.", "Eqs.")
+
 # -- cross-references -----------------------------------------------------------
 # Nitpicky mode (-n) must resolve every reference to the package's own objects.
 # References to other projects resolve only when their inventories are at hand
@@ -151,17 +157,23 @@ def _api_lists() -> None:
         else:
             top_data.append(name)
 
-    def table(module: str, names: list[str], template: str | None = None) -> str:
+    def table(module: str, names: list[str]) -> str:
+        # classes get docs/_templates/autosummary/class.rst (members included)
         if not names:
             return ""
-        opts = "   :toctree: generated/\n" + (f"   :template: {template}\n" if template else "")
         body = "".join(f"   {n}\n" for n in names)
-        return f".. currentmodule:: {module}\n\n.. autosummary::\n{opts}\n{body}\n"
+        return f".. currentmodule:: {module}\n\n.. autosummary::\n   :toctree: generated/\n\n{body}\n"
 
     out = [API_HEADER, "Functions\n---------\n\n", table("fgrkern", top_routines),
-           "Classes\n-------\n\n", table("fgrkern", top_classes, "class.rst")]
+           "Classes\n-------\n\n", table("fgrkern", top_classes)]
     if top_data:
-        out += ["Data\n----\n\n", table("fgrkern", top_data)]
+        out.append("Data\n----\n\n")
+        for name in top_data:
+            if name == "__version__":
+                out.append(".. data:: fgrkern.__version__\n\n   The version of the installed "
+                           "fgrkern, a string such as ``\"0.1.0\"`` (also ``fgrkern --version``).\n\n")
+            else:
+                out.append(f".. autodata:: fgrkern.{name}\n\n")
     submodules = [n for n in fgrkern.__all__ if isinstance(getattr(fgrkern, n), types.ModuleType)]
     for sub in submodules:
         mod = getattr(fgrkern, sub)
@@ -211,5 +223,4 @@ def _gallery() -> None:
 
 _api_lists()
 _cli_help()
-if os.environ.get("FGRKERN_DOCS_SKIP_GALLERY") != "1":
-    _gallery()
+_gallery()
