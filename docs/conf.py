@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import time
@@ -221,6 +222,9 @@ def _gallery() -> None:
         print(f"gallery: {script.name} ran in {time.perf_counter() - t0:.1f} s")
 
 
+# generated/ holds only autosummary stubs: start from scratch, so that a name
+# removed from __all__ leaves no stale page behind (an orphan fails -W).
+shutil.rmtree(HERE / "generated", ignore_errors=True)
 _api_lists()
 _cli_help()
 _gallery()
