@@ -1,6 +1,7 @@
 r"""Theory curves of Micklitz, Morningstar, Altland and Huse, PRL 129, 140402 (2022).
 
-Conventions (shared by the whole package, see DESIGN.md):
+Conventions (shared by the whole package; derivations in the documentation,
+Theory and methods):
 
 - ``gamma = g N`` is the dimensionless coupling; the Golden Rule rate is
   :math:`\Gamma_{GR} = 2 g \lambda` (Eq. 3).
@@ -212,8 +213,8 @@ def p_tau(tau: Any, gamma: Any, *, workers: int | None = None) -> Any:
     :math:`z_b = 2\gamma x\mu_b`.  The domain is finite (:math:`\lambda_b < 2\tau + \lambda_f`)
     and the integral is evaluated in C (GIL released) by a fixed graded
     Gauss-Legendre product rule in :math:`x` and :math:`u = \mathrm{arccosh}\,\lambda_b`,
-    on the all-positive, exponentially scaled form of the kernel
-    (DESIGN.md section 2).
+    on the all-positive, exponentially scaled form of the kernel (derived in
+    the documentation: Theory and methods, closed forms).
 
     Parameters
     ----------
