@@ -118,8 +118,8 @@ def survival_probability(energies, weights, t, *, workers=None, grid="auto", ret
     Notes
     -----
     Accuracy (sum w = 1; measured against an exactly-reduced reference in the
-    test suite): absolute error ~1e-14 while max |e t| <= 1e4 and ~1e-12 at
-    |e t| ~ 1e6, the size of the error of the rounded phase fl(e t) that any
+    test suite): absolute error ~1e-14 while ``max|e t| <= 1e4`` and ~1e-12 at
+    ``|e t| ~ 1e6``, the size of the error of the rounded phase fl(e t) that any
     double-precision evaluation (numpy's included) carries.  The sums use a
     fixed order, so results are bitwise reproducible and independent of
     ``workers`` and of the CPU's vector instruction set.

@@ -9,8 +9,9 @@ weights :math:`w_a = |\langle a|0\rangle|^2`, from which
 :func:`fgrkern.survival_probability`.
 
 The conventions (N counts states, GSE doublets, normalisation of H and W,
-:math:`\gamma = gN`, :math:`\tau = t/t_H`) are stated once, in the README
-("Conventions").  The samplers themselves live in :mod:`fgrkern._samplers`.
+:math:`\gamma = gN`, :math:`\tau = t/t_H`) are stated once, in
+docs/theory/conventions.md.  The samplers live in :mod:`fgrkern._samplers`
+(derivation: docs/theory/sampler.md).
 """
 
 from __future__ import annotations

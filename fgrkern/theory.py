@@ -1,9 +1,8 @@
 r"""The closed forms of Micklitz, Morningstar, Altland and Huse, PRL 129, 140402 (2022), Eqs. (3)-(6).
 
 Conventions (``gamma = g N``, ``tau = t/t_H``, :math:`t_H = 2N/\lambda`, Golden
-Rule decay :math:`e^{-4\gamma\tau}`) are those of the README ("Conventions")
-and docs/theory/conventions.md; the evaluation methods are explained in
-docs/theory/closed-forms.md.
+Rule decay :math:`e^{-4\gamma\tau}`): docs/theory/conventions.md; how each
+closed form is evaluated: docs/theory/closed-forms.md.
 
 - Every function of ``tau`` is even in ``tau``: the survival probability
   :math:`P(t) = \sum_{ab} w_a w_b e^{i(e_a - e_b)t}` is exactly even in t for
