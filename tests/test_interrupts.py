@@ -1,4 +1,4 @@
-"""Ctrl-C responsiveness of long calls (issue 7).
+"""Ctrl-C responsiveness of long calls.
 
 Each long call runs in a child process sized to take far longer (tens of
 seconds) than the test.  Once the child reports that it is about to start

@@ -1,4 +1,4 @@
-"""Bounded memory and no leaks (issue 7).
+"""Bounded memory and no leaks.
 
 - Temporaries: numpy reports its data allocations to tracemalloc, so the
   traced peak during a call measures every array temporary the Python layer
