@@ -1,4 +1,4 @@
-"""The ``fgrkern`` command line.
+"""The ``fgrkern`` command line: argument parsing and thin commands over the public API.
 
 Three commands sit on top of the public API:
 
@@ -30,6 +30,7 @@ import time
 import warnings
 from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
+from ._validation import METHODS
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -394,7 +395,7 @@ def _add_simulate(sub: _Commands) -> None:
     p.add_argument("--tau", type=_times_type, default="1e-3:10:200log", metavar="GRID",
                    help="rescaled times tau = t/t_H (default 1e-3:10:200log)")
     p.add_argument("--seed", type=_seed, default=None, help="random seed (default: fresh entropy)")
-    p.add_argument("--method", choices=("secular", "dense"), default="secular",
+    p.add_argument("--method", choices=METHODS, default="secular",
                    help="secular: fast exact O(N^2) sampler (default); dense: full diagonalisation")
     p.add_argument("--workers", type=_workers, default=None,
                    help="worker threads (default: all usable cores); results do not depend on it")
@@ -675,7 +676,7 @@ def _run_reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
     preset = "quick" if args.quick else "paper" if args.paper else "default"
     cfg = Figure2Config.from_preset(preset, samples=args.samples, n=args.n, seed=args.seed, workers=args.workers)
     from .figure2 import check_outputs
-    from .simulation import SimulationError
+    from . import SimulationError
 
     # Every output can be created before the run starts (not after it).
     try:

@@ -51,7 +51,7 @@ P_TAU_MAX_TAU = 1e6
 P_TAU_MAX_GAMMA = 1e100
 
 
-def _ret(a: np.ndarray) -> Any:
+def _ret(a: np.ndarray) -> "np.ndarray | np.float64":
     return a[()] if a.ndim == 0 else a
 
 
@@ -117,7 +117,7 @@ def _fgr_decay(t: np.ndarray, g: np.ndarray) -> np.ndarray:
     return np.where(t == 0, 1.0, np.exp(-4.0 * np.where(t == 0, 0.0, prod)))
 
 
-def gamma_gr(g: Any, lam: Any = 1.0) -> Any:
+def gamma_gr(g: ArrayLike, lam: ArrayLike = 1.0) -> "np.ndarray | np.float64":
     r"""Golden Rule decay rate, Eq. (3): :math:`\Gamma_{GR} = 2\pi\langle|W|^2\rangle\nu = 2 g \lambda`.
 
     Parameters
@@ -162,7 +162,7 @@ def gamma_gr(g: Any, lam: Any = 1.0) -> Any:
     return _ret(rate)
 
 
-def p_res(gamma: Any, *, workers: int | None = 1) -> Any:
+def p_res(gamma: ArrayLike, *, workers: int | None = 1) -> "np.ndarray | np.float64":
     r"""Long-time probability of residence, Eq. (4).
 
     .. math:: P_{res} = 1 - \gamma - \sqrt{\pi\gamma}\,(1/2 - \gamma)\,
@@ -201,7 +201,7 @@ def p_res(gamma: Any, *, workers: int | None = 1) -> Any:
     return _ret(out.reshape(g.shape))
 
 
-def p_tau(tau: Any, gamma: Any, *, workers: int | None = None) -> Any:
+def p_tau(tau: ArrayLike, gamma: ArrayLike, *, workers: int | None = None) -> "np.ndarray | np.float64":
     r"""Survival probability of the unitary class, Eq. (5).
 
     .. math:: P(\tau) = e^{-4\gamma\tau} + 2\gamma^2 \int_{-1}^{1} d\lambda_f
@@ -326,7 +326,7 @@ def _check_p_tau_domain(t: np.ndarray, g: np.ndarray) -> None:
         )
 
 
-def p_tau_large_gamma(tau: Any, gamma: Any) -> Any:
+def p_tau_large_gamma(tau: ArrayLike, gamma: ArrayLike) -> "np.ndarray | np.float64":
     r"""Large-gamma approximation to Eq. (5) printed after it in the paper.
 
     .. math:: P(\tau) \approx e^{-4\gamma\tau} + \frac{1+\tau}{2\gamma}\Theta(1-\tau)
@@ -353,7 +353,7 @@ def p_tau_large_gamma(tau: Any, gamma: Any) -> Any:
     return _ret(_fgr_decay(t, g) + corr)
 
 
-def form_factor(tau: Any, symmetry: str = "GUE") -> Any:
+def form_factor(tau: ArrayLike, symmetry: str = "GUE") -> "np.ndarray | np.float64":
     r"""Spectral form factor :math:`K_X(\tau)` with :math:`K(\infty) = 1`.
 
     In the package's unit :math:`\tau = t/(2\pi\nu)`, :math:`\nu` counting
@@ -406,7 +406,7 @@ def form_factor(tau: Any, symmetry: str = "GUE") -> Any:
     return _ret(out)
 
 
-def p_sff(tau: Any, gamma: Any, symmetry: str = "GUE") -> Any:
+def p_sff(tau: ArrayLike, gamma: ArrayLike, symmetry: str = "GUE") -> "np.ndarray | np.float64":
     r"""Large-gamma survival probability with the spectral form factor, Eq. (6).
 
     .. math:: P_X(\tau) = e^{-4\gamma\tau} + \frac{1}{2\gamma}[a_X + b_X K_X(\tau)],
@@ -436,7 +436,7 @@ def p_sff(tau: Any, gamma: Any, symmetry: str = "GUE") -> Any:
     return _ret(_fgr_decay(t, g) + _over_gamma(_A[sym] + _B[sym] * k, g))
 
 
-def p_off(gamma: Any, symmetry: str = "GUE") -> Any:
+def p_off(gamma: ArrayLike, symmetry: str = "GUE") -> "np.ndarray | np.float64":
     r"""Offset (minimum) of P after the Golden Rule decay: :math:`a_X/(2\gamma)`, :math:`a_X = (1, 2, 1)`.
 
     Parameters
@@ -455,7 +455,7 @@ def p_off(gamma: Any, symmetry: str = "GUE") -> Any:
     return _ret(_over_gamma(np.float64(_A[sym]), g))
 
 
-def p_plateau(gamma: Any, symmetry: str = "GUE") -> Any:
+def p_plateau(gamma: ArrayLike, symmetry: str = "GUE") -> "np.ndarray | np.float64":
     r"""Long-time plateau :math:`(a_X + b_X)/(2\gamma) = (2, 3, 3)/(2\gamma)` (Eq. 6 at :math:`\tau > 1`).
 
     :math:`P_{pl}/P_{off} = (2, 3/2, 3)` for (U, O, S).

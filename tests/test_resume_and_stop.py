@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import fgrkern
 from fgrkern import simulate
-from fgrkern.simulation import SimulationError
+from fgrkern import SimulationError
 from fgrkern import _chunks
 from fgrkern._parallel import Cancelled, run_chunks, stop_scope
 
@@ -102,14 +102,17 @@ def test_out_of_order_pending_resume_on_one_worker(tmp_path, monkeypatch):
     ck = tmp_path / "c.npz"
     orig = _chunks.run_chunk
     release = threading.Event()
+    finished, lock = set(), threading.Lock()
 
     def fail0(task):
         if task.index == 0:
-            release.wait(5)
+            release.wait(30)
             raise RuntimeError("chunk 0 fails")
         out = orig(task)
-        if task.index == 3:
-            release.set()
+        with lock:  # chunk 0 fails only once 1, 2 and 3 have all finished (in any order)
+            finished.add(task.index)
+            if finished >= {1, 2, 3}:
+                release.set()
         return out
 
     monkeypatch.setattr(_chunks, "run_chunk", fail0)

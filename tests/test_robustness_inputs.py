@@ -539,7 +539,7 @@ def test_model_bad_arguments(kw, name, exc):
         ({"size": None}, "size", TypeError),
         ({"size": np.array([2])}, "size", TypeError),
         ({"method": "exact"}, "method", ValueError),
-        ({"method": None}, "method", ValueError),
+        ({"method": None}, "method", TypeError),
         ({"rng": -1}, "rng", ValueError),
         ({"rng": np.random.RandomState(0)}, "rng", TypeError),
         ({"rng": 0.5}, "rng", TypeError),
