@@ -384,7 +384,8 @@ class LevelDotModel:
     def check_phases(self, t: np.ndarray, g_max: float) -> None:
         """ValueError naming tau when the phases e t at times ``t`` overflow for couplings up to ``g_max``.
 
-        ``e`` is bounded by :func:`fgrkern._samplers.energy_bound` (Weyl's inequality with margins).
+        The eigenvalues are bounded by Weyl's inequality, |e| <= max(|eps0|, max |dot level|)
+        + ||W||, with margins for finite-N fluctuations.
         """
         if t.size == 0:
             return

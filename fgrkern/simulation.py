@@ -77,7 +77,7 @@ def simulate(
     ----------
     model : LevelDotModel or SampleableModel
         The level-dot model, Eq. (1), or any object following the
-        :class:`fgrkern.model.SampleableModel` protocol (``sample``,
+        :class:`fgrkern.SampleableModel` protocol (``sample``,
         ``t_from_tau``, ``with_g``, ``to_dict``).  It must be picklable for
         process or cluster executors.
     tau : array_like, shape (T,)
@@ -242,7 +242,7 @@ def _plan(model: SampleableModel, tau: ArrayLike, n_samples: int, rng: RNGLike, 
     from ._files import check_writable_path
 
     if not isinstance(model, SampleableModel):
-        raise TypeError(f"model must be a LevelDotModel or follow fgrkern.model.SampleableModel (sample, "
+        raise TypeError(f"model must be a LevelDotModel or follow fgrkern.SampleableModel (sample, "
                         f"t_from_tau, with_g, to_dict), got {type(model).__name__}")
     tau_arr = increasing_times(tau)
     n_samples = check_positive_int(n_samples, "n_samples")
