@@ -382,10 +382,11 @@ class LevelDotModel:
                              f"sample(size={size}) with n = {self.n} (M = {M} eigenpairs per realisation)")
 
     def check_phases(self, t: np.ndarray, g_max: float) -> None:
-        """ValueError naming tau when the phases e t at times ``t`` overflow for couplings up to ``g_max``.
+        r"""ValueError naming tau when the phases e t at times ``t`` overflow for couplings up to ``g_max``.
 
-        The eigenvalues are bounded by Weyl's inequality, |e| <= max(|eps0|, max |dot level|)
-        + ||W||, with margins for finite-N fluctuations.
+        The eigenvalues are bounded by Weyl's inequality,
+        :math:`|e| \le \max(|\epsilon_0|, \max_\mu |E_\mu|) + \|W\|`, with margins for
+        finite-N fluctuations.
         """
         if t.size == 0:
             return
