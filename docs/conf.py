@@ -198,7 +198,7 @@ def _cli_help() -> None:
     from fgrkern.cli import build_parser
 
     parser = build_parser()
-    sub = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    sub = parser.commands
     env_cols = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = "100"
     try:

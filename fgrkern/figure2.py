@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checkpoint import check_writable_path, probe_directory, safe_write
+from ._files import check_writable_path, probe_directory, safe_write
 from ._progress import Progress
 
 __all__ = ["DEFAULT_SEED", "Figure2Config", "plot_figure2", "plot_simulation", "reproduce"]
