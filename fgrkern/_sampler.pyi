@@ -2,7 +2,7 @@ import numpy as np
 import numpy.typing as npt
 
 def arrowhead(
-    d: npt.NDArray[np.float64], z2: npt.NDArray[np.float64], alpha: float
+    d: npt.NDArray[np.float64], z2: npt.NDArray[np.float64], alpha: float, scalar: bool = False
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.intp]]: ...
 def arrowhead_rows(
     poles: npt.NDArray[np.float64],
@@ -10,6 +10,7 @@ def arrowhead_rows(
     alpha: float,
     e: npt.NDArray[np.float64],
     w: npt.NDArray[np.float64],
+    scalar: bool = False,
 ) -> None: ...
 def tridiag_eigvals_rows(diag: npt.NDArray[np.float64], off: npt.NDArray[np.float64]) -> None: ...
 def syevr_first_row(

@@ -20,6 +20,9 @@ cdef extern from "fgr_secular.h" nogil:
     int fgr_arrowhead_solve(Py_ssize_t L, const double *d, const double *z2, double alpha,
                             double *e, double *w, double *tau, Py_ssize_t *origin,
                             double *work, Py_ssize_t *iwork)
+    int fgr_arrowhead_solve_path(Py_ssize_t L, const double *d, const double *z2, double alpha,
+                                 double *e, double *w, double *tau, Py_ssize_t *origin,
+                                 double *work, Py_ssize_t *iwork, int scalar_only)
     size_t FGR_SEC_WORK(Py_ssize_t L)
     size_t FGR_SEC_IWORK(Py_ssize_t L)
     int FGR_SEC_BAD_POLES, FGR_SEC_BAD_COUPLING, FGR_SEC_BAD_ALPHA, FGR_SEC_RANGE, FGR_SEC_SCALE
@@ -43,12 +46,13 @@ cdef object _secular_error(int code):
                         "(a bug: please report the parameters and seed)")
 
 
-def arrowhead(const double[::1] d, const double[::1] z2, double alpha):
+def arrowhead(const double[::1] d, const double[::1] z2, double alpha, bint scalar=False):
     """Eigenpairs of one arrowhead matrix [[alpha, z^T], [z, diag(d)]].
 
     Returns ``(e, w, tau, origin)``: ascending eigenvalues, weights
     ``|<a|0>|^2``, and the offsets ``tau = e - d[origin]`` computed directly
     (``origin = -1``: no pole involved).  ``d`` ascending, ``z2 = |z|^2``.
+    ``scalar=True`` forces the one-root-at-a-time reference path (same bits).
     """
     cdef Py_ssize_t L = d.shape[0]
     if z2.shape[0] != L:
@@ -68,8 +72,8 @@ def arrowhead(const double[::1] d, const double[::1] z2, double alpha):
         if work == NULL or iwork == NULL:
             raise MemoryError("arrowhead: cannot allocate scratch space")
         with nogil:
-            code = fgr_arrowhead_solve(L, dp, zp, alpha, &ev[0], &wv[0], &tv[0], &ov[0],
-                                       work, iwork)
+            code = fgr_arrowhead_solve_path(L, dp, zp, alpha, &ev[0], &wv[0], &tv[0], &ov[0],
+                                            work, iwork, scalar)
         if code != 0:
             raise _secular_error(code)
     finally:
@@ -79,10 +83,11 @@ def arrowhead(const double[::1] d, const double[::1] z2, double alpha):
 
 
 def arrowhead_rows(const double[:, ::1] poles, const double[:, ::1] z2, double alpha,
-                   double[:, ::1] e, double[:, ::1] w):
+                   double[:, ::1] e, double[:, ::1] w, bint scalar=False):
     """Rows r of (e, w) from poles[r or 0] and z2[r] (GIL released).
 
     ``poles`` has one row per realisation or a single row shared by all.
+    ``scalar=True`` forces the one-root-at-a-time reference path (same bits).
     """
     cdef Py_ssize_t R = z2.shape[0], L = z2.shape[1], r
     cdef bint shared = poles.shape[0] == 1
@@ -104,8 +109,8 @@ def arrowhead_rows(const double[:, ::1] poles, const double[:, ::1] z2, double a
             for r in range(R):
                 pp = NULL if L == 0 else (&poles[0, 0] if shared else &poles[r, 0])
                 zp = NULL if L == 0 else &z2[r, 0]
-                code = fgr_arrowhead_solve(L, pp, zp, alpha, &e[r, 0], &w[r, 0], NULL, NULL,
-                                           work, iwork)
+                code = fgr_arrowhead_solve_path(L, pp, zp, alpha, &e[r, 0], &w[r, 0], NULL, NULL,
+                                                work, iwork, scalar)
                 if code != 0:
                     break
         if code != 0:
