@@ -6,8 +6,9 @@ poles, with a correctly rounded reciprocal built from rcp14 and Newton steps
 ``scalar=True``, it solves one root at a time.  Both run the same IEEE
 operations per root in the same order, so every eigenvalue, weight, offset and
 status must agree bitwise, also through ``LevelDotModel.sample`` and
-``simulate(g=[...])`` (the scalar path is forced by wrapping the compiled
-entry point).  Without AVX-512 both calls take the scalar path.
+``simulate(g=[...])`` (the reference paths, with LAPACK dsterf for the dot
+spectra, are forced by wrapping the compiled entry points).  Without AVX-512
+both calls take the scalar secular path.
 """
 
 from __future__ import annotations
@@ -98,10 +99,15 @@ def test_paths_bitwise_on_dumitriu_edelman_rows():
             assert np.all(e[:, :-1] <= diag) and np.all(diag <= e[:, 1:])
 
 
+def _force_reference(mp):
+    """The one-root secular path and LAPACK dsterf wherever the samplers call them."""
+    mp.setattr(_sampler, "arrowhead_rows", functools.partial(_sampler.arrowhead_rows, scalar=True))
+    mp.setattr(_sampler, "tridiag_eigvals_rows", functools.partial(_sampler.tridiag_eigvals_rows, lapack=True))
+
+
 @pytest.fixture
 def scalar_solver(monkeypatch):
-    """Force the reference path wherever the samplers call the compiled solver."""
-    monkeypatch.setattr(_sampler, "arrowhead_rows", functools.partial(_sampler.arrowhead_rows, scalar=True))
+    _force_reference(monkeypatch)
 
 
 @pytest.mark.parametrize("sym", ["GOE", "GUE", "GSE"])
@@ -113,12 +119,12 @@ def test_sample_bitwise_equal_to_scalar_path(sym, bath, monkeypatch):
     for force in (False, True):
         with monkeypatch.context() as mp:
             if force:
-                mp.setattr(_sampler, "arrowhead_rows", functools.partial(_sampler.arrowhead_rows, scalar=True))
+                _force_reference(mp)
             out = []
             for g, seed in ((0.3, 1), (12.0 / n, 2), (40.0, 3)):
                 kw = dict(bath=levels) if bath == "given" else dict(bath=bath)
                 m = fk.LevelDotModel(n, g, sym, eps0=0.05, **kw)
-                s = m.sample(4, rng=seed)
+                s = m.sample(11, rng=seed)  # more rows than the dsterf lanes
                 out.append((s.energies, s.weights))
             runs.append(out)
     for (e0, w0), (e1, w1) in zip(*runs):
