@@ -15,7 +15,9 @@ Side by side in one process, one core (BLAS pinned to one thread):
    matrix of the same size, measured interleaved so that a shared machine slows all
    alike: one realisation of ``sample``, and the cost of each additional coupling g
    on the same bath (common random numbers, as ``simulate(g=[...])`` does: secular
-   solve per g, plus the survival-probability kernel on a 241-point time grid).
+   solve per g, plus the survival-probability kernel on a 241-point time grid), and
+   the secular solve alone on the automatic path and on the one-root-at-a-time
+   reference path (``scalar=True``, the solver before the AVX-512 path; same bits).
 
 Usage: ``python bench/bench_sampler.py [--quick]``; ``run(args)`` returns the
 raw results (also written to bench/results/sampler.json).
@@ -184,12 +186,21 @@ def section_ratios(quick):
                     fk.survival_probability(e, w, t_grid * m.heisenberg_time, workers=1)
             return fn
 
+        poles = tri()
+        z2 = rng.standard_gamma(1.0, (1, L)) * (gs[2] / L)
+        e, w = np.empty((1, M)), np.empty((1, M))
+
+        def solve(scalar):
+            return lambda: _sampler.arrowhead_rows(poles, z2, 0.0, e, w, scalar=scalar)
+
         reps = 7 if M <= 1000 else (4 if M <= 2000 else 2)
-        t_tri, t_one, t_1g, t_ng = _cpu_best(
-            [tri, lambda: m.sample(1, rng=rng), crn(1), crn(n_g)], reps)
+        t_tri, t_one, t_1g, t_ng, t_sol, t_ref = _cpu_best(
+            [tri, lambda: m.sample(1, rng=rng), crn(1), crn(n_g), solve(False), solve(True)], reps)
         per_g = (t_ng - t_1g) / (n_g - 1)
         rows.append(dict(M=M, dsterf_s=t_tri, realisation_s=t_one, extra_coupling_s=per_g,
-                         realisation_over_dsterf=t_one / t_tri, extra_coupling_over_dsterf=per_g / t_tri))
+                         solve_s=t_sol, solve_one_root_path_s=t_ref,
+                         realisation_over_dsterf=t_one / t_tri, extra_coupling_over_dsterf=per_g / t_tri,
+                         solve_over_dsterf=t_sol / t_tri, solve_one_root_path_over_dsterf=t_ref / t_tri))
     return rows
 
 
@@ -277,11 +288,13 @@ def _report_classes(rows):
 
 def _report_ratios(rows):
     print("\n## CPU time / one dsterf call (GUE, one core)\n")
-    print("| N+1 | dsterf [ms] | realisation / dsterf | each extra coupling / dsterf |")
-    print("|---|---|---|---|")
+    print("| N+1 | dsterf [ms] | realisation / dsterf | each extra coupling / dsterf "
+          "| secular solve / dsterf | same, one root at a time / dsterf |")
+    print("|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['M']} | {1e3 * r['dsterf_s']:.2f} | {r['realisation_over_dsterf']:.3f} | "
-              f"{r['extra_coupling_over_dsterf']:.3f} |")
+              f"{r['extra_coupling_over_dsterf']:.3f} | {r['solve_over_dsterf']:.3f} | "
+              f"{r['solve_one_root_path_over_dsterf']:.3f} |")
 
 
 def _report_scaling(rows, ex):
