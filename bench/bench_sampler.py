@@ -13,7 +13,9 @@ Side by side in one process, one core (BLAS pinned to one thread):
 3. one realisation at N+1 = 1e5 (a dense complex matrix would need 160 GB);
 4. (part ``ratios``) CPU-time ratios to one LAPACK dsterf call on a Dumitriu-Edelman
    matrix of the same size, measured interleaved so that a shared machine slows all
-   alike: one realisation of ``sample``, and the cost of each additional coupling g
+   alike: one realisation of ``sample`` (timed as ``sample(8)`` / 8: a block of
+   rows lets the dot spectra run in interleaved lanes), eight spectra in one
+   ``tridiag_eigvals_rows`` call, and the cost of each additional coupling g
    on the same bath (common random numbers, as ``simulate(g=[...])`` does: secular
    solve per g, plus the survival-probability kernel on a 241-point time grid), and
    the secular solve alone on the automatic path and on the one-root-at-a-time
@@ -193,12 +195,21 @@ def section_ratios(quick):
         def solve(scalar):
             return lambda: _sampler.arrowhead_rows(poles, z2, 0.0, e, w, scalar=scalar)
 
+        # eight matrices at once (the lanes of the interleaved dsterf)
+        d8 = np.repeat(diag, 8, axis=0) * c
+        o8 = np.repeat(off, 8, axis=0) * c
+
+        def tri8():
+            _sampler.tridiag_eigvals_rows(d8.copy(), o8.copy())
+
         reps = 7 if M <= 1000 else (4 if M <= 2000 else 2)
-        t_tri, t_one, t_1g, t_ng, t_sol, t_ref = _cpu_best(
-            [tri, lambda: m.sample(1, rng=rng), crn(1), crn(n_g), solve(False), solve(True)], reps)
+        t_tri, t_tri8, t_8, t_1g, t_ng, t_sol, t_ref = _cpu_best(
+            [tri, tri8, lambda: m.sample(8, rng=rng), crn(1), crn(n_g), solve(False), solve(True)], reps)
+        t_one = t_8 / 8
         per_g = (t_ng - t_1g) / (n_g - 1)
         rows.append(dict(M=M, dsterf_s=t_tri, realisation_s=t_one, extra_coupling_s=per_g,
-                         solve_s=t_sol, solve_one_root_path_s=t_ref,
+                         solve_s=t_sol, solve_one_root_path_s=t_ref, rows_per_block=m._secular_block(8),
+                         interleaved_tridiag_over_dsterf=t_tri8 / 8 / t_tri,
                          realisation_over_dsterf=t_one / t_tri, extra_coupling_over_dsterf=per_g / t_tri,
                          solve_over_dsterf=t_sol / t_tri, solve_one_root_path_over_dsterf=t_ref / t_tri))
     return rows
@@ -288,11 +299,13 @@ def _report_classes(rows):
 
 def _report_ratios(rows):
     print("\n## CPU time / one dsterf call (GUE, one core)\n")
-    print("| N+1 | dsterf [ms] | realisation / dsterf | each extra coupling / dsterf "
+    print("| N+1 | dsterf [ms] | realisation / dsterf (sample(8)) | rows per block "
+          "| 8 interleaved spectra / (8 dsterf) | each extra coupling / dsterf "
           "| secular solve / dsterf | same, one root at a time / dsterf |")
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['M']} | {1e3 * r['dsterf_s']:.2f} | {r['realisation_over_dsterf']:.3f} | "
+              f"{r['rows_per_block']} | {r['interleaved_tridiag_over_dsterf']:.3f} | "
               f"{r['extra_coupling_over_dsterf']:.3f} | {r['solve_over_dsterf']:.3f} | "
               f"{r['solve_one_root_path_over_dsterf']:.3f} |")
 
