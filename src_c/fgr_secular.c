@@ -18,6 +18,12 @@
 #include <float.h>
 #include <math.h>
 
+/* No a*b + c -> fma contraction (GCC in ISO C mode does not contract; clang
+ * does by default): every path must round exactly as the reference. */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 /* The rational steps converge in ~3-6 iterations.  Adversarial input (poles
  * and couplings spread over hundreds of decades) can make them crawl, so from
  * iteration SEC_RATIONAL_ITS on every other step is a bisection: that halves

@@ -23,6 +23,12 @@
 
 #define STERF_MAXIT 30
 
+/* No a*b + c -> fma contraction (GCC in ISO C mode does not contract; clang
+ * does by default): every path must round exactly as the reference. */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 typedef struct {
     double *d, *e; /* 1-based views of the lane's matrix */
     ptrdiff_t n, l1, l, lend, lsv, lendsv, m, i, row;
