@@ -10,7 +10,16 @@ Side by side in one process, one core (BLAS pinned to one thread):
      ``numpy.linalg.eigh`` (eigenvectors needed for the weights);
 2. the secular cost for N+1 = 250 .. 8000 and its fitted exponent (O(N^2) expected),
    with the split between the tridiagonal spectrum (dsterf) and the secular solve;
-3. one realisation at N+1 = 1e5 (a dense complex matrix would need 160 GB).
+3. one realisation at N+1 = 1e5 (a dense complex matrix would need 160 GB);
+4. (part ``ratios``) CPU-time ratios to one LAPACK dsterf call on a Dumitriu-Edelman
+   matrix of the same size, measured interleaved so that a shared machine slows all
+   alike: one realisation of ``sample`` (timed as ``sample(8)`` / 8: a block of
+   rows lets the dot spectra run in interleaved lanes), eight spectra in one
+   ``tridiag_eigvals_rows`` call, and the cost of each additional coupling g
+   on the same bath (common random numbers, as ``simulate(g=[...])`` does: secular
+   solve per g, plus the survival-probability kernel on a 241-point time grid), and
+   the secular solve alone on the automatic path and on the one-root-at-a-time
+   reference path (``scalar=True``, the solver before the AVX-512 path; same bits).
 
 Usage: ``python bench/bench_sampler.py [--quick]``; ``run(args)`` returns the
 raw results (also written to bench/results/sampler.json).
@@ -137,6 +146,75 @@ def section_scaling(quick):
     return rows, fit
 
 
+def _cpu_best(fns, repeats):
+    """Best CPU time (time.process_time) of each callable, the callables interleaved."""
+    best = [math.inf] * len(fns)
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            t0 = time.process_time()
+            fn()
+            best[i] = min(best[i], time.process_time() - t0)
+    return best
+
+
+def section_ratios(quick):
+    """Per-realisation and per-additional-coupling CPU time / one dsterf call."""
+    sizes = [250, 500, 1000, 2000] + ([] if quick else [4000, 8000])
+    n_g = 8  # couplings per bath for the marginal cost
+    t_grid = np.geomspace(0.01, 100.0, 241)
+    rows = []
+    for M in sizes:
+        L = M - 1
+        m = fk.LevelDotModel(L, 20.0 / L, "GUE")
+        gs = [20.0 / L * 2.0 ** (k / 2) for k in range(n_g)]
+        beta = 2
+        rng = np.random.default_rng(4)
+        diag = rng.standard_normal((1, L))
+        off = np.zeros((1, L))
+        off[0, : L - 1] = np.sqrt(rng.standard_gamma(0.5 * beta * np.arange(L - 1, 0, -1)))
+        c = 2.0 / math.sqrt(2 * beta * L)
+
+        def tri():
+            d, o = diag * c, off * c
+            _sampler.tridiag_eigvals_rows(d, o)
+            return d
+
+        def crn(k):
+            outs = [(np.empty((1, M)), np.empty((1, M))) for _ in range(k)]
+
+            def fn():
+                m._sample_secular_couplings(np.random.default_rng(5), gs[:k], outs)
+                for e, w in outs:
+                    fk.survival_probability(e, w, t_grid * m.heisenberg_time, workers=1)
+            return fn
+
+        poles = tri()
+        z2 = rng.standard_gamma(1.0, (1, L)) * (gs[2] / L)
+        e, w = np.empty((1, M)), np.empty((1, M))
+
+        def solve(scalar):
+            return lambda: _sampler.arrowhead_rows(poles, z2, 0.0, e, w, scalar=scalar)
+
+        # eight matrices at once (the lanes of the interleaved dsterf)
+        d8 = np.repeat(diag, 8, axis=0) * c
+        o8 = np.repeat(off, 8, axis=0) * c
+
+        def tri8():
+            _sampler.tridiag_eigvals_rows(d8.copy(), o8.copy())
+
+        reps = 7 if M <= 1000 else (4 if M <= 2000 else 2)
+        t_tri, t_tri8, t_8, t_1g, t_ng, t_sol, t_ref = _cpu_best(
+            [tri, tri8, lambda: m.sample(8, rng=rng), crn(1), crn(n_g), solve(False), solve(True)], reps)
+        t_one = t_8 / 8
+        per_g = (t_ng - t_1g) / (n_g - 1)
+        rows.append(dict(M=M, dsterf_s=t_tri, realisation_s=t_one, extra_coupling_s=per_g,
+                         solve_s=t_sol, solve_one_root_path_s=t_ref, rows_per_block=m._secular_block(8),
+                         interleaved_tridiag_over_dsterf=t_tri8 / 8 / t_tri,
+                         realisation_over_dsterf=t_one / t_tri, extra_coupling_over_dsterf=per_g / t_tri,
+                         solve_over_dsterf=t_sol / t_tri, solve_one_root_path_over_dsterf=t_ref / t_tri))
+    return rows
+
+
 def section_huge(quick):
     M = 20_001 if quick else 100_000
     L = M - 1
@@ -175,20 +253,22 @@ def _machine():
 
 def run(args) -> dict:
     quick = bool(getattr(args, "quick", False))
-    parts = str(getattr(args, "parts", None) or "classes,scaling,huge,threads").split(",")
+    parts = str(getattr(args, "parts", None) or "classes,scaling,ratios,huge,threads").split(",")
     out = dict(machine=_machine(), quick=quick)
     with single_threaded_blas():
         if "classes" in parts:
             out["classes"] = section_classes(quick)
         if "scaling" in parts:
             out["scaling"], out["scaling_exponent"] = section_scaling(quick)
+        if "ratios" in parts:
+            out["ratios"] = section_ratios(quick)
         if "huge" in parts:
             out["huge"] = section_huge(quick)
     if "threads" in parts:  # BLAS is not used on this path; the threads are ours
         out["threads"] = section_threads(quick)
     _report(out)
     RESULTS.mkdir(exist_ok=True)
-    name = "sampler.json" if len(parts) == 4 else f"sampler_{'_'.join(parts)}.json"
+    name = "sampler.json" if len(parts) == 5 else f"sampler_{'_'.join(parts)}.json"
     (RESULTS / name).write_text(json.dumps(out, indent=1))
     return out
 
@@ -198,6 +278,8 @@ def _report(out):
         _report_classes(out["classes"])
     if "scaling" in out:
         _report_scaling(out["scaling"], out["scaling_exponent"])
+    if "ratios" in out:
+        _report_ratios(out["ratios"])
     if "huge" in out:
         h = out["huge"]
         print(f"\none realisation at N+1 = {h['M']}: {h['seconds']:.1f} s (|sum w - 1| = {h['sum_w_minus_1']:.1e})")
@@ -215,6 +297,19 @@ def _report_classes(rows):
               f"{r['numpy_eigh_s']:.3f} | {r['speedup_vs_dense']:.0f} | {r['speedup_vs_numpy']:.0f} |")
 
 
+def _report_ratios(rows):
+    print("\n## CPU time / one dsterf call (GUE, one core)\n")
+    print("| N+1 | dsterf [ms] | realisation / dsterf (sample(8)) | rows per block "
+          "| 8 interleaved spectra / (8 dsterf) | each extra coupling / dsterf "
+          "| secular solve / dsterf | same, one root at a time / dsterf |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['M']} | {1e3 * r['dsterf_s']:.2f} | {r['realisation_over_dsterf']:.3f} | "
+              f"{r['rows_per_block']} | {r['interleaved_tridiag_over_dsterf']:.3f} | "
+              f"{r['extra_coupling_over_dsterf']:.3f} | {r['solve_over_dsterf']:.3f} | "
+              f"{r['solve_one_root_path_over_dsterf']:.3f} |")
+
+
 def _report_scaling(rows, ex):
     print("\n| N+1 | secular total [ms] | dsterf [ms] | secular solve [ms] |")
     print("|---|---|---|---|")
@@ -227,5 +322,5 @@ def _report_scaling(rows, ex):
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
-    ap.add_argument("--parts", default=None, help="comma-separated subset of classes,scaling,huge,threads")
+    ap.add_argument("--parts", default=None, help="comma-separated subset of classes,scaling,ratios,huge,threads")
     run(ap.parse_args())

@@ -10,6 +10,7 @@ All loops release the GIL.  Validation lives in :mod:`fgrkern.model`; this
 module assumes C-contiguous float64/complex128 input of consistent shape.
 """
 from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
 from scipy.linalg.cython_lapack cimport dsterf, dsyevr, zheevr
 
 include "_lapack_int.pxi"
@@ -20,9 +21,17 @@ cdef extern from "fgr_secular.h" nogil:
     int fgr_arrowhead_solve(Py_ssize_t L, const double *d, const double *z2, double alpha,
                             double *e, double *w, double *tau, Py_ssize_t *origin,
                             double *work, Py_ssize_t *iwork)
+    int fgr_arrowhead_solve_path(Py_ssize_t L, const double *d, const double *z2, double alpha,
+                                 double *e, double *w, double *tau, Py_ssize_t *origin,
+                                 double *work, Py_ssize_t *iwork, int scalar_only)
     size_t FGR_SEC_WORK(Py_ssize_t L)
     size_t FGR_SEC_IWORK(Py_ssize_t L)
     int FGR_SEC_BAD_POLES, FGR_SEC_BAD_COUPLING, FGR_SEC_BAD_ALPHA, FGR_SEC_RANGE, FGR_SEC_SCALE
+
+
+cdef extern from "fgr_sterf.h" nogil:
+    Py_ssize_t fgr_sterf_rows(Py_ssize_t rows, Py_ssize_t n, double *diag, double *off, Py_ssize_t ld,
+                              int *status)
 
 
 cdef object _secular_error(int code):
@@ -43,12 +52,13 @@ cdef object _secular_error(int code):
                         "(a bug: please report the parameters and seed)")
 
 
-def arrowhead(const double[::1] d, const double[::1] z2, double alpha):
+def arrowhead(const double[::1] d, const double[::1] z2, double alpha, bint scalar=False):
     """Eigenpairs of one arrowhead matrix [[alpha, z^T], [z, diag(d)]].
 
     Returns ``(e, w, tau, origin)``: ascending eigenvalues, weights
     ``|<a|0>|^2``, and the offsets ``tau = e - d[origin]`` computed directly
     (``origin = -1``: no pole involved).  ``d`` ascending, ``z2 = |z|^2``.
+    ``scalar=True`` forces the one-root-at-a-time reference path (same bits).
     """
     cdef Py_ssize_t L = d.shape[0]
     if z2.shape[0] != L:
@@ -68,8 +78,8 @@ def arrowhead(const double[::1] d, const double[::1] z2, double alpha):
         if work == NULL or iwork == NULL:
             raise MemoryError("arrowhead: cannot allocate scratch space")
         with nogil:
-            code = fgr_arrowhead_solve(L, dp, zp, alpha, &ev[0], &wv[0], &tv[0], &ov[0],
-                                       work, iwork)
+            code = fgr_arrowhead_solve_path(L, dp, zp, alpha, &ev[0], &wv[0], &tv[0], &ov[0],
+                                            work, iwork, scalar)
         if code != 0:
             raise _secular_error(code)
     finally:
@@ -79,10 +89,11 @@ def arrowhead(const double[::1] d, const double[::1] z2, double alpha):
 
 
 def arrowhead_rows(const double[:, ::1] poles, const double[:, ::1] z2, double alpha,
-                   double[:, ::1] e, double[:, ::1] w):
+                   double[:, ::1] e, double[:, ::1] w, bint scalar=False):
     """Rows r of (e, w) from poles[r or 0] and z2[r] (GIL released).
 
     ``poles`` has one row per realisation or a single row shared by all.
+    ``scalar=True`` forces the one-root-at-a-time reference path (same bits).
     """
     cdef Py_ssize_t R = z2.shape[0], L = z2.shape[1], r
     cdef bint shared = poles.shape[0] == 1
@@ -104,8 +115,8 @@ def arrowhead_rows(const double[:, ::1] poles, const double[:, ::1] z2, double a
             for r in range(R):
                 pp = NULL if L == 0 else (&poles[0, 0] if shared else &poles[r, 0])
                 zp = NULL if L == 0 else &z2[r, 0]
-                code = fgr_arrowhead_solve(L, pp, zp, alpha, &e[r, 0], &w[r, 0], NULL, NULL,
-                                           work, iwork)
+                code = fgr_arrowhead_solve_path(L, pp, zp, alpha, &e[r, 0], &w[r, 0], NULL, NULL,
+                                                work, iwork, scalar)
                 if code != 0:
                     break
         if code != 0:
@@ -115,23 +126,50 @@ def arrowhead_rows(const double[:, ::1] poles, const double[:, ::1] z2, double a
         free(iwork)
 
 
-def tridiag_eigvals_rows(double[:, ::1] diag, double[:, ::1] off):
+def tridiag_eigvals_rows(double[:, ::1] diag, double[:, ::1] off, bint lapack=False):
     """In place: diag[r] <- ascending eigenvalues of tridiag(off[r, :L-1], diag[r]).
 
     ``off`` has the same shape as ``diag``; its last column is ignored and all
-    of it is overwritten (LAPACK dsterf, GIL released).
+    of it is overwritten (GIL released).  Several rows run dsterf's algorithm
+    in interleaved lanes (src_c/fgr_sterf.c, the same bits as the reference
+    dsterf); rows it does not handle, or all with ``lapack=True``, call LAPACK
+    dsterf.
     """
-    cdef Py_ssize_t R = diag.shape[0], L = diag.shape[1], r
+    cdef Py_ssize_t R = diag.shape[0], L = diag.shape[1], r, nfail = 0
     cdef lapack_int n = <lapack_int> L, info = 0
+    cdef double *save = NULL
+    cdef int *status = NULL
     if off.shape[0] != R or off.shape[1] != L:
         raise ValueError("diag and off must have the same shape")
     if L <= 1 or R == 0:
         return
-    with nogil:
-        for r in range(R):
-            dsterf(&n, &diag[r, 0], &off[r, 0], &info)
-            if info != 0:
-                break
+    if not lapack and R > 1:
+        save = <double *> malloc(2 * <size_t> R * <size_t> L * sizeof(double))
+        status = <int *> malloc(<size_t> R * sizeof(int))
+    try:
+        with nogil:
+            if save != NULL and status != NULL:
+                # the originals, for rows handed back to LAPACK
+                memcpy(save, &diag[0, 0], <size_t> R * <size_t> L * sizeof(double))
+                memcpy(save + R * L, &off[0, 0], <size_t> R * <size_t> L * sizeof(double))
+                nfail = fgr_sterf_rows(R, L, &diag[0, 0], &off[0, 0], L, status)
+                for r in range(R):
+                    if nfail == 0:
+                        break
+                    if status[r] != 0:
+                        memcpy(&diag[r, 0], save + r * L, <size_t> L * sizeof(double))
+                        memcpy(&off[r, 0], save + R * L + r * L, <size_t> L * sizeof(double))
+                        dsterf(&n, &diag[r, 0], &off[r, 0], &info)
+                        if info != 0:
+                            break
+            else:
+                for r in range(R):
+                    dsterf(&n, &diag[r, 0], &off[r, 0], &info)
+                    if info != 0:
+                        break
+    finally:
+        free(save)
+        free(status)
     if info != 0:
         raise RuntimeError(f"LAPACK dsterf failed (info={info})")
 

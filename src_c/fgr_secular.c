@@ -18,6 +18,12 @@
 #include <float.h>
 #include <math.h>
 
+/* No a*b + c -> fma contraction (GCC in ISO C mode does not contract; clang
+ * does by default): every path must round exactly as the reference. */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 /* The rational steps converge in ~3-6 iterations.  Adversarial input (poles
  * and couplings spread over hundreds of decades) can make them crawl, so from
  * iteration SEC_RATIONAL_ITS on every other step is a bisection: that halves
@@ -74,12 +80,8 @@ static void sec_sums(const double *a, const double *s, double ao, double y, ptrd
     *dsum = d;
 }
 
-static sec_val sec_eval(ptrdiff_t K, const double *a, const double *s, ptrdiff_t o,
-                        ptrdiff_t split, double c0, double y)
+static sec_val sec_value(double c0, double y, double flo, double dlo, double fhi, double dhi)
 {
-    double flo, dlo, fhi, dhi;
-    sec_sums(a, s, a[o], y, 0, split, &flo, &dlo);
-    sec_sums(a, s, a[o], y, split, K, &fhi, &dhi);
     sec_val v;
     v.f = (c0 + y) + (flo + fhi);
     v.dlo = dlo;
@@ -88,6 +90,15 @@ static sec_val sec_eval(ptrdiff_t K, const double *a, const double *s, ptrdiff_t
      * poles mu >= split (terms > 0), so sum |t| = fhi - flo. */
     v.err = fabs(c0) + fabs(y) + (fhi - flo);
     return v;
+}
+
+static sec_val sec_eval(ptrdiff_t K, const double *a, const double *s, ptrdiff_t o,
+                        ptrdiff_t split, double c0, double y)
+{
+    double flo, dlo, fhi, dhi;
+    sec_sums(a, s, a[o], y, 0, split, &flo, &dlo);
+    sec_sums(a, s, a[o], y, split, K, &fhi, &dhi);
+    return sec_value(c0, y, flo, dlo, fhi, dhi);
 }
 
 /* Root in (0, D) (D > 0) of A + Bo/(0 - u) + Bf/(D - u) = 0, Bo, Bf > 0, i.e. of
@@ -120,116 +131,364 @@ static double sec_bisect(double lo, double hi)
     return 0.5 * lo + 0.5 * hi;
 }
 
-/* One root of the active arrowhead (K >= 1 poles a, couplings s > 0).
+/* One root of the active arrowhead (K >= 1 poles a, couplings s > 0) as a
+ * resumable iteration, so that several roots can share one pass over the
+ * poles (their evaluations are independent; see sec_roots_avx512).
  * j = 0: below a[0]; 0 < j < K: in (a[j-1], a[j]); j = K: above a[K-1].
- * Returns 0 if converged, 1 if the iteration limit was hit. */
-static int sec_root(ptrdiff_t K, const double *a, const double *s, double alpha,
-                    double ztot, ptrdiff_t j, double *y_out, ptrdiff_t *o_out, double *w_out)
-{
-    ptrdiff_t o, split;
-    double lo, hi, y, delta_f = 0.0;
+ * Every evaluation is requested as (eo, split, c0, y): the caller returns
+ * sec_eval(K, a, s, eo, split, c0, y) to sec_step, bitwise whichever way it
+ * computes it. */
+typedef struct {
+    ptrdiff_t j, o, split, eo; /* eo: origin pole of the pending evaluation */
+    double lo, hi, y, delta_f, c0;
     int kind; /* -1 left outer, +1 right outer, 0 interior origin left, 2 interior origin right */
-    sec_val v;
+    int it, started;
+} sec_root_state;
 
+enum { SEC_STEP_EVAL = 0, SEC_STEP_DONE = 1, SEC_STEP_LIMIT = 2 };
+
+static void sec_start(sec_root_state *st, ptrdiff_t K, const double *a, double alpha,
+                      double ztot, ptrdiff_t j)
+{
+    st->j = j;
+    st->it = 0;
+    st->delta_f = 0.0;
     if (j == 0 || j == K) {
         /* Outer root.  Weyl: every eigenvalue lies within ||z|| of the
          * spectrum of diag(alpha, d), which fixes the far end of the bracket. */
         const double reach = sqrt(ztot) * (1.0 + 4.0 * DBL_EPSILON);
         if (j == 0) {
-            o = 0;
-            split = 0;
-            kind = -1;
-            hi = 0.0;
-            lo = fmin(alpha - a[0], 0.0) - reach;
-            if (!(lo < 0.0))
-                lo = -DBL_MIN;
+            st->o = 0;
+            st->split = 0;
+            st->kind = -1;
+            st->hi = 0.0;
+            st->lo = fmin(alpha - a[0], 0.0) - reach;
+            if (!(st->lo < 0.0))
+                st->lo = -DBL_MIN;
         } else {
-            o = K - 1;
-            split = K;
-            kind = 1;
-            lo = 0.0;
-            hi = fmax(alpha - a[K - 1], 0.0) + reach;
-            if (!(hi > 0.0))
-                hi = DBL_MIN;
+            st->o = K - 1;
+            st->split = K;
+            st->kind = 1;
+            st->lo = 0.0;
+            st->hi = fmax(alpha - a[K - 1], 0.0) + reach;
+            if (!(st->hi > 0.0))
+                st->hi = DBL_MIN;
         }
-        y = 0.5 * lo + 0.5 * hi;
-        v = sec_eval(K, a, s, o, split, a[o] - alpha, y);
+        st->y = 0.5 * st->lo + 0.5 * st->hi;
+        st->c0 = a[st->o] - alpha;
+        st->eo = st->o;
+        st->started = 1;
     } else {
+        /* first evaluation at the middle of the gap, from the left pole */
+        st->eo = j - 1;
+        st->split = j;
+        st->y = 0.5 * (a[j] - a[j - 1]);
+        st->c0 = a[j - 1] - alpha;
+        st->started = 0;
+    }
+}
+
+/* Consume the requested evaluation v; returns SEC_STEP_EVAL (a new request
+ * is in st), SEC_STEP_DONE (root y from pole o) or SEC_STEP_LIMIT. */
+static int sec_step(sec_root_state *st, const double *a, double alpha, sec_val v)
+{
+    if (!st->started) {
+        const ptrdiff_t j = st->j;
         const double h = a[j] - a[j - 1];
-        const double ymid = 0.5 * h;
-        v = sec_eval(K, a, s, j - 1, j, a[j - 1] - alpha, ymid);
+        const double ymid = st->y;
+        st->started = 1;
         if (v.f >= 0.0) {
             /* f increases across the gap: the root is in the left half. */
-            o = j - 1;
-            split = j;
-            kind = 0;
-            lo = 0.0;
-            hi = ymid;
-            y = ymid;
-            delta_f = h;
+            st->o = j - 1;
+            st->kind = 0;
+            st->lo = 0.0;
+            st->hi = ymid;
+            st->y = ymid;
+            st->delta_f = h;
         } else {
             /* Same point seen from the right pole (h - h/2 = h/2 exactly): f and
              * the split derivative sums are reused as the first model data; the
              * next evaluation is in the right pole's coordinates. */
-            o = j;
-            split = j;
-            kind = 2;
-            lo = -ymid;
-            hi = 0.0;
-            y = -ymid;
-            delta_f = -h;
+            st->o = j;
+            st->kind = 2;
+            st->lo = -ymid;
+            st->hi = 0.0;
+            st->y = -ymid;
+            st->delta_f = -h;
         }
+        st->c0 = a[st->o] - alpha;
+        st->eo = st->o;
     }
-    const double c0 = a[o] - alpha;
+    if (st->it >= SEC_MAXIT)
+        return SEC_STEP_LIMIT;
+    const int kind = st->kind;
+    const double y = st->y, delta_f = st->delta_f;
+    if (fabs(v.f) <= SEC_TOL * DBL_EPSILON * v.err)
+        return SEC_STEP_DONE;
+    if (v.f < 0.0)
+        st->lo = y;
+    else
+        st->hi = y;
+    const double lo = st->lo, hi = st->hi;
+    if (hi - lo <= 2.0 * DBL_EPSILON * fmax(fabs(lo), fabs(hi)))
+        return SEC_STEP_DONE;
 
-    int it;
-    for (it = 0; it < SEC_MAXIT; ++it) {
-        if (fabs(v.f) <= SEC_TOL * DBL_EPSILON * v.err)
-            break;
-        if (v.f < 0.0)
-            lo = y;
+    double ynew;
+    if (kind == -1 || kind == 1) {
+        /* model A + Y + B/(0 - Y) with every pole lumped onto the origin */
+        const double dsum = v.dlo + v.dhi;
+        const double B = y * (y * dsum); /* y^2 alone can underflow */
+        const double A = v.f - y + y * dsum;
+        const double sq = sqrt(A * A + 4.0 * B);
+        if (kind == -1)
+            ynew = (A > 0.0) ? -0.5 * (A + sq) : -2.0 * B / (sq - A);
         else
-            hi = y;
-        if (hi - lo <= 2.0 * DBL_EPSILON * fmax(fabs(lo), fabs(hi)))
-            break;
-
-        double ynew;
-        if (kind == -1 || kind == 1) {
-            /* model A + Y + B/(0 - Y) with every pole lumped onto the origin */
-            const double dsum = v.dlo + v.dhi;
-            const double B = y * (y * dsum); /* y^2 alone can underflow */
-            const double A = v.f - y + y * dsum;
-            const double sq = sqrt(A * A + 4.0 * B);
-            if (kind == -1)
-                ynew = (A > 0.0) ? -0.5 * (A + sq) : -2.0 * B / (sq - A);
-            else
-                ynew = (A < 0.0) ? 0.5 * (sq - A) : 2.0 * B / (A + sq);
-        } else {
-            const double dn = (kind == 0) ? v.dlo : v.dhi;
-            const double df = (kind == 0) ? v.dhi : v.dlo;
-            const double Bo = y * (y * dn);
-            const double Bf = (delta_f - y) * ((delta_f - y) * (df + 1.0));
-            const double A = v.f + y * dn - (delta_f - y) * (df + 1.0);
-            if (kind == 0)
-                ynew = gap_model_root(A, Bo, Bf, delta_f);
-            else
-                ynew = -gap_model_root(-A, Bo, Bf, -delta_f);
-        }
-        if (!(ynew > lo && ynew < hi) || (it >= SEC_RATIONAL_ITS && (it & 1))) {
-            ynew = sec_bisect(lo, hi);
-            if (!(ynew > lo && ynew < hi))
-                break; /* the bracket is two adjacent doubles */
-        }
-        if (ynew == y)
-            break;
-        y = ynew;
-        v = sec_eval(K, a, s, o, split, c0, y);
+            ynew = (A < 0.0) ? 0.5 * (sq - A) : 2.0 * B / (A + sq);
+    } else {
+        const double dn = (kind == 0) ? v.dlo : v.dhi;
+        const double df = (kind == 0) ? v.dhi : v.dlo;
+        const double Bo = y * (y * dn);
+        const double Bf = (delta_f - y) * ((delta_f - y) * (df + 1.0));
+        const double A = v.f + y * dn - (delta_f - y) * (df + 1.0);
+        if (kind == 0)
+            ynew = gap_model_root(A, Bo, Bf, delta_f);
+        else
+            ynew = -gap_model_root(-A, Bo, Bf, -delta_f);
     }
-    *y_out = y;
-    *o_out = o;
-    *w_out = 1.0 / (1.0 + (v.dlo + v.dhi));
-    return it >= SEC_MAXIT;
+    if (!(ynew > lo && ynew < hi) || (st->it >= SEC_RATIONAL_ITS && (st->it & 1))) {
+        ynew = sec_bisect(lo, hi);
+        if (!(ynew > lo && ynew < hi))
+            return SEC_STEP_DONE; /* the bracket is two adjacent doubles */
+    }
+    if (ynew == y)
+        return SEC_STEP_DONE;
+    st->y = ynew;
+    st->it++;
+    return SEC_STEP_EVAL;
 }
+
+/* Root j, the evaluations done one at a time (the reference path). */
+static int sec_root(ptrdiff_t K, const double *a, const double *s, double alpha,
+                    double ztot, ptrdiff_t j, double *y_out, ptrdiff_t *o_out, double *w_out)
+{
+    sec_root_state st;
+    sec_val v;
+    int r;
+    sec_start(&st, K, a, alpha, ztot, j);
+    do
+        v = sec_eval(K, a, s, st.eo, st.split, st.c0, st.y);
+    while ((r = sec_step(&st, a, alpha, v)) == SEC_STEP_EVAL);
+    *y_out = st.y;
+    *o_out = st.o;
+    *w_out = 1.0 / (1.0 + (v.dlo + v.dhi));
+    return r == SEC_STEP_LIMIT;
+}
+
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) \
+    && !defined(FGR_NO_MULTIVERSIONING)
+#include <immintrin.h>
+#define SEC_HAVE_AVX512 1
+#define SEC_LANES 8
+#define SEC_AVX512 __attribute__((target("avx512f")))
+
+/* 1/x correctly rounded (bitwise the division) without the divider, which
+ * does one double every ~2 cycles whatever the vector width.  y = rcp14(x)
+ * refined by (1 + e + e^2 + e^3), e = 1 - x y0, is within ~2^-56 of 1/x
+ * before its final rounding, so it is RN(1/x) except within ~2^-56 of a
+ * rounding boundary.  It is accepted only where the exact test
+ *     |1 - x y| < mant(x) 2^-54   (<=> |1/x - y| < half the spacing at y)
+ * holds: the fma residual is exact for such y, the threshold is a double, and
+ * rounding is monotone, so a passing y is RN(1/x); the ~1% of vectors with a
+ * failing lane (and 0, inf, NaN, subnormal x) take the division there. */
+SEC_AVX512 static inline __m512d sec_recip8(__m512d x)
+{
+    const __m512d one = _mm512_set1_pd(1.0);
+    const __m512d y0 = _mm512_rcp14_pd(x);
+    const __m512d e0 = _mm512_fnmadd_pd(x, y0, one);
+    __m512d p = _mm512_fmadd_pd(e0, e0, e0);
+    p = _mm512_fmadd_pd(p, e0, e0);
+    __m512d y = _mm512_fmadd_pd(y0, p, y0);
+    const __m512d res = _mm512_abs_pd(_mm512_fnmadd_pd(x, y, one));
+    /* (bits(x) & mantissa) | bits(2^-54): mant(x) 2^-54 (ternary-logic A&B | C) */
+    const __m512d thr = _mm512_castsi512_pd(_mm512_ternarylogic_epi64(
+        _mm512_castpd_si512(x), _mm512_set1_epi64(0x000fffffffffffffLL),
+        _mm512_set1_epi64(0x3c90000000000000LL), 0xEA));
+    const __mmask8 ok = _mm512_cmp_pd_mask(res, thr, _CMP_LT_OQ);
+    if (__builtin_expect(ok != 0xff, 0))
+        y = _mm512_mask_div_pd(y, (__mmask8)~ok, one, x);
+    return y;
+}
+
+/* t = s/(x) with x = (a[mu] - ao) - y per lane, and t/x, as the scalar code. */
+#define SEC_TERM8(MU, T, D)                                                                   \
+    do {                                                                                      \
+        const __m512d x_ = _mm512_sub_pd(_mm512_sub_pd(_mm512_set1_pd(a[MU]), aov), yv);     \
+        const __m512d r_ = sec_recip8(x_);                                                    \
+        T = _mm512_mul_pd(_mm512_set1_pd(s[MU]), r_);                                         \
+        D = _mm512_mul_pd(T, r_);                                                             \
+    } while (0)
+
+/* Unmasked pole pairs (mu0 even, mu1 - mu0 even) for lanes all on one side. */
+SEC_AVX512 static inline void sec_pairs8(const double *a, const double *s, __m512d aov, __m512d yv,
+                                         ptrdiff_t mu0, ptrdiff_t mu1, __m512d *fE, __m512d *dE,
+                                         __m512d *fO, __m512d *dO)
+{
+    for (ptrdiff_t mu = mu0; mu < mu1; mu += 2) {
+        __m512d t0, d0, t1, d1;
+        SEC_TERM8(mu, t0, d0);
+        SEC_TERM8(mu + 1, t1, d1);
+        *fE = _mm512_add_pd(*fE, t0);
+        *dE = _mm512_add_pd(*dE, d0);
+        *fO = _mm512_add_pd(*fO, t1);
+        *dO = _mm512_add_pd(*dO, d1);
+    }
+}
+
+/* The left-over pole of sec_sums' scalar tail. */
+static inline void sec_add_pole(const double *a, const double *s, double ao, double y, ptrdiff_t mu,
+                                double *f, double *d)
+{
+    const double r = 1.0 / ((a[mu] - ao) - y);
+    const double t = s[mu] * r;
+    *f += t;
+    *d += t * r;
+}
+
+/* sec_eval for SEC_LANES requests at once, bitwise.  sec_sums adds pole mu
+ * to lane (mu - m0) mod 2 of its pair sums and a left-over last pole at the
+ * end; here each root-lane keeps sums over even and over odd mu (ascending,
+ * as there), lo (mu < split) and hi separately; which of the two is lane 0
+ * does not matter (fv[0] + fv[1] is commutative).  The left-over poles
+ * (split - 1 if split is odd, K - 1 if K - split is odd) are added last, in
+ * scalar code as there. */
+SEC_AVX512 static void sec_eval8(ptrdiff_t K, const double *a, const double *s,
+                                 const sec_root_state *const *st, sec_val *out)
+{
+    double ao[SEC_LANES], yl[SEC_LANES];
+    long long sp[SEC_LANES], loe[SEC_LANES], hie[SEC_LANES];
+    ptrdiff_t smin = K, smax = 0, himin = K;
+    for (int l = 0; l < SEC_LANES; ++l) {
+        const ptrdiff_t S = st[l]->split, he = S + ((K - S) & ~(ptrdiff_t)1);
+        ao[l] = a[st[l]->eo];
+        yl[l] = st[l]->y;
+        sp[l] = S;
+        loe[l] = S & ~(ptrdiff_t)1;
+        hie[l] = he;
+        smin = S < smin ? S : smin;
+        smax = S > smax ? S : smax;
+        himin = he < himin ? he : himin;
+    }
+    const __m512d aov = _mm512_loadu_pd(ao), yv = _mm512_loadu_pd(yl);
+    const __m512i spv = _mm512_loadu_si512(sp), loev = _mm512_loadu_si512(loe),
+                  hiev = _mm512_loadu_si512(hie);
+    __m512d flE = _mm512_setzero_pd(), flO = flE, dlE = flE, dlO = flE;
+    __m512d fhE = flE, fhO = flE, dhE = flE, dhO = flE;
+    /* [0, all_lo): every lane lo; [all_hi, himin): every lane hi (both even) */
+    const ptrdiff_t all_lo = smin & ~(ptrdiff_t)1;
+    ptrdiff_t all_hi = (smax + 1) & ~(ptrdiff_t)1;
+    himin &= ~(ptrdiff_t)1;
+    ptrdiff_t mu = 0;
+    sec_pairs8(a, s, aov, yv, 0, all_lo, &flE, &dlE, &flO, &dlO);
+    mu = all_lo;
+    while (mu < K) {
+        if (mu >= all_hi && mu + 2 <= himin) {
+            sec_pairs8(a, s, aov, yv, mu, himin, &fhE, &dhE, &fhO, &dhO);
+            mu = himin;
+            continue;
+        }
+        /* mixed region: per-lane masks (a masked add leaves the other lanes' bits alone) */
+        for (int q = 0; q < 2 && mu < K; ++q, ++mu) {
+            __m512d t, d;
+            SEC_TERM8(mu, t, d);
+            const __m512i mv = _mm512_set1_epi64((long long)mu);
+            const __mmask8 ml = _mm512_cmplt_epi64_mask(mv, loev);
+            const __mmask8 mh = _mm512_cmpge_epi64_mask(mv, spv) & _mm512_cmplt_epi64_mask(mv, hiev);
+            if (q == 0) {
+                flE = _mm512_mask_add_pd(flE, ml, flE, t);
+                dlE = _mm512_mask_add_pd(dlE, ml, dlE, d);
+                fhE = _mm512_mask_add_pd(fhE, mh, fhE, t);
+                dhE = _mm512_mask_add_pd(dhE, mh, dhE, d);
+            } else {
+                flO = _mm512_mask_add_pd(flO, ml, flO, t);
+                dlO = _mm512_mask_add_pd(dlO, ml, dlO, d);
+                fhO = _mm512_mask_add_pd(fhO, mh, fhO, t);
+                dhO = _mm512_mask_add_pd(dhO, mh, dhO, d);
+            }
+        }
+    }
+    double acc[8][SEC_LANES];
+    _mm512_storeu_pd(acc[0], flE);
+    _mm512_storeu_pd(acc[1], flO);
+    _mm512_storeu_pd(acc[2], dlE);
+    _mm512_storeu_pd(acc[3], dlO);
+    _mm512_storeu_pd(acc[4], fhE);
+    _mm512_storeu_pd(acc[5], fhO);
+    _mm512_storeu_pd(acc[6], dhE);
+    _mm512_storeu_pd(acc[7], dhO);
+    for (int l = 0; l < SEC_LANES; ++l) {
+        const ptrdiff_t S = (ptrdiff_t)sp[l];
+        double flo = acc[0][l] + acc[1][l], dlo = acc[2][l] + acc[3][l];
+        double fhi = acc[4][l] + acc[5][l], dhi = acc[6][l] + acc[7][l];
+        if (S & 1)
+            sec_add_pole(a, s, ao[l], yl[l], S - 1, &flo, &dlo);
+        if ((K - S) & 1)
+            sec_add_pole(a, s, ao[l], yl[l], K - 1, &fhi, &dhi);
+        out[l] = sec_value(st[l]->c0, yl[l], flo, dlo, fhi, dhi);
+    }
+}
+
+/* All K+1 roots, SEC_LANES at a time: a lane whose root converged takes the
+ * next one.  Results as sec_root's, bitwise; a root at the iteration limit is
+ * marked by w = NaN (the caller reports the first one in root order). */
+SEC_AVX512 static void sec_roots_avx512(ptrdiff_t K, const double *a, const double *s,
+                                        double alpha, double ztot, double *yroot,
+                                        ptrdiff_t *oroot, double *wroot)
+{
+    sec_root_state lane[SEC_LANES];
+    const sec_root_state *req[SEC_LANES];
+    sec_val v[SEC_LANES];
+    int busy[SEC_LANES];
+    ptrdiff_t next = 0;
+    int nbusy = 0;
+    for (int l = 0; l < SEC_LANES; ++l) {
+        busy[l] = next <= K;
+        if (busy[l]) {
+            sec_start(&lane[l], K, a, alpha, ztot, next++);
+            ++nbusy;
+        }
+    }
+    while (nbusy > 0) {
+        int first = 0;
+        while (!busy[first])
+            ++first;
+        for (int l = 0; l < SEC_LANES; ++l)
+            req[l] = busy[l] ? &lane[l] : &lane[first]; /* idle lanes repeat a request */
+        sec_eval8(K, a, s, req, v);
+        for (int l = 0; l < SEC_LANES; ++l) {
+            if (!busy[l])
+                continue;
+            const int r = sec_step(&lane[l], a, alpha, v[l]);
+            if (r == SEC_STEP_EVAL)
+                continue;
+            const ptrdiff_t j = lane[l].j;
+            yroot[j] = lane[l].y;
+            oroot[j] = lane[l].o;
+            wroot[j] = (r == SEC_STEP_DONE) ? 1.0 / (1.0 + (v[l].dlo + v[l].dhi)) : NAN;
+            if (next <= K) {
+                sec_start(&lane[l], K, a, alpha, ztot, next++);
+            } else {
+                busy[l] = 0;
+                --nbusy;
+            }
+        }
+    }
+}
+
+static int sec_avx512_usable(void)
+{
+    return __builtin_cpu_supports("avx512f");
+}
+#endif
 
 /* Whether the (scaled) pole value x is one of the active poles a[0..K-1] (ascending). */
 static int pole_is_active(const double *a, ptrdiff_t K, double x)
@@ -248,6 +507,13 @@ static int pole_is_active(const double *a, ptrdiff_t K, double x)
 int fgr_arrowhead_solve(ptrdiff_t L, const double *d, const double *z2, double alpha,
                         double *e, double *w, double *tau, ptrdiff_t *origin,
                         double *work, ptrdiff_t *iwork)
+{
+    return fgr_arrowhead_solve_path(L, d, z2, alpha, e, w, tau, origin, work, iwork, 0);
+}
+
+int fgr_arrowhead_solve_path(ptrdiff_t L, const double *d, const double *z2, double alpha,
+                             double *e, double *w, double *tau, ptrdiff_t *origin,
+                             double *work, ptrdiff_t *iwork, int scalar_only)
 {
     ptrdiff_t mu, K = 0, j;
     double ztot = 0.0, big, zmax = 0.0;
@@ -307,17 +573,34 @@ int fgr_arrowhead_solve(ptrdiff_t L, const double *d, const double *z2, double a
         e[ndefl] = alpha;
         w[ndefl] = 1.0;
     } else {
-        for (j = 0; j <= K; ++j) {
-            double y, wj;
-            ptrdiff_t o;
-            if (sec_root(K, a, s, alpha_s, ztot, j, &y, &o, &wj))
-                return 1; /* failure is reported at once, not after every root */
-            yroot[j] = y;
-            oroot[j] = o;
-            e[ndefl + j] = ldexp(a[o] + y, k);
-            w[ndefl + j] = wj;
-            if (!isfinite(e[ndefl + j]))
-                return FGR_SEC_RANGE;
+#ifdef SEC_HAVE_AVX512
+        /* Below a few lanes' worth of roots the vector path cannot pay off. */
+        if (!scalar_only && K >= 4 * SEC_LANES && sec_avx512_usable()) {
+            /* the roots go to yroot, oroot and (weights) the tail of w */
+            sec_roots_avx512(K, a, s, alpha_s, ztot, yroot, oroot, w + ndefl);
+            for (j = 0; j <= K; ++j) {
+                if (isnan(w[ndefl + j]))
+                    return 1; /* as the scalar path: the first failing root in order */
+                e[ndefl + j] = ldexp(a[oroot[j]] + yroot[j], k);
+                if (!isfinite(e[ndefl + j]))
+                    return FGR_SEC_RANGE;
+            }
+        } else
+#endif
+        {
+            (void)scalar_only;
+            for (j = 0; j <= K; ++j) {
+                double y, wj;
+                ptrdiff_t o;
+                if (sec_root(K, a, s, alpha_s, ztot, j, &y, &o, &wj))
+                    return 1; /* failure is reported at once, not after every root */
+                yroot[j] = y;
+                oroot[j] = o;
+                e[ndefl + j] = ldexp(a[o] + y, k);
+                w[ndefl + j] = wj;
+                if (!isfinite(e[ndefl + j]))
+                    return FGR_SEC_RANGE;
+            }
         }
     }
 

@@ -65,6 +65,13 @@ int fgr_arrowhead_solve(ptrdiff_t L, const double *d, const double *z2, double a
                         double *e, double *w, double *tau, ptrdiff_t *origin,
                         double *work, ptrdiff_t *iwork);
 
+/* The same with a choice of path: scalar_only != 0 solves the roots one at a
+ * time (the reference); 0 lets x86-64 CPUs with AVX-512 solve eight roots per
+ * pass over the poles.  Both give the same bits. */
+int fgr_arrowhead_solve_path(ptrdiff_t L, const double *d, const double *z2, double alpha,
+                             double *e, double *w, double *tau, ptrdiff_t *origin,
+                             double *work, ptrdiff_t *iwork, int scalar_only);
+
 #ifdef __cplusplus
 }
 #endif
