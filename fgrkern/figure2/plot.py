@@ -114,7 +114,8 @@ def plot_figure2(tables: dict[str, dict[str, np.ndarray]], summary: dict[str, An
         a = 2 * gm * float(fk.theory.p_off(gm, sym))
         b = 2 * gm * float(fk.theory.p_plateau(gm, sym)) - a
         _numerics(ax, tau, 2 * gm * tb[f"mean_{sym}"], 2 * gm * tb[f"sem_{sym}"],
-                  f"{sym}, N+1 = {pans['e']['classes'][sym]['N'] + 1}  (Eq. (6): {a:g} + {b:g} $K_X$)",
+                  f"{sym}, {pans['e']['classes'][sym]['N'] + (2 if sym == 'GSE' else 1)} states  "
+                  f"(Eq. (6): {a:g} + {b:g} $K_X$)",
                   color=col, band=col, alpha=0.25)
         if f"limit_mean_{sym}" in tb:
             ax.plot(tau, 2 * gm * tb[f"limit_mean_{sym}"], color=col, lw=1.0, ls=":",

@@ -299,7 +299,7 @@ def _eq6_difference(lim: Limit, tau: np.ndarray, th: np.ndarray, gamma: float) -
     j = int(np.argmax(np.abs(d) * late))
     pl = float(fk.theory.p_plateau(gamma, lim.symmetry))
     return {"what": "N -> infinity numerics minus Eq. (6), in units of 1/(2 gamma) (Eq. (6)'s a_X, b_X)",
-            "order_in_1_over_N": int(lim.order[0]), "sizes_N_plus_1": [k + 1 for k in lim.sizes],
+            "order_in_1_over_N": int(lim.order[0]), "sizes_N": list(lim.sizes),
             "max_abs_diff_2gamma": float(abs(d[j])), "diff_2gamma_at_max": float(d[j]),
             "sem_2gamma_at_max": float(2 * gamma * lim.sem[0, j]), "at_tau": float(tau[j]),
             "plateau_rel_diff": float(lim.p_res[0] / pl - 1), "plateau_rel_diff_sem": float(lim.p_res_sem[0] / pl),
@@ -307,9 +307,10 @@ def _eq6_difference(lim: Limit, tau: np.ndarray, th: np.ndarray, gamma: float) -
 
 
 def estimates(cfg: Figure2Config, runs: dict[str, Run]) -> dict[str, float]:
-    """Wall time of each preset (with and without --limit) on this machine, from this run's per-sample costs.
+    """Wall time of each preset (with and without --limit) on this machine when it is not shared.
 
-    Costs per sample are those of this run's families; a GUE family with another
+    From this run's CPU time per sample, divided by the worker threads (CPU time
+    does not grow when other programs load the machine; wall time does).  A GUE family with another
     number of couplings G is scaled by (1 + COUPLING_COST (G - 1)), and sizes
     this run did not simulate are taken as the nearest simulated size scaled by
     N^2 (spectrum and secular solve are both O(N^2) per sample).
@@ -317,16 +318,20 @@ def estimates(cfg: Figure2Config, runs: dict[str, Run]) -> dict[str, float]:
     per: dict[tuple[str, int], float] = {}
     for r in runs.values():
         f = r.family
-        per[(f.symmetry, f.n)] = r.wall_seconds / f.samples / (1 + COUPLING_COST * (len(f.gammas) - 1))
+        per[(f.symmetry, f.n)] = r.cpu_seconds / f.samples / (1 + COUPLING_COST * (len(f.gammas) - 1))
+    threads = cfg.workers if cfg.workers and cfg.workers > 0 else len(os.sched_getaffinity(0))
     out: dict[str, float] = {}
     for name in ("quick", "default", "paper"):
         for lim in (False, True):
-            p = Figure2Config.from_preset(name, n=cfg.n, limit=lim)
+            try:
+                p = Figure2Config.from_preset(name, n=cfg.n, limit=lim)
+            except ValueError:  # N too small for the default extrapolation sizes
+                continue
             sec = 0.0
             for f in families(p):
                 near = min((k for k in per if k[0] == f.symmetry), key=lambda k: abs(math.log(k[1] / f.n)))
                 sec += per[near] * (f.n / near[1]) ** 2 * (1 + COUPLING_COST * (len(f.gammas) - 1)) * f.samples
-            out[name + (" --limit" if lim else "")] = float(sec)
+            out[name + (" --limit" if lim else "")] = float(sec / threads)
     return out
 
 
@@ -334,8 +339,9 @@ def verdict_text(summary: dict[str, Any]) -> str:
     """The terminal report: late-time and N -> infinity verdicts first."""
     p, est = summary["panels"], summary["estimated_seconds_by_preset"]
     lines = [f"Figure 2 reproduced in {summary['run_seconds']:.0f} s wall, {summary['cpu_seconds']:.0f} s CPU "
-             f"({summary['samples_total']} realisations, seed {summary['seed']}); at this run's speed --paper "
-             f"would take about {est['paper'] / 60:.0f} min ({est['paper --limit'] / 60:.0f} min with --limit).",
+             f"({summary['samples_total']} realisations, seed {summary['seed']}); from this run's CPU time, --paper "
+             f"would take about {est['paper'] / 60:.0f} min ({est.get('paper --limit', math.nan) / 60:.0f} min with "
+             "--limit) on an unloaded machine.",
              f"Agreement with the paper's theory (tau >= {TAU_LATE}; statistical = every point within "
              f"{Z_MAX:g} sem):"]
 
