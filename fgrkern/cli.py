@@ -593,7 +593,7 @@ def _run_simulate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 _REPRODUCE_EPILOG = """\
 presets (per curve of panels a-c and e; panel d uses the same count per gamma):
   --quick      a smoke test, ~10 s on 2 cores (few samples, coarse panel d)
-  (default)    800 samples, well under a minute on 2 cores
+  (default)    600 samples, about half a minute on 2 idle cores
   --paper      10^4 samples per curve like the paper, ~10 min on 2 cores (see the README)
   --samples N  any count
   --limit      also N+1 = 250 and 500, extrapolated to N -> infinity (about +40 %)

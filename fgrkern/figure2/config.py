@@ -29,7 +29,7 @@ FAMILY_IDS = {"GUE": 1, "GOE": 2, "GSE": 3}
 
 _PRESETS: dict[str, dict[str, Any]] = {
     "quick": dict(samples=200, n_gamma_res=9),
-    "default": dict(samples=800),
+    "default": dict(samples=600),
     "paper": dict(samples=10_000),
 }
 
@@ -65,7 +65,7 @@ class Figure2Config:
     """
 
     n: int = 999
-    samples: int = 800
+    samples: int = 600
     n_gamma_res: int = 20
     tau_min: float = 1e-4
     tau_max: float = 1e2

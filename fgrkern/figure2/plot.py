@@ -118,7 +118,7 @@ def plot_figure2(tables: dict[str, dict[str, np.ndarray]], summary: dict[str, An
                   f"(Eq. (6): {a:g} + {b:g} $K_X$)",
                   color=col, band=col, alpha=0.25)
         if f"limit_mean_{sym}" in tb:
-            ax.plot(tau, 2 * gm * tb[f"limit_mean_{sym}"], color=col, lw=1.0, ls=":",
+            ax.plot(tau, 2 * gm * tb[f"limit_mean_{sym}"], color=col, lw=0.8, ls=":", alpha=0.9,
                     label=f"{sym}, $N\\to\\infty$")
         ax.plot(tau, 2 * gm * tb[f"theory_{sym}"], color="black", lw=1.3, ls="--",
                 label="theory, Eq. (6)" if sym == CLASSES[-1] else None)
