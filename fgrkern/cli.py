@@ -591,9 +591,9 @@ def _run_simulate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 
 # ---------------------------------------------------------------- reproduce
 _REPRODUCE_EPILOG = """\
-presets (per curve of panels a-c and e; panel d uses the same count per gamma):
-  --quick      a smoke test, ~10 s on 2 cores (few samples, coarse panel d)
-  (default)    600 samples, about half a minute on 2 idle cores
+presets (samples per family: every GUE coupling of panels a-e shares them; GOE, GSE as many):
+  --quick      a smoke test, ~15 s of CPU (200 samples, 9 values of gamma in panel d)
+  (default)    600 samples, ~60 s of CPU: about half a minute on 2 idle cores
   --paper      10^4 samples per curve like the paper, ~10 min on 2 cores (see the README)
   --samples N  any count
   --limit      also N+1 = 250 and 500, extrapolated to N -> infinity (about +40 %)
@@ -627,7 +627,7 @@ def _add_reproduce(sub: Any) -> None:
         formatter_class=_FORMATTER,
     )
     size = p.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="smoke test (~10 s)")
+    size.add_argument("--quick", action="store_true", help="smoke test (200 samples, ~15 s of CPU)")
     size.add_argument("--paper", action="store_true", help="10^4 samples per curve, like the paper")
     p.add_argument("--samples", type=_positive_int, default=None,
                    help="samples per family (all GUE couplings share them; overrides the preset's count)")
@@ -654,7 +654,7 @@ def _run_reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
     try:
         cfg = Figure2Config.from_preset(preset, samples=args.samples, n=args.n, seed=args.seed,
                                         workers=args.workers, limit=args.limit)
-    except ValueError as exc:
+    except ValueError as exc:  # sizes the parser cannot check alone (--samples 1, --limit with a small --n)
         parser.error(str(exc))
     from .figure2 import check_outputs
     from .simulation import SimulationError

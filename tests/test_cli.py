@@ -106,6 +106,8 @@ def test_no_command_prints_help_and_exits_2():
     ["reproduce", "--seed", "-3"],
     ["reproduce", "--samples", "many"],
     ["reproduce", "--n", "1"],
+    ["reproduce", "--samples", "1"],
+    ["reproduce", "--limit", "--n", "8"],
 ])
 def test_argument_errors_exit_2_with_one_line(argv, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)

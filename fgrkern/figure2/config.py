@@ -109,6 +109,8 @@ class Figure2Config:
             kw["n"] = int(n)
         total = kw.get("n", cls.n) + 1
         if limit_sizes is None:
+            if limit and total < 16:
+                raise ValueError(f"--limit needs n + 1 >= 16 (it also runs (n + 1)/4 and (n + 1)/2 states), got n = {total - 1}")
             limit_sizes = LIMIT_SIZES if total == 1000 else (total // 4, total // 2, total)
         return cls(seed=seed, workers=workers, preset=name, limit=limit, limit_sizes=tuple(limit_sizes), **kw)
 
