@@ -6,7 +6,7 @@ and N both carry corrections: O(1/gamma) (for GUE, Eq. (4): 2 gamma P_res = 2 - 
 + ...; the dip also sits on the tail of exp(-4 gamma tau)) and O(gamma/N) (footnote [26]).
 This script samples the secular path on a (gamma, N) grid and writes
 bench/results/class_constants.json; it also evaluates the minimum of Eq. (6) with the
-form factors of DESIGN.md section 2 as a finite-gamma reference for P_off.
+form factors of docs/theory/conventions.md as a finite-gamma reference for P_off.
 
 Usage: python bench/measure_class_constants.py [--samples S] [--workers W]
 """

@@ -8,8 +8,9 @@ eigenpair-sum kernel P(t) = |sum_a w_a exp(-i e_a t)|^2.
 
 from ._version import __version__
 from .kernel import survival_probability
-from .model import LevelDotModel, Spectrum
-from .simulation import SimulationResult, simulate
+from .model import LevelDotModel, SampleableModel, Spectrum
+from .result import SimulationResult
+from .simulation import SimulationError, simulate
 from .extrapolate import extrapolate
 from . import theory
 
@@ -17,8 +18,10 @@ __all__ = [
     "__version__",
     "survival_probability",
     "LevelDotModel",
+    "SampleableModel",
     "Spectrum",
     "simulate",
+    "SimulationError",
     "SimulationResult",
     "extrapolate",
     "theory",

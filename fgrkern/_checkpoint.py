@@ -1,468 +1,168 @@
-"""Private: safe output files, guarded .npz reading and the metadata schema.
+"""Private: the checkpoint format of :func:`fgrkern.simulate` (fingerprint, seed record, reduction state).
 
-Every file fgrkern writes (results, checkpoints, the outputs of ``fgrkern
-reproduce``) goes through :func:`safe_write`:
-
-- an existing target must be a regular file: a directory, FIFO, device node or
-  socket is refused with ``ValueError`` naming the argument and is never
-  opened (a FIFO would block) nor replaced (as root, renaming over
-  ``/dev/null`` would turn the device into a zip file);
-- symbolic links are followed: the file the link points to is replaced and
-  the link itself stays (a dangling link creates its target);
-- the data go to a temporary file with a short random name in the target's
-  directory (never longer than NAME_MAX, whatever the target's name), are
-  flushed and fsync'ed, then renamed over the target, and the directory is
-  fsync'ed: a crash leaves the old file or the new one, never a torn file;
-- a new file gets the usual permissions (0666 minus the umask); replacing a
-  file keeps that file's permission bits (and, where permitted, its owner).
-
-Result and checkpoint files are plain ``numpy.savez`` archives.  Their
-metadata is one JSON document stored as a 0-d unicode array under the key
-``"metadata"``, so that ``json.loads(np.load(path)["metadata"][()])`` reads it
-without fgrkern and without ``allow_pickle``.  :func:`read_npz` treats a file
-as untrusted: it reads only the members it knows, checks each array header
-(dtype, shape, size) before reading the data, and validates the metadata
-against a schema; any failure is one ``ValueError`` naming the file.
+A checkpoint is a ``.npz`` archive written through :mod:`fgrkern._files`:
+the reduction state (merged prefix of chunks plus chunks that finished out
+of order) as arrays, and a JSON fingerprint of the run (model, method, tau,
+sample count, chunking, couplings, seed, fgrkern version).  A run resumes
+only from a checkpoint with the same fingerprint, and every count in it is
+checked against the run before it is trusted.
 """
 
 from __future__ import annotations
 
-import errno
-import json
-import math
+import hashlib
 import os
-import secrets
-import stat
-import zipfile
-from typing import IO, Any, Callable, Mapping
+from typing import Callable
 
 import numpy as np
 
-__all__ = [
-    "check_writable_path", "open_regular", "probe_directory", "read_npz", "safe_write", "write_npz_atomic",
-    "validate_metadata",
-]
+from ._files import read_npz, to_json_value, write_npz_atomic
+from ._moments import Moments, OrderedReduction
+from ._version import __version__
 
-# Largest member read from a compressed (deflated) archive member: a few
-# kilobytes of crafted input can inflate to gigabytes.  Stored members are
-# bounded by the file's own size, which is checked instead.
-_MAX_INFLATED = 256 * 2**20
-_MAX_METADATA_CHARS = 2**22  # 16 MiB of UTF-32
-_MAX_DEPTH = 12
-_MAX_POOL_SIZE = 1024  # numpy's default is 4; a forged 1e9 would allocate gigabytes
+__all__ = ["CHECKPOINT_FORMAT", "FILE_VERSION", "fingerprint", "seed_record", "seed_from_record", "load", "save"]
+
+CHECKPOINT_FORMAT = "fgrkern.simulate-checkpoint"
+FILE_VERSION = 1
+
+JSON = dict[str, object]
 
 
-def _fspath(path: Any, name: str) -> str:
-    if isinstance(path, (bytes, bytearray)) or not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(path).__name__}")
-    p = os.fspath(path)
-    if not isinstance(p, str):
-        raise TypeError(f"{name} must be a str path, got {type(p).__name__}")
-    if p == "":
-        raise ValueError(f"{name} must not be an empty path")
-    if "\0" in p:
-        raise ValueError(f"{name}: path {p!r} contains a NUL character")
-    return p
+def fingerprint(params: JSON, method: str, tau: np.ndarray, n_samples: int, chunk_size: int,
+                gs: np.ndarray | None, seed: JSON) -> JSON:
+    """Everything that defines the numbers of a run (two runs with equal fingerprints agree bitwise)."""
+    return {
+        "model": params,
+        "method": method,
+        "tau_sha256": hashlib.sha256(np.ascontiguousarray(tau, dtype="<f8").tobytes()).hexdigest(),
+        "n_samples": n_samples,
+        "chunk_size": chunk_size,
+        "g": None if gs is None else to_json_value(gs),
+        "seed": seed,
+        "fgrkern_version": __version__,
+    }
 
 
-def _kind(mode: int) -> str:
-    for test, what in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket")):
-        if test(mode):
-            return what
-    return "not a regular file"
+def seed_record(ss: np.random.SeedSequence) -> JSON:
+    """JSON record of a SeedSequence (entropy as decimal strings: it may exceed 2^64)."""
+    ent = ss.entropy
+    ent_json = [str(int(v)) for v in ent] if isinstance(ent, (list, tuple, np.ndarray)) else str(int(ent))
+    return {"entropy": ent_json, "spawn_key": [int(k) for k in ss.spawn_key], "pool_size": int(ss.pool_size)}
 
 
-def check_writable_path(path: Any, name: str) -> str:
-    """Validate an output path (str or PathLike) and return it as a str.
-
-    Raises ``ValueError`` naming ``name`` if the directory does not exist or
-    the target (after following symbolic links) exists and is not a regular
-    file, ``TypeError`` for a non-path.
-    """
-    p = _fspath(path, name)
-    _target(p, name)
-    return p
-
-
-def _target(p: str, name: str) -> str:
-    """The file a write to ``p`` replaces: symbolic links resolved, checked as above."""
-    if p.endswith(os.sep) or (os.altsep and p.endswith(os.altsep)):
-        raise ValueError(f"{name}: {p!r} names a directory, expected a file path")
-    target = os.path.realpath(p)
-    directory = os.path.dirname(target)
-    try:
-        dst = os.stat(directory)
-    except OSError as exc:
-        raise ValueError(f"{name}: directory {directory!r} does not exist or cannot be used (for path {p!r}: "
-                         f"{exc.strerror})") from None
-    if not stat.S_ISDIR(dst.st_mode):
-        raise ValueError(f"{name}: {directory!r} is not a directory (for path {p!r})")
-    try:
-        st = os.lstat(target)
-    except FileNotFoundError:
-        return target
-    except OSError as exc:
-        raise ValueError(f"{name}: cannot inspect {p!r} ({exc.strerror})") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise ValueError(f"{name}: {p!r} exists and is {_kind(st.st_mode)}; fgrkern only replaces regular files")
-    return target
-
-
-def _temp_name(directory: str) -> str:
-    # Short and random: a long target name plus a suffix could exceed NAME_MAX.
-    return os.path.join(directory, f".fgrkern-{secrets.token_hex(6)}.tmp")
-
-
-def probe_directory(path: Any, name: str) -> str:
-    """:func:`check_writable_path`, then prove a file can be created next to the target.
-
-    Creates and removes an empty temporary file, which catches read-only and
-    pseudo file systems (``/sys``, ``/proc``) that permission bits do not
-    reveal when running as root.  Raises ``ValueError`` naming ``name``.
-    """
-    p = check_writable_path(path, name)
-    directory = os.path.dirname(_target(p, name))
-    for _ in range(8):
-        tmp = _temp_name(directory)
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise ValueError(f"{name}: cannot create files in {directory!r} ({exc.strerror})") from None
-        os.close(fd)
-        os.unlink(tmp)
-        return p
-    raise ValueError(f"{name}: cannot create a temporary file in {directory!r}")  # pragma: no cover
-
-
-def safe_write(path: Any, name: str, writer: Callable[[IO[bytes]], None]) -> str:
-    """Atomically (re)write the file ``path`` with ``writer(binary_file)``; return the file written.
-
-    See the module docstring for the guarantees (regular files only, links
-    followed, umask honoured, existing mode kept, fsync of file and directory).
-    On any error the temporary file is removed and the old file is untouched.
-    """
-    target = _target(_fspath(path, name), name)
-    directory = os.path.dirname(target)
-    try:
-        old = os.stat(target)
-    except FileNotFoundError:
-        old = None
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        tmp = _temp_name(directory)
-        try:
-            # 0o666: the kernel applies the umask, as for any new file.
-            fd = os.open(tmp, flags, 0o666)
-            break
-        except FileExistsError:
-            continue
-    else:  # pragma: no cover
-        raise OSError(errno.EEXIST, f"cannot create a temporary file in {directory!r}")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if old is not None:
-                _keep_owner_and_mode(fh.fileno(), old)
-            writer(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        # The target may have changed since the check: never rename over a non-regular file.
-        try:
-            st = os.lstat(target)
-        except FileNotFoundError:
-            pass
-        else:
-            if not stat.S_ISREG(st.st_mode):
-                raise ValueError(f"{name}: {path!r} became {_kind(st.st_mode)} while writing; not replaced")
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(directory)
-    return target
-
-
-def _keep_owner_and_mode(fd: int, old: os.stat_result) -> None:
-    """Give the replacement the replaced file's permission bits (and owner, where allowed)."""
-    if not hasattr(os, "fchmod"):  # pragma: no cover - Windows
-        return
-    me = os.fstat(fd)
-    if (me.st_uid, me.st_gid) != (old.st_uid, old.st_gid):
-        try:  # root rewriting a user's file must not take it over
-            os.fchown(fd, old.st_uid, old.st_gid)
-        except OSError:
-            pass
-    os.fchmod(fd, stat.S_IMODE(old.st_mode))
-
-
-def _fsync_dir(directory: str) -> None:
-    """Make a rename durable where the platform allows it."""
-    try:
-        dfd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. Windows
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(dfd)
-
-
-def write_npz_atomic(path: str, arrays: Mapping[str, np.ndarray], metadata: Mapping[str, Any],
-                     name: str = "path") -> str:
-    """Write ``arrays`` and JSON ``metadata`` to ``path`` with :func:`safe_write`."""
-    payload = dict(arrays)
-    payload["metadata"] = np.array(json.dumps(metadata, sort_keys=True))
-    return safe_write(path, name, lambda fh: np.savez(fh, **payload))
-
-
-# ------------------------------------------------------------------- reading
-def open_regular(p: str, name: str) -> IO[bytes]:
-    """Open an existing regular file for reading without ever blocking on a FIFO."""
-    try:
-        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{name}: no such file {p!r}") from None
-    except OSError as exc:
-        raise ValueError(f"{name}: cannot open {p!r} ({exc.strerror})") from None
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        os.close(fd)
-        raise ValueError(f"{name}: {p!r} is {_kind(st.st_mode)}, not a regular .npz file")
-    return os.fdopen(fd, "rb")
-
-
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, kinds: str, max_ndim: int,
-                 file_size: int) -> np.ndarray:
-    """One array, its header checked before any data is read."""
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise ValueError(f"entry {key!r} uses an unsupported compression")
-    if info.compress_type == zipfile.ZIP_STORED and info.file_size > file_size:
-        raise ValueError(f"entry {key!r} claims {info.file_size} bytes, more than the file holds")
-    if info.compress_type == zipfile.ZIP_DEFLATED and info.file_size > _MAX_INFLATED:
-        raise ValueError(f"entry {key!r} inflates to {info.file_size} bytes (at most {_MAX_INFLATED})")
-    with zf.open(info) as fh:
-        version = np.lib.format.read_magic(fh)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
-        else:
-            raise ValueError(f"entry {key!r} has unsupported .npy format version {version}")
-        if (dtype.hasobject or dtype.kind not in kinds or dtype.fields is not None or dtype.subdtype is not None
-                or (dtype.kind in "fiu" and dtype.itemsize != 8)):
-            # fgrkern writes float64 and int64 only (either byte order is read correctly)
-            raise ValueError(f"entry {key!r} has dtype {dtype}, not allowed here")
-        if len(shape) > max_ndim:
-            raise ValueError(f"entry {key!r} has shape {shape}, at most {max_ndim} dimensions allowed")
-        count = math.prod(shape)
-        nbytes = count * dtype.itemsize
-        header_len = fh.tell()
-        if header_len + nbytes != info.file_size:
-            raise ValueError(f"entry {key!r}: header declares {nbytes} data bytes, the entry holds "
-                             f"{info.file_size - header_len}")
-        if key == "metadata" and count * dtype.itemsize > 4 * _MAX_METADATA_CHARS:
-            raise ValueError("metadata entry is too large")
-        data = fh.read(nbytes)
-    if len(data) != nbytes:
-        raise ValueError(f"entry {key!r} is truncated")
-    arr = np.frombuffer(data, dtype=dtype, count=count)
-    arr = arr.reshape(shape[::-1]).T if fortran else arr.reshape(shape)
-    return arr.copy()
-
-
-# key -> (allowed dtype kinds, max ndim) for each file format
-_F, _I = "f", "iu"
-_LAYOUTS: dict[str, dict[str, tuple[str, int]]] = {
-    "fgrkern.SimulationResult": {
-        **{k: (_F, 2) for k in ("tau", "t", "mean", "sem", "std", "p_res", "p_res_sem", "p_res_cov", "g",
-                                "gamma")},
-        "n_samples": (_I, 0),
-    },
-    "fgrkern.simulate-checkpoint": {
-        "next_chunk": (_I, 0), "pending_index": (_I, 1), "prefix_n": (_I, 0), "pending_n": (_I, 1),
-        **{f"prefix_{k}": (_F, 2) for k in ("mean", "m2", "ipr_mean", "ipr_m2")},
-        **{f"pending_{k}": (_F, 3) for k in ("mean", "m2", "ipr_mean", "ipr_m2")},
-    },
-}
-
-
-def read_npz(path: Any, name: str, kind: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Read an archive written by :func:`write_npz_atomic` as untrusted input.
-
-    Only the members of format ``kind`` are read, each after checking its
-    header; unknown members, a wrong ``format`` or metadata that fails
-    :func:`validate_metadata` raise one ``ValueError`` naming ``name`` and the
-    file.  ``FileNotFoundError`` if there is no such file.
-    """
-    p = _fspath(path, name)
-    layout = _LAYOUTS[kind]
-    fh = open_regular(p, name)
-    try:
-        size = os.fstat(fh.fileno()).st_size
-        try:
-            zf = zipfile.ZipFile(fh)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-            raise ValueError(f"{name}: {p!r} is not a readable .npz archive ({exc})") from None
-        with zf:
-            members: dict[str, zipfile.ZipInfo] = {}
-            for info in zf.infolist():
-                key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
-                if key in members:
-                    raise ValueError(f"{name}: {p!r} has the entry {key!r} twice")
-                members[key] = info
-            if "metadata" not in members:
-                raise ValueError(f"{name}: {p!r} has no 'metadata' entry; it was not written by fgrkern")
-            arrays: dict[str, np.ndarray] = {}
-
-            def read(key: str, kinds: str, ndim: int) -> np.ndarray:
-                try:
-                    return _read_member(zf, members[key], key, kinds, ndim, size)
-                except ValueError as exc:
-                    raise ValueError(f"{name}: {p!r} is not a valid {kind} file: {exc}") from None
-                except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
-                    raise ValueError(f"{name}: {p!r} is not a readable .npz archive ({exc})") from None
-
-            meta = _parse_metadata(read("metadata", "U", 0), p, name, kind)
-            unknown = sorted(k for k in members if k != "metadata" and k not in layout)
-            if unknown:
-                raise ValueError(f"{name}: {p!r} has unknown entries {unknown}; it was not written by fgrkern "
-                                 "(or not by this version)")
-            for key in members:
-                if key != "metadata":
-                    arrays[key] = read(key, *layout[key])
-    finally:
-        fh.close()
-    try:
-        validate_metadata(meta, kind)
-        if kind == "fgrkern.SimulationResult":
-            _check_result_arrays(arrays, meta)
-    except ValueError as exc:
-        raise ValueError(f"{name}: {p!r} is not a valid {kind} file: {exc}") from None
-    return arrays, meta
-
-
-# ------------------------------------------------------------------- schema
-def _parse_metadata(a: np.ndarray, p: str, name: str, kind: str) -> dict[str, Any]:
-    try:
-        meta = json.loads(str(a[()]))
-    except RecursionError:
-        raise ValueError(f"{name}: {p!r} has unreadable metadata (nested too deeply)") from None
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{name}: {p!r} has unreadable metadata ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != kind:
-        found = meta.get("format") if isinstance(meta, dict) else None
-        raise ValueError(f"{name}: {p!r} is not a {kind} file (format {found!r})")
-    return meta
-
-
-def _depth(x: Any) -> int:
-    """Nesting depth of a JSON value (iterative: no recursion limit)."""
-    best, stack = 0, [(x, 1)]
-    while stack:
-        v, d = stack.pop()
-        if isinstance(v, (dict, list)):
-            best = max(best, d)
-            if d > _MAX_DEPTH:
-                return d
-            stack.extend((c, d + 1) for c in (v.values() if isinstance(v, dict) else v))
-    return best
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _need(cond: bool, msg: str) -> None:
-    if not cond:
-        raise ValueError(msg)
-
-
-def _check_seed(rec: Any, where: str) -> None:
-    _need(isinstance(rec, dict), f"{where} must be an object")
-    _need(set(rec) == {"entropy", "spawn_key", "pool_size"},
-          f"{where} must have exactly entropy, spawn_key and pool_size")
+def seed_from_record(rec: JSON) -> np.random.SeedSequence:
     ent = rec["entropy"]
-    vals = ent if isinstance(ent, list) else [ent]
-    _need(0 < len(vals) <= 64, f"{where}.entropy must hold 1 to 64 numbers")
-    for v in vals:
-        _need(isinstance(v, str) and 0 < len(v) <= 1300 and v.isdigit() and v.isascii(),
-              f"{where}.entropy must be non-negative integers written as strings")
-    key = rec["spawn_key"]
-    _need(isinstance(key, list) and len(key) <= 64 and all(_is_int(k) and 0 <= k < 2**64 for k in key),
-          f"{where}.spawn_key must be a list of at most 64 non-negative integers < 2^64")
-    ps = rec["pool_size"]
-    _need(_is_int(ps) and 4 <= ps <= _MAX_POOL_SIZE, f"{where}.pool_size must be an integer in [4, {_MAX_POOL_SIZE}]")
+    entropy = [int(v) for v in ent] if isinstance(ent, list) else int(ent)  # type: ignore[arg-type]
+    return np.random.SeedSequence(entropy, spawn_key=tuple(rec["spawn_key"]),  # type: ignore[arg-type]
+                                  pool_size=rec["pool_size"])  # type: ignore[arg-type]
 
 
-def _check_model(m: Any, where: str, *, size_optional: bool = False) -> None:
-    _need(isinstance(m, dict) and all(isinstance(k, str) for k in m), f"{where} must be an object")
-    _need(isinstance(m.get("class"), str), f"{where}.class must be a string")
-    # An N -> infinity extrapolation (method "extrapolate") has no size: n is null.
-    if "n" in m and not (size_optional and m["n"] is None):
-        _need(_is_int(m["n"]) and m["n"] >= 1, f"{where}.n must be a positive integer")
+def save(path: str, reduction: OrderedReduction, fp: JSON) -> None:
+    """Write the reduction state atomically (see :func:`fgrkern._files.safe_write`)."""
+    write_npz_atomic(path, _to_arrays(reduction),
+                     {"format": CHECKPOINT_FORMAT, "file_version": FILE_VERSION, "fingerprint": fp})
 
 
-def validate_metadata(meta: Any, kind: str) -> None:
-    """Check metadata against the schema of ``kind``; ``ValueError`` with the reason."""
-    _need(isinstance(meta, dict), "metadata must be a JSON object")
-    _need(_depth(meta) <= _MAX_DEPTH, f"metadata is nested deeper than {_MAX_DEPTH} levels")
-    _need(_is_int(meta.get("file_version")) and meta["file_version"] == 1,
-          f"file_version must be 1, got {meta.get('file_version')!r}")
-    if kind == "fgrkern.simulate-checkpoint":
-        fp = meta.get("fingerprint")
-        _need(isinstance(fp, dict), "fingerprint must be an object")
-        _check_model(fp.get("model"), "fingerprint.model")
-        _need(isinstance(fp.get("method"), str), "fingerprint.method must be a string")
-        h = fp.get("tau_sha256")
-        _need(isinstance(h, str) and len(h) == 64 and all(c in "0123456789abcdef" for c in h),
-              "fingerprint.tau_sha256 must be 64 hex digits")
-        for k in ("n_samples", "chunk_size"):
-            _need(_is_int(fp.get(k)) and fp[k] >= 1, f"fingerprint.{k} must be a positive integer")
-        g = fp.get("g")
-        _need(g is None or (isinstance(g, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                        and math.isfinite(v) and v >= 0 for v in g)),
-              "fingerprint.g must be null or a list of non-negative numbers")
-        _check_seed(fp.get("seed"), "fingerprint.seed")
-        _need(isinstance(fp.get("fgrkern_version"), str), "fingerprint.fgrkern_version must be a string")
-    else:
-        _need(isinstance(meta.get("fgrkern_version"), str), "fgrkern_version must be a string")
-        _need(isinstance(meta.get("method"), str), "method must be a string")
-        # An N -> infinity extrapolation combines runs: it has no size, chunking or seed of its own
-        # (those of its inputs are in its fit record).
-        derived = meta["method"] == "extrapolate"
-        _check_model(meta.get("model"), "model", size_optional=derived)
-        if derived:
-            _need(isinstance(meta.get("extrapolation"), dict), "extrapolation must be an object")
-        else:
-            _need(_is_int(meta.get("chunk_size")) and meta["chunk_size"] >= 1, "chunk_size must be a positive integer")
-            _check_seed(meta.get("seed"), "seed")
-        if "common_random_numbers" in meta:
-            _need(isinstance(meta["common_random_numbers"], bool), "common_random_numbers must be true or false")
+def load(path: str, fp: JSON, rng_given: bool, G: int, T: int, n_chunks: int,
+         chunk_len: Callable[[int], int]) -> tuple[OrderedReduction, JSON] | None:
+    """The saved reduction and the fingerprint to continue with, or None if ``path`` does not exist.
+
+    Raises ValueError naming the file for a checkpoint of another run or an
+    inconsistent one.  With ``rng_given`` False the checkpoint's seed is adopted.
+    """
+    if not os.path.exists(path):
+        return None
+    arrays, meta = read_npz(path, "checkpoint", CHECKPOINT_FORMAT)
+    old = meta.get("fingerprint", {})
+    if not rng_given:
+        # rng=None means "no seed chosen": resuming adopts the checkpoint's seed.
+        fp = dict(fp, seed=old.get("seed"))
+    diff = sorted(k for k in set(fp) | set(old) if fp.get(k) != old.get(k))
+    if diff:
+        raise ValueError(
+            f"checkpoint {path!r} was written by a different simulation (differs in: {', '.join(diff)}); "
+            "it cannot be resumed with these arguments. Use another checkpoint path, or delete the file "
+            "to start afresh."
+        )
+    try:
+        reduction = _from_arrays(arrays, G, T, n_chunks, chunk_len)
+    except ValueError as exc:
+        raise ValueError(f"checkpoint {path!r} is inconsistent ({exc}); it cannot be resumed. "
+                         "Delete the file to start afresh.") from None
+    return reduction, fp
 
 
-def _check_result_arrays(a: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-    missing = [k for k in _LAYOUTS["fgrkern.SimulationResult"] if k not in a]
-    _need(not missing, f"entries {missing} are missing")
-    n = int(a["n_samples"])
-    _need(n >= 1, f"n_samples must be >= 1, got {n}")
-    tau = a["tau"]
-    _need(tau.ndim == 1 and tau.size >= 1, f"tau must be one-dimensional and non-empty, got shape {tau.shape}")
-    T = tau.size
-    _need(a["t"].shape == (T,), f"t has shape {a['t'].shape}, expected {(T,)}")
-    _need(bool(np.all(np.isfinite(tau)) and np.all(tau >= 0)), "tau must be finite and >= 0")
-    scalar = a["p_res"].ndim == 0
-    G = 1 if scalar else (a["p_res"].shape[0] if a["p_res"].ndim == 1 else -1)
-    _need(G >= 1, f"p_res has shape {a['p_res'].shape}, expected () or (G,)")
-    shapes = {"mean": (T,) if scalar else (G, T), "p_res_sem": () if scalar else (G,),
-              "p_res_cov": () if scalar else (G, G), "g": () if scalar else (G,), "gamma": () if scalar else (G,)}
-    shapes["sem"] = shapes["std"] = shapes["mean"]
-    for k, shp in shapes.items():
-        _need(a[k].shape == shp, f"{k} has shape {a[k].shape}, expected {shp}")
+def _to_arrays(r: OrderedReduction) -> dict[str, np.ndarray]:
+    a = r.prefix.arrays("prefix_")
+    a["next_chunk"] = np.array(r.next, dtype=np.int64)
+    ids = sorted(r.pending)
+    a["pending_index"] = np.array(ids, dtype=np.int64)
+    G, T = r.prefix.mean.shape
+    stack = {
+        "n": np.array([r.pending[i].n for i in ids], dtype=np.int64),
+        "mean": np.array([r.pending[i].mean for i in ids]).reshape(-1, G, T),
+        "m2": np.array([r.pending[i].m2 for i in ids]).reshape(-1, G, T),
+        "ipr_mean": np.array([r.pending[i].ipr_mean for i in ids]).reshape(-1, G),
+        "ipr_m2": np.array([r.pending[i].ipr_m2 for i in ids]).reshape(-1, G, G),
+    }
+    a.update({"pending_" + k: v for k, v in stack.items()})
+    return a
+
+
+def _entry(a: dict[str, np.ndarray], key: str, shape: tuple[int, ...], integer: bool = False) -> np.ndarray:
+    """Entry ``key`` of a checkpoint, checked for kind, shape and finiteness."""
+    if key not in a:
+        raise ValueError(f"missing entry {key!r}")
+    v = a[key]
+    kind = "iu" if integer else "f"
+    if v.dtype.kind not in kind or v.shape != shape:
+        want = "integer" if integer else "float"
+        raise ValueError(f"entry {key!r} has dtype {v.dtype} and shape {v.shape}, expected {want} of shape {shape}")
+    if not integer and not np.all(np.isfinite(v)):
+        raise ValueError(f"entry {key!r} contains non-finite values")
+    return v.astype(np.int64 if integer else np.float64)
+
+
+def _moments(a: dict[str, np.ndarray], prefix: str, ns: np.ndarray, K: tuple[int, ...], G: int,
+             T: int) -> list[Moments]:
+    mean, m2 = _entry(a, prefix + "mean", K + (G, T)), _entry(a, prefix + "m2", K + (G, T))
+    im, im2 = _entry(a, prefix + "ipr_mean", K + (G,)), _entry(a, prefix + "ipr_m2", K + (G, G))
+    if np.any(m2 < 0) or np.any(np.diagonal(im2, axis1=-2, axis2=-1) < 0):
+        raise ValueError(f"entries {prefix}m2/{prefix}ipr_m2 have negative second moments")
+    if not K:
+        return [Moments(int(ns), mean, m2, im, im2)]
+    return [Moments(int(ns[j]), mean[j], m2[j], im[j], im2[j]) for j in range(K[0])]
+
+
+def _from_arrays(a: dict[str, np.ndarray], G: int, T: int, n_chunks: int,
+                 chunk_len: Callable[[int], int]) -> OrderedReduction:
+    """Rebuild from :func:`_to_arrays`, checking every count against the run.
+
+    A file can be a well-formed archive with the right fingerprint and still
+    be impossible (edited, or written by a buggy version); trusting it would
+    fail later, mid-run, or overwrite it.  Raises ValueError (without the
+    "checkpoint" prefix, which the caller adds).
+    """
+    nxt = int(_entry(a, "next_chunk", (), integer=True))
+    if not 0 <= nxt <= n_chunks:
+        raise ValueError(f"next_chunk = {nxt} is outside [0, {n_chunks}] (chunks of this run)")
+    prefix_n = int(_entry(a, "prefix_n", (), integer=True))
+    want = 0 if nxt == 0 else chunk_len(0) * (nxt - 1) + chunk_len(nxt - 1)  # only the last chunk is short
+    if prefix_n != want:
+        raise ValueError(f"prefix_n = {prefix_n} does not match next_chunk = {nxt} ({want} samples)")
+    if "pending_index" in a and a["pending_index"].ndim != 1:
+        raise ValueError(f"entry 'pending_index' must be one-dimensional, got shape {a['pending_index'].shape}")
+    ids = _entry(a, "pending_index", a.get("pending_index", np.zeros(0)).shape, integer=True).tolist()
+    if len(set(ids)) != len(ids) or any(not nxt < i < n_chunks for i in ids):
+        raise ValueError(f"pending_index {ids} must be distinct chunk indices in ({nxt}, {n_chunks})")
+    K = len(ids)
+    pn = _entry(a, "pending_n", (K,), integer=True)
+    for i, n_i in zip(ids, pn.tolist()):
+        if n_i != chunk_len(i):
+            raise ValueError(f"pending chunk {i} has {n_i} samples, expected {chunk_len(i)}")
+    r = OrderedReduction(G, T)
+    r.prefix = _moments(a, "prefix_", np.array(prefix_n), (), G, T)[0]
+    r.next = nxt
+    for i, m in zip(ids, _moments(a, "pending_", pn, (K,), G, T)):
+        r.pending[int(i)] = m
+    return r

@@ -1,10 +1,13 @@
-"""Private: thread-level parallelism over independent rows / chunks.
+"""Private: where work runs -- threads over rows, executors over chunks, stop flags, BLAS pinning.
 
-Kernels release the GIL, so a plain thread pool scales.  BLAS threads are
-pinned to one inside the pool so that our threads and OpenBLAS's do not
-oversubscribe the cores.
+Kernels release the GIL, so a plain thread pool scales.  :func:`run_chunks`
+splits rows of one compiled computation over threads; :class:`ChunkScheduler`
+submits the chunks of a simulation to any ``concurrent.futures.Executor``
+through a bounded window.  Callers pin BLAS to one thread
+(:func:`blas_pinned`) so that our threads and OpenBLAS's do not oversubscribe
+the cores.
 
-Work is handed out in small chunks whose size adapts to a wall-time target
+Row work is handed out in small chunks whose size adapts to a wall-time target
 (:data:`CHUNK_SECONDS`): a compiled call cannot be interrupted, so bounding
 the length of each call is what keeps Ctrl-C (KeyboardInterrupt) responsive
 and lets an error in one chunk stop the others promptly.
@@ -13,10 +16,13 @@ and lets an error in one chunk stop the others promptly.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
+from typing import Callable, Generic, Iterable, Iterator, TypeVar
+
+R = TypeVar("R")
 
 #: Target wall time of one ``func(start, stop)`` call, in seconds.  Small
 #: enough that an interrupt is handled within ~0.1 s, large enough that the
@@ -60,6 +66,29 @@ def check_stop() -> None:
         raise Cancelled("stopped by the caller")
 
 
+#: Stop flags of the runs in this process, by token.  A worker thread looks its
+#: run's flag up here (an Event does not pickle); in another process (process
+#: or cluster executors) there is none and the chunk runs to its end.
+_STOP_FLAGS: dict[int, threading.Event] = {}
+_stop_tokens = itertools.count()
+
+
+def register_stop() -> tuple[int, threading.Event]:
+    """A new stop flag and the token that finds it (:func:`stop_flag`); release with :func:`release_stop`."""
+    token, event = next(_stop_tokens), threading.Event()
+    _STOP_FLAGS[token] = event
+    return token, event
+
+
+def stop_flag(token: int) -> threading.Event | None:
+    """The stop flag registered under ``token`` in this process, if any."""
+    return _STOP_FLAGS.get(token)
+
+
+def release_stop(token: int) -> None:
+    _STOP_FLAGS.pop(token, None)
+
+
 @contextlib.contextmanager
 def single_threaded_blas() -> Iterator[None]:
     """Limit BLAS/OpenMP pools to one thread for the duration of the block."""
@@ -70,6 +99,38 @@ def single_threaded_blas() -> Iterator[None]:
         return
     with threadpool_limits(limits=1):
         yield
+
+
+_pin_lock = threading.Lock()
+_pin_depth = 0
+_pin_ctx: contextlib.AbstractContextManager[None] | None = None
+
+
+@contextlib.contextmanager
+def blas_pinned() -> Iterator[None]:
+    """Process-wide single-threaded BLAS while any caller is inside the block.
+
+    threadpoolctl changes a global setting, so concurrent enter/exit from
+    several threads (a thread pool, a dask worker with several threads) would
+    restore limits out of order.  A reference count makes the first entrant
+    pin and the last one restore.  Pinning also makes LAPACK-based sampling
+    (the dense method) bitwise independent of the BLAS thread count.
+    """
+    global _pin_depth, _pin_ctx
+    with _pin_lock:
+        if _pin_depth == 0:
+            ctx = single_threaded_blas()
+            ctx.__enter__()
+            _pin_ctx = ctx
+        _pin_depth += 1
+    try:
+        yield
+    finally:
+        with _pin_lock:
+            _pin_depth -= 1
+            if _pin_depth == 0 and _pin_ctx is not None:
+                ctx, _pin_ctx = _pin_ctx, None
+                ctx.__exit__(None, None, None)
 
 
 class _Dispenser:
@@ -165,3 +226,106 @@ def run_chunks(
         # Helpers stop at their next chunk boundary, so this wait is short;
         # no thread may still write into the caller's output after we return.
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --------------------------------------------------------------------------
+# Chunks on an executor
+# --------------------------------------------------------------------------
+
+
+def executor_capacity(executor: Executor) -> int:
+    """Best guess of how many tasks ``executor`` runs at once (for the submit window)."""
+    for attr in ("_max_workers", "num_workers"):
+        v = getattr(executor, attr, None)
+        if isinstance(v, int) and v > 0:
+            return v
+    client = getattr(executor, "_client", None)  # dask's ClientExecutor
+    if client is not None:
+        try:
+            return max(1, sum(client.nthreads().values()))
+        except Exception:
+            pass
+    from ._validation import resolve_workers
+
+    return resolve_workers(None)
+
+
+def concurrent_in_process(executor: Executor | None, nthreads: int) -> int:
+    """Chunks computing at once in this process (0 when they run elsewhere: process or cluster executors)."""
+    if executor is None:
+        return max(1, nthreads)
+    if isinstance(executor, ThreadPoolExecutor):
+        return executor_capacity(executor)
+    return 0
+
+
+class ChunkFailure(RuntimeError):
+    """A chunk failed in its worker or was mishandled by the executor (the cause is chained)."""
+
+
+class SubmitRefused(ChunkFailure):
+    """The executor refused a chunk (the cause is chained)."""
+
+
+class ChunkScheduler(Generic[R]):
+    """Runs ``func(make_task(i))`` for the indices of ``todo`` and hands back results as they finish.
+
+    Without an executor and with one thread, chunks run inline in the calling
+    thread.  Otherwise a window of at most 2 x capacity + 2 chunks is in
+    flight, so memory does not grow with the number of chunks.  ``func`` is
+    looked up through ``get_func`` at submit time.  The executor, if given,
+    is not shut down; an own thread pool is.
+    """
+
+    def __init__(self, get_func: Callable[[], Callable[..., R]], make_task: Callable[[int], object],
+                 todo: Iterable[int], executor: Executor | None, nthreads: int) -> None:
+        self._get_func, self._make_task, self._todo = get_func, make_task, iter(todo)
+        self._own = executor is None and nthreads > 1
+        self._pool: Executor | None = ThreadPoolExecutor(max_workers=nthreads) if self._own else executor
+        self._window = 2 * (nthreads if executor is None else executor_capacity(executor)) + 2
+        self.futures: dict[Future[R], int] = {}
+
+    def _refill(self) -> None:
+        assert self._pool is not None
+        while len(self.futures) < self._window:
+            i = next(self._todo, None)
+            if i is None:
+                return
+            try:
+                self.futures[self._pool.submit(self._get_func(), self._make_task(i))] = i
+            except Exception as exc:
+                raise SubmitRefused(f"executor {type(self._pool).__name__} refused chunk {i}: {exc}") from exc
+
+    def completed(self) -> Iterator[tuple[int, Callable[[], R]]]:
+        """(chunk index, result getter) as chunks finish (ties in index order)."""
+        if self._pool is None:
+            for i in self._todo:
+                task = self._make_task(i)
+                yield i, lambda task=task: self._get_func()(task)  # type: ignore[misc]
+            return
+        self._refill()
+        while self.futures:
+            done, _ = wait(list(self.futures), return_when=FIRST_COMPLETED)
+            for f in sorted(done, key=self.futures.__getitem__):
+                yield self.futures.pop(f), f.result
+            self._refill()
+
+    def cancel(self) -> None:
+        """Queued chunks never start (running ones are stopped through their stop flag)."""
+        for f in self.futures:
+            f.cancel()
+
+    def finished(self) -> list[tuple[int, R]]:
+        """Chunks that completed successfully but were not handed out yet, in index order."""
+        out = []
+        for f, i in sorted(self.futures.items(), key=lambda item: item[1]):
+            if f.done() and not f.cancelled() and f.exception() is None:
+                out.append((i, f.result()))
+        return out
+
+    def join(self) -> None:
+        """Return only when no chunk of ours computes any more."""
+        if self._own and self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        elif self.futures:
+            wait(list(self.futures))

@@ -13,7 +13,22 @@ import sys
 import time
 from typing import IO, Any
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "have_tqdm", "require_tqdm"]
+
+
+def have_tqdm() -> bool:
+    """Whether the optional tqdm package can be imported."""
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def require_tqdm() -> None:
+    """ImportError with the install hint unless tqdm is available (``progress=True`` asks for it)."""
+    if not have_tqdm():
+        raise ImportError("progress=True needs tqdm: pip install tqdm (or fgrkern[progress])")
 
 
 def _isatty(stream: Any) -> bool:

@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""Private: compiled core of the level-dot samplers (see :mod:`fgrkern.model`).
+"""Private: compiled core of the level-dot samplers (see :mod:`fgrkern._samplers`).
 
 * the arrowhead secular solver (src_c/fgr_secular.c) over many rows,
 * the spectrum of symmetric tridiagonal matrices (LAPACK dsterf) over many rows,

@@ -22,6 +22,9 @@ __all__ = [
     "check_positive_int",
     "check_real_scalar",
     "cgroup_memory_room",
+    "increasing_times",
+    "nonneg_vector",
+    "parse_method",
     "parse_symmetry",
     "resolve_workers",
 ]
@@ -96,6 +99,29 @@ def check_real_scalar(x: Any, name: str) -> float:
     return v
 
 
+def nonneg_vector(x: Any, name: str, what: str) -> np.ndarray:
+    """A non-empty, non-negative, finite 1-D float array (scalars promoted); ``what`` names one element."""
+    arr = as_float_array(x, name)
+    if arr.ndim > 1:
+        raise ValueError(f"{name} must be a scalar or one-dimensional, got shape {arr.shape}")
+    arr = np.atleast_1d(arr).copy()
+    if arr.size == 0:
+        raise ValueError(f"{name} must contain at least one {what}")
+    if np.any(arr < 0):
+        raise ValueError(f"{name} must be non-negative, got min({name}) = {arr.min()}")
+    return arr
+
+
+def increasing_times(tau: Any, name: str = "tau") -> np.ndarray:
+    """Non-negative, strictly increasing times as a 1-D float array."""
+    tt = nonneg_vector(tau, name, "time")
+    bad = np.flatnonzero(np.diff(tt) <= 0)
+    if bad.size:
+        k = int(bad[0])
+        raise ValueError(f"{name} must be strictly increasing; {name}[{k}] = {tt[k]} >= {name}[{k + 1}] = {tt[k + 1]}")
+    return tt
+
+
 def check_positive_int(x: Any, name: str, *, minimum: int = 1) -> int:
     """Return ``x`` as an int >= ``minimum``."""
     if isinstance(x, (bool, np.bool_)):
@@ -109,14 +135,28 @@ def check_positive_int(x: Any, name: str, *, minimum: int = 1) -> int:
     return v
 
 
+def _parse_name(value: Any, name: str, table: dict[str, str], short: str, expected: str) -> str:
+    """``table[value.strip().lower()]``; TypeError/ValueError naming ``name`` otherwise."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string ({short}), got {type(value).__name__}")
+    key = value.strip().lower()
+    if key not in table:
+        raise ValueError(f"unknown {name} {value!r}: expected {expected}")
+    return table[key]
+
+
 def parse_symmetry(symmetry: Any, name: str = "symmetry") -> str:
     """Normalise a symmetry-class name to "GUE", "GOE" or "GSE"."""
-    if not isinstance(symmetry, str):
-        raise TypeError(f"{name} must be a string (GUE/GOE/GSE or U/O/S), got {type(symmetry).__name__}")
-    key = symmetry.strip().lower()
-    if key not in _SYMMETRIES:
-        raise ValueError(f"unknown {name} {symmetry!r}: expected one of GUE, GOE, GSE (or U, O, S)")
-    return _SYMMETRIES[key]
+    return _parse_name(symmetry, name, _SYMMETRIES, "GUE/GOE/GSE or U/O/S", "one of GUE, GOE, GSE (or U, O, S)")
+
+
+#: Sampling methods of the level-dot model (see ``LevelDotModel.sample``).
+METHODS = ("secular", "dense")
+
+
+def parse_method(method: Any, name: str = "method") -> str:
+    """Normalise a sampling-method name to one of :data:`METHODS`."""
+    return _parse_name(method, name, {m: m for m in METHODS}, "'secular' or 'dense'", "'secular' or 'dense'")
 
 
 def as_seed_sequence(rng: Any, name: str = "rng") -> np.random.SeedSequence:

@@ -1,4 +1,4 @@
-"""The ``fgrkern`` command line.
+"""The ``fgrkern`` command line: argument parsing and thin commands over the public API.
 
 Three commands sit on top of the public API:
 
@@ -14,7 +14,7 @@ errors while running (bad values rejected by the library, unwritable files, a
 missing optional package) print one line ``fgrkern: error: ...`` and exit with
 status 1; Ctrl-C exits with 130 and a closed output pipe quietly with 141.
 Tracebacks are shown only for genuine bugs.  Every output file is checked
-before any work, and written with ``fgrkern._checkpoint.safe_write`` (regular
+before any work, and written with ``fgrkern._files.safe_write`` (regular
 files only, symbolic links followed; see the README, "Files").
 """
 
@@ -28,12 +28,16 @@ import re
 import sys
 import time
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
+from ._validation import METHODS
 from ._version import __version__
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from .model import LevelDotModel
+    from .result import SimulationResult
 
 __all__ = ["build_parser", "main", "parse_grid"]
 
@@ -47,10 +51,55 @@ class _Interrupted(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """ArgumentParser whose errors are one line: ``prog: error: message (see prog --help)``."""
+    """ArgumentParser whose errors are one line, ``prog: error: message (see prog --help)``,
+    and which keeps its own registry of options (``options``: option string -> takes a value)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.options: dict[str, bool] = {}  # before super().__init__, which adds -h/--help
+        self.commands: dict[str, _Parser] = {}  # filled by build_parser
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        return self.note(super().add_argument(*args, **kwargs))
+
+    def note(self, action: argparse.Action) -> argparse.Action:
+        for opt in action.option_strings:
+            self.options[opt] = action.nargs != 0
+        return action
+
+    def add_mutually_exclusive_group(self, *, required: bool = False) -> "_Exclusive":  # type: ignore[override]
+        return _Exclusive(self, super().add_mutually_exclusive_group(required=required))
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+class _ArgumentContainer(Protocol):
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action: ...
+
+
+class _Exclusive:
+    """A mutually exclusive group whose options enter the parser's registry."""
+
+    def __init__(self, parser: _Parser, group: "_ArgumentContainer") -> None:
+        self._parser, self._group = parser, group
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        return self._parser.note(self._group.add_argument(*args, **kwargs))
+
+
+class _Commands:
+    """The subcommands of ``fgrkern``: ``add_parser`` as argparse's, plus a registry by name."""
+
+    def __init__(self, parser: argparse.ArgumentParser) -> None:
+        self._sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+        self.parsers: dict[str, _Parser] = {}
+
+    def add_parser(self, name: str, **kwargs: Any) -> _Parser:
+        p = self._sub.add_parser(name, **kwargs)
+        assert isinstance(p, _Parser)
+        self.parsers[name] = p
+        return p
 
 
 _FORMATTER = argparse.RawDescriptionHelpFormatter
@@ -144,6 +193,16 @@ def _grid_type(spec: str) -> Any:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _times_type(spec: str) -> "np.ndarray":
+    """argparse type of ``simulate --tau``: a grid that ``simulate`` accepts (the library's check)."""
+    from ._validation import increasing_times
+
+    try:
+        return increasing_times(parse_grid(spec), "--tau")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _float_arg(positive: bool) -> Callable[[str], float]:
     """argparse type: a finite float (> 0 if ``positive``)."""
 
@@ -195,7 +254,7 @@ def _symmetry(text: str) -> str:
 
 
 # ------------------------------------------------------------------- theory
-# name -> (required parameters, function name in fgrkern.theory, description)
+# function name in fgrkern.theory -> (required parameters, description)
 _THEORY: dict[str, tuple[tuple[str, ...], str]] = {
     "p_tau": (("tau", "gamma"), "P(tau), unitary class, Eq. (5)"),
     "p_res": (("gamma",), "long-time residence probability P_res(gamma), Eq. (4)"),
@@ -221,7 +280,7 @@ examples:
 """
 
 
-def _add_theory(sub: Any) -> None:
+def _add_theory(sub: _Commands) -> None:
     lines = "\n".join(f"  {name:<18} {desc}" for name, (_, desc) in _THEORY.items())
     p = sub.add_parser(
         "theory",
@@ -308,7 +367,7 @@ The result file is loaded with fgrkern.SimulationResult.load("run.npz").
 """
 
 
-def _add_simulate(sub: Any) -> None:
+def _add_simulate(sub: _Commands) -> None:
     p = sub.add_parser(
         "simulate",
         help="ensemble-average P(tau) of the level-dot model for your parameters",
@@ -333,10 +392,10 @@ def _add_simulate(sub: Any) -> None:
     p.add_argument("--lam", type=_positive_float, default=1.0, help="energy scale lam (default 1)")
     p.add_argument("--eps0", type=_finite_float, default=0.0, help="energy of the level |0> (default 0)")
     p.add_argument("--samples", type=_positive_int, default=1000, help="number of realisations (default 1000)")
-    p.add_argument("--tau", type=_grid_type, default="1e-3:10:200log", metavar="GRID",
+    p.add_argument("--tau", type=_times_type, default="1e-3:10:200log", metavar="GRID",
                    help="rescaled times tau = t/t_H (default 1e-3:10:200log)")
     p.add_argument("--seed", type=_seed, default=None, help="random seed (default: fresh entropy)")
-    p.add_argument("--method", choices=("secular", "dense"), default="secular",
+    p.add_argument("--method", choices=METHODS, default="secular",
                    help="secular: fast exact O(N^2) sampler (default); dense: full diagonalisation")
     p.add_argument("--workers", type=_workers, default=None,
                    help="worker threads (default: all usable cores); results do not depend on it")
@@ -358,12 +417,14 @@ def _load_bath(spec: str, n: int) -> Any:
     """
     import numpy as np
 
-    key = spec.strip().lower()
-    if key in ("wigner-dyson", "wd", "poisson"):
-        return "poisson" if key == "poisson" else "wigner-dyson"
+    from .model import parse_bath_name
+
+    name = parse_bath_name(spec)
+    if name is not None:
+        return name
     if not os.path.lexists(spec):
         raise UserError(f"--bath {spec!r}: not 'wigner-dyson' or 'poisson', and no such file")
-    from ._checkpoint import open_regular
+    from ._files import open_regular
 
     try:
         fh = open_regular(spec, "--bath")
@@ -411,46 +472,6 @@ def _read_npy_levels(fh: Any, n: int, spec: str) -> Any:
     return np.load(fh, allow_pickle=False)
 
 
-#: Eq. (6) is the large-gamma form (corrections of relative order 1/gamma):
-#: it is shown only from this gamma on, as "asymptotic".
-EQ6_MIN_GAMMA = 10.0
-
-
-def _theory_curve(symmetry: str, bath: Any, tau: Any, gamma: float, eps0: float) -> tuple[Any, str]:
-    """The theory curve that applies to a simulation, or (None, why there is none).
-
-    Eq. (5) (unitary class, any gamma) is evaluated where it is defined:
-    points beyond the validated domain of ``theory.p_tau`` are NaN.  For GOE
-    and GSE only the large-gamma form Eq. (6) exists, and only for gamma >=
-    EQ6_MIN_GAMMA.  Never raises for a finished simulation.
-    """
-    import numpy as np
-
-    from . import theory
-
-    if eps0 != 0.0:
-        return None, "the closed forms are for eps0 = 0"
-    if not isinstance(bath, str) or bath != "wigner-dyson":
-        return None, "there is no closed form for this bath"
-    tau = np.asarray(tau, dtype=np.float64)
-    try:
-        if symmetry == "GUE":
-            if not gamma <= theory.P_TAU_MAX_GAMMA:
-                return None, f"gamma = {gamma:.3g} is beyond the validated domain of Eq. (5)"
-            ok = np.abs(tau) <= theory.P_TAU_MAX_TAU
-            if not np.any(ok):
-                return None, f"every tau is beyond the validated domain of Eq. (5) (tau <= {theory.P_TAU_MAX_TAU:g})"
-            th = np.full(tau.shape, np.nan)
-            th[ok] = theory.p_tau(tau[ok], gamma)
-            return th, "Eq. (5)"
-        if gamma < EQ6_MIN_GAMMA:
-            return None, (f"Eq. (6) holds only for gamma >> 1 (shown from gamma = {EQ6_MIN_GAMMA:g}); "
-                          f"there is no closed form for {symmetry} at gamma = {gamma:.3g}")
-        return np.asarray(theory.p_sff(tau, gamma, symmetry), dtype=np.float64), "Eq. (6), asymptotic (gamma >> 1)"
-    except (ValueError, ArithmeticError) as exc:
-        return None, f"the theory cannot be evaluated here ({exc})"
-
-
 def _default_checkpoint(out: str) -> str:
     """OUT.partial.npz, or a short name in the same folder if that would exceed NAME_MAX."""
     import hashlib
@@ -464,7 +485,7 @@ def _default_checkpoint(out: str) -> str:
 
 def _preflight_outputs(outputs: Sequence[tuple[str, str]]) -> None:
     """Every output can be created, before any work (``UserError`` naming the option)."""
-    from ._checkpoint import probe_directory
+    from ._files import probe_directory
 
     seen: dict[str, str] = {}
     for path, what in outputs:
@@ -479,114 +500,121 @@ def _preflight_outputs(outputs: Sequence[tuple[str, str]]) -> None:
 
 
 def _run_simulate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    import numpy as np
-
-    tau = np.asarray(args.tau, dtype=np.float64)
-    if np.any(tau < 0):
-        parser.error("--tau must be >= 0")
-    if tau.size > 1 and np.any(np.diff(tau) <= 0):
-        parser.error("--tau must be strictly increasing")
     if args.n is None:
         args.n = 998 if args.symmetry == "GSE" else 999
-    if args.symmetry == "GSE" and args.n % 2:
-        parser.error(f"GSE needs an even --n (N/2 Kramers doublets), got {args.n}")
     if args.plot:
         _require_matplotlib("--plot")
     own_ckpt = args.checkpoint is None
     ckpt = _default_checkpoint(args.out) if own_ckpt else args.checkpoint
     png = os.path.splitext(args.out)[0] + ".png"
     _preflight_outputs([(args.out, "--out"), (ckpt, "--checkpoint")] + ([(png, "--plot")] if args.plot else []))
-    args.checkpoint_used = ckpt
     bath = _load_bath(args.bath, args.n)
-
-    import fgrkern as fk
-    from .simulation import SimulationError
-
-    g = args.g if args.g is not None else args.gamma / args.n
-    try:
-        model = fk.LevelDotModel(args.n, g, symmetry=args.symmetry, lam=args.lam, eps0=args.eps0, bath=bath)
-    except (ValueError, TypeError, OverflowError) as exc:
-        msg = f"--bath {args.bath!r}: {exc}" if not isinstance(bath, str) and "bath" in str(exc) else str(exc)
-        raise UserError(msg) from None
-    gamma = float(model.gamma)
-
-    resume = ("; the completed samples are in checkpoint "
-              f"{ckpt!r}: rerun the same command to resume")
+    model = _build_model(args, parser, bath)
     t0 = time.perf_counter()
-    try:
-        res = fk.simulate(model, tau, args.samples, rng=args.seed, method=args.method, workers=args.workers,
-                          progress=args.progress and _have_tqdm(), checkpoint=ckpt)
-    except (ValueError, TypeError, OSError) as exc:
-        raise UserError(str(exc)) from None
-    except SimulationError as exc:
-        raise UserError(f"simulation failed: {exc}") from None
-    except KeyboardInterrupt as exc:
-        # simulate's note says how many samples the checkpoint holds and how to resume
-        notes = "".join(f"; {n.removeprefix('simulate: ')}" for n in getattr(exc, "__notes__", ()))
-        raise _Interrupted(f"interrupted{notes or (resume if os.path.exists(ckpt) else '')}") from None
+    res = _simulate_and_save(args, model, ckpt)
     elapsed = time.perf_counter() - t0
-
-    # The result is saved before anything else can fail: the comparison with
-    # theory, printing and plotting come after and never discard it.
-    try:
-        res.save(args.out)
-    except (OSError, ValueError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise UserError(f"cannot write --out {args.out!r} ({why}); the finished result is kept in checkpoint "
-                        f"{ckpt!r}: rerun the same command to write it without recomputing") from None
     if own_ckpt:
         try:
             os.unlink(ckpt)
         except OSError:
             pass
+    from . import theory
 
-    th, th_label = _theory_curve(args.symmetry, bath, res.tau, gamma, args.eps0)
+    # The result is saved: the comparison with theory, printing and plotting never discard it.
+    th, th_label = theory.curve_for(res.tau, model.gamma, args.symmetry, bath=model.bath, eps0=args.eps0)
     bath_name = bath if isinstance(bath, str) else f"user levels from {args.bath}"
-    print(f"fgrkern simulate: N = {args.n}, gamma = {gamma:.6g} (g = {g:.6g}), {args.symmetry}, "
+    print(f"fgrkern simulate: N = {args.n}, gamma = {model.gamma:.6g} (g = {model.g:.6g}), {args.symmetry}, "
           f"bath = {bath_name}, {res.n_samples} samples, method = {args.method}, {elapsed:.1f} s")
-    rows = np.unique(np.linspace(0, res.tau.size - 1, min(12, res.tau.size)).round().astype(int))
-    head = f"{'tau':>11} {'t (1/lam)':>11} {'P mean':>11} {'sem':>10}"
-    if th is not None:
-        head += f" {'theory':>11} {'z':>7}"
-    print(head)
-    for i in rows:
-        line = f"{res.tau[i]:11.4g} {res.t[i]:11.4g} {res.mean[i]:11.5g} {res.sem[i]:10.2g}"
-        if th is not None:
-            if np.isfinite(th[i]):
-                z = (res.mean[i] - th[i]) / res.sem[i] if res.sem[i] > 0 else float("nan")
-                line += f" {th[i]:11.5g} {z:7.2f}"
-            else:
-                line += f" {'-':>11} {'-':>7}"
-        print(line)
-    if th is not None:
-        print(f"theory: {th_label}; z = (mean - theory)/sem")
-        if not np.all(np.isfinite(th)):
-            print("note: '-': tau beyond the validated domain of the theory (no value given)")
-        if args.symmetry != "GUE":
-            print(f"note: Eq. (6) neglects corrections of relative order 1/gamma = {1 / gamma:.2g}")
-        if gamma / args.n > 0.01:
-            print(f"note: the theory is the limit N -> inf at fixed gamma; expect O(gamma/N) = "
-                  f"{gamma / args.n:.2g} relative deviations at this N")
-    else:
-        print(f"note: no theory curve: {th_label}")
-    pres = f"P_res (t -> inf, mean IPR) = {res.p_res:.6g} +- {res.p_res_sem:.2g}"
-    if args.symmetry == "GUE" and isinstance(bath, str) and bath == "wigner-dyson" and args.eps0 == 0.0:
-        try:
-            pres += f"; Eq. (4): {fk.theory.p_res(gamma):.6g}"
-        except (ValueError, ArithmeticError):
-            pass
-    print(pres)
+    _print_table(res, th, th_label, model)
     print(f"saved {args.out}")
     if args.plot:
         from .figure2 import plot_simulation
 
-        title = f"N = {args.n}, gamma = {gamma:.4g}, {args.symmetry}, {bath_name}"
+        title = f"N = {args.n}, gamma = {model.gamma:.4g}, {args.symmetry}, {bath_name}"
         try:
             plot_simulation(res, th, th_label, png, title=title)
         except (OSError, ValueError) as exc:
             raise UserError(f"cannot write --plot {png!r} ({exc}); the result is saved in {args.out!r}") from None
         print(f"saved {png}")
     return 0
+
+
+def _build_model(args: argparse.Namespace, parser: argparse.ArgumentParser, bath: "str | np.ndarray") -> "LevelDotModel":
+    """The model of the arguments; what the library refuses is an argument error (a bath file's: exit 1)."""
+    from .model import LevelDotModel
+
+    g = args.g if args.g is not None else args.gamma / args.n
+    try:
+        return LevelDotModel(args.n, g, symmetry=args.symmetry, lam=args.lam, eps0=args.eps0, bath=bath)
+    except (ValueError, TypeError, OverflowError) as exc:
+        if not isinstance(bath, str) and "bath" in str(exc):
+            raise UserError(f"--bath {args.bath!r}: {exc}") from None
+        parser.error(str(exc).replace("n counts states", "--n counts states"))
+        raise  # pragma: no cover - parser.error exits
+
+
+def _simulate_and_save(args: argparse.Namespace, model: "LevelDotModel", ckpt: str) -> "SimulationResult":
+    """Run the simulation (resumable in ``ckpt``) and save it to ``--out`` before anything else can fail."""
+    import fgrkern as fk
+    from ._progress import have_tqdm
+
+    try:
+        res = fk.simulate(model, args.tau, args.samples, rng=args.seed, method=args.method, workers=args.workers,
+                          progress=args.progress and have_tqdm(), checkpoint=ckpt)
+    except (ValueError, TypeError, OSError) as exc:
+        raise UserError(str(exc)) from None
+    except fk.SimulationError as exc:
+        raise UserError(f"simulation failed: {exc}") from None
+    except KeyboardInterrupt as exc:
+        # simulate's note says how many samples the checkpoint holds and how to resume
+        notes = "".join(f"; {n.removeprefix('simulate: ')}" for n in getattr(exc, "__notes__", ()))
+        resume = f"; the completed samples are in checkpoint {ckpt!r}: rerun the same command to resume"
+        raise _Interrupted(f"interrupted{notes or (resume if os.path.exists(ckpt) else '')}") from None
+    try:
+        res.save(args.out)
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UserError(f"cannot write --out {args.out!r} ({why}); the finished result is kept in checkpoint "
+                        f"{ckpt!r}: rerun the same command to write it without recomputing") from None
+    return res
+
+
+def _print_table(res: "SimulationResult", th: "np.ndarray | None", th_label: str, model: "LevelDotModel") -> None:
+    """A dozen rows of the result against the theory curve, with the notes that qualify the comparison."""
+    import numpy as np
+
+    from . import theory
+
+    rows = np.unique(np.linspace(0, res.tau.size - 1, min(12, res.tau.size)).round().astype(int))
+    head = f"{'tau':>11} {'t (1/lam)':>11} {'P mean':>11} {'sem':>10}"
+    print(head + (f" {'theory':>11} {'z':>7}" if th is not None else ""))
+    for i in rows:
+        line = f"{res.tau[i]:11.4g} {res.t[i]:11.4g} {res.mean[i]:11.5g} {res.sem[i]:10.2g}"
+        if th is not None and np.isfinite(th[i]):
+            z = (res.mean[i] - th[i]) / res.sem[i] if res.sem[i] > 0 else float("nan")
+            line += f" {th[i]:11.5g} {z:7.2f}"
+        elif th is not None:
+            line += f" {'-':>11} {'-':>7}"
+        print(line)
+    gamma = model.gamma
+    if th is not None:
+        print(f"theory: {th_label}; z = (mean - theory)/sem")
+        if not np.all(np.isfinite(th)):
+            print("note: '-': tau beyond the validated domain of the theory (no value given)")
+        if model.symmetry != "GUE":
+            print(f"note: Eq. (6) neglects corrections of relative order 1/gamma = {1 / gamma:.2g}")
+        if gamma / model.n > 0.01:
+            print(f"note: the theory is the limit N -> inf at fixed gamma; expect O(gamma/N) = "
+                  f"{gamma / model.n:.2g} relative deviations at this N")
+    else:
+        print(f"note: no theory curve: {th_label}")
+    pres = f"P_res (t -> inf, mean IPR) = {res.p_res:.6g} +- {res.p_res_sem:.2g}"
+    if model.symmetry == "GUE" and model.bath == "wigner-dyson" and model.eps0 == 0.0:
+        try:
+            pres += f"; Eq. (4): {theory.p_res(gamma):.6g}"
+        except (ValueError, ArithmeticError):
+            pass
+    print(pres)
 
 
 # ---------------------------------------------------------------- reproduce
@@ -657,7 +685,7 @@ def _run_reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
     except ValueError as exc:  # sizes the parser cannot check alone (--samples 1, --limit with a small --n)
         parser.error(str(exc))
     from .figure2 import check_outputs
-    from .simulation import SimulationError
+    from . import SimulationError
 
     # Every output can be created before the run starts (not after it).
     try:
@@ -683,14 +711,6 @@ def _run_reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
 
 
 # ------------------------------------------------------------------- common
-def _have_tqdm() -> bool:
-    try:
-        import tqdm  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _require_matplotlib(what: str) -> None:
     try:
         import matplotlib  # noqa: F401
@@ -700,7 +720,8 @@ def _require_matplotlib(what: str) -> None:
         ) from None
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
+    """The ``fgrkern`` parser; ``parser.commands`` maps each command to its subparser."""
     parser = _Parser(
         prog="fgrkern",
         description="Emergence of Fermi's Golden Rule (PRL 129, 140402): theory, numerics, Figure 2.",
@@ -714,34 +735,19 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_FORMATTER,
     )
     parser.add_argument("--version", action="version", version=f"fgrkern {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    _add_reproduce(sub)
-    _add_simulate(sub)
-    _add_theory(sub)
+    sub = _Commands(parser)
+    for name, add, run in (("reproduce", _add_reproduce, _run_reproduce), ("simulate", _add_simulate, _run_simulate),
+                           ("theory", _add_theory, _run_theory)):
+        add(sub)
+        sub.parsers[name].set_defaults(func=run)
+    parser.commands = sub.parsers
     return parser
-
-
-_COMMANDS: dict[str, Callable[[argparse.Namespace, argparse.ArgumentParser], int]] = {
-    "reproduce": _run_reproduce,
-    "simulate": _run_simulate,
-    "theory": _run_theory,
-}
 
 
 _NUMBERISH = re.compile(r"^-(\d|\.\d|inf|nan)", re.IGNORECASE)
 
 
-def _option_strings(parser: argparse.ArgumentParser) -> tuple[set[str], set[str]]:
-    """(all long/short option strings, those that take a value) of ``parser``."""
-    opts, valued = set(), set()
-    for action in parser._actions:
-        opts.update(action.option_strings)
-        if action.option_strings and action.nargs != 0:
-            valued.update(action.option_strings)
-    return opts, valued
-
-
-def _preprocess(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+def _preprocess(parser: _Parser, argv: list[str]) -> list[str]:
     """Fix what argparse gets wrong before it runs.
 
     - A value starting with '-' (``--tau -1,0.5``) is glued to its option
@@ -750,12 +756,13 @@ def _preprocess(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
     - An unknown option (``--gama``) is reported by name, with the closest
       known option, instead of a confusing complaint about a missing one.
     """
-    sub = parser._subparsers._group_actions[0].choices if parser._subparsers else {}  # type: ignore[union-attr]
     command = next((a for a in argv if not a.startswith("-")), None)
-    if command not in sub:
+    if command not in parser.commands:
         return argv
-    opts, valued = _option_strings(sub[command])
-    top, _ = _option_strings(parser)
+    sub = parser.commands[command]
+    opts = set(sub.options)
+    valued = {o for o, takes_value in sub.options.items() if takes_value}
+    top = set(parser.options)
     out: list[str] = []
     i = 0
     while i < len(argv):
@@ -771,7 +778,7 @@ def _preprocess(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
             if name not in known and not prefixed:  # (an ambiguous prefix is argparse's to report)
                 close = difflib.get_close_matches(name, sorted(o for o in known if o.startswith("--")), n=1)
                 hint = f"; did you mean {close[0]}?" if close else ""
-                sub[command].error(f"unrecognized option {name}{hint}")
+                sub.error(f"unrecognized option {name}{hint}")
             full = name if name in known else prefixed[0] if len(prefixed) == 1 else ""
             if full in valued and "=" not in a and i + 1 < len(argv) and _NUMBERISH.match(argv[i + 1]):
                 out.append(f"{a}={argv[i + 1]}")
@@ -805,9 +812,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help(sys.stderr)
             return 2
-        sub_parser = parser._subparsers._group_actions[0].choices[args.command]  # type: ignore[union-attr]
         try:
-            status = _COMMANDS[args.command](args, sub_parser)
+            status = args.func(args, parser.commands[args.command])
         except UserError as exc:
             print(f"fgrkern: error: {exc}", file=sys.stderr)
             return 1

@@ -17,7 +17,7 @@ import numpy as np
 
 from ._validation import as_float_array, check_positive_int
 from ._version import __version__
-from .simulation import SimulationResult
+from .result import SimulationResult
 
 __all__ = ["extrapolate"]
 
@@ -168,13 +168,7 @@ def extrapolate(results: Iterable[SimulationResult], order: int = 1) -> Simulati
     curve = _wls(x, mean.reshape(len(runs), -1), sem.reshape(len(runs), -1), n_par, "mean/sem")
 
     G = int(np.size(ref.p_res))
-    pr = np.stack([np.atleast_1d(_finite(r.p_res, "p_res", i)) for r, i in zip(runs, idx)])
-    prs = np.stack([np.atleast_1d(_sem(r.p_res_sem, "p_res_sem", i)) for r, i in zip(runs, idx)])
-    covs = np.stack([_cov(r.p_res_cov, prs[k], G, idx[k]) for k, r in enumerate(runs)])
-    res_fit = _wls(x, pr, prs, n_par, "p_res/p_res_sem")
-    L0 = res_fit["L"][:, 0, :]  # (G, K): intercept = sum_k L0[g, k] p_res_k[g]
-    # Independent sizes: Cov(a_g, a_h) = sum_k L0[g,k] L0[h,k] Cov_k[g, h].
-    p_cov = np.einsum("gk,hk,kgh->gh", L0, L0, covs)
+    res_fit, p_cov = _fit_p_res(runs, idx, x, n_par, G)
 
     coef = curve["coef"] / scale
     coef_sem = np.sqrt(np.diagonal(curve["cov"], axis1=-2, axis2=-1)) / scale
@@ -190,22 +184,7 @@ def extrapolate(results: Iterable[SimulationResult], order: int = 1) -> Simulati
     t = np.where(tau > 0, np.inf, 0.0)  # t = tau t_H with t_H = 2N/lam -> inf
     gamma_val = float(ref.gamma) if scalar_g else np.array(ref.gamma, dtype=np.float64)
 
-    record = {
-        "variable": "1/n",
-        "order": order,
-        "sizes": [int(v) for v in n],
-        "n_samples": [int(r.n_samples) for r in runs],
-        "seeds": [r.metadata.get("seed") for r in runs],
-        "methods": [r.metadata.get("method") for r in runs],
-        "dof": dof,
-        "exact": dof == 0,
-        "chi2": curve["chi2"].reshape(shape).tolist(),
-        "coef": coef.reshape(shape + (n_par,)).tolist(),
-        "coef_sem": coef_sem.reshape(shape + (n_par,)).tolist(),
-        "p_res_chi2": float(res_fit["chi2"][0]) if scalar_g else res_fit["chi2"].tolist(),
-        "p_res_coef": (p_coef[0] if scalar_g else p_coef).tolist(),
-        "p_res_coef_cov": (p_coef_cov[0] if scalar_g else p_coef_cov).tolist(),
-    }
+    record = _record(runs, order, n, dof, shape, scalar_g, curve, coef, coef_sem, res_fit, p_coef, p_coef_cov)
     model = dict(family)
     model.update(n=None, nu=None, heisenberg_time=None,
                  g=0.0 if scalar_g else [0.0] * G,
@@ -225,6 +204,41 @@ def extrapolate(results: Iterable[SimulationResult], order: int = 1) -> Simulati
                                 g=0.0, gamma=gamma_val, **common)
     return SimulationResult(p_res=p_coef[:, 0].copy(), p_res_sem=p_sem, p_res_cov=p_cov,
                             g=np.zeros(G), gamma=gamma_val, **common)
+
+
+def _fit_p_res(runs: list[SimulationResult], idx: list[int], x: np.ndarray, n_par: int,
+               G: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Weighted fit of P_res against x = N_min/N per coupling, and the covariance of its intercepts."""
+    pr = np.stack([np.atleast_1d(_finite(r.p_res, "p_res", i)) for r, i in zip(runs, idx)])
+    prs = np.stack([np.atleast_1d(_sem(r.p_res_sem, "p_res_sem", i)) for r, i in zip(runs, idx)])
+    covs = np.stack([_cov(r.p_res_cov, prs[k], G, idx[k]) for k, r in enumerate(runs)])
+    res_fit = _wls(x, pr, prs, n_par, "p_res/p_res_sem")
+    L0 = res_fit["L"][:, 0, :]  # (G, K): intercept = sum_k L0[g, k] p_res_k[g]
+    # Independent sizes: Cov(a_g, a_h) = sum_k L0[g,k] L0[h,k] Cov_k[g, h].
+    return res_fit, np.einsum("gk,hk,kgh->gh", L0, L0, covs)
+
+
+def _record(runs: list[SimulationResult], order: int, n: np.ndarray, dof: int, shape: tuple[int, ...],
+            scalar_g: bool, curve: dict[str, np.ndarray], coef: np.ndarray, coef_sem: np.ndarray,
+            res_fit: dict[str, np.ndarray], p_coef: np.ndarray, p_coef_cov: np.ndarray) -> dict[str, Any]:
+    """The JSON fit record kept in ``metadata["extrapolation"]``."""
+    n_par = order + 1
+    return {
+        "variable": "1/n",
+        "order": order,
+        "sizes": [int(v) for v in n],
+        "n_samples": [int(r.n_samples) for r in runs],
+        "seeds": [r.metadata.get("seed") for r in runs],
+        "methods": [r.metadata.get("method") for r in runs],
+        "dof": dof,
+        "exact": dof == 0,
+        "chi2": curve["chi2"].reshape(shape).tolist(),
+        "coef": coef.reshape(shape + (n_par,)).tolist(),
+        "coef_sem": coef_sem.reshape(shape + (n_par,)).tolist(),
+        "p_res_chi2": float(res_fit["chi2"][0]) if scalar_g else res_fit["chi2"].tolist(),
+        "p_res_coef": (p_coef[0] if scalar_g else p_coef).tolist(),
+        "p_res_coef_cov": (p_coef_cov[0] if scalar_g else p_coef_cov).tolist(),
+    }
 
 
 def fit_record(result: SimulationResult) -> dict[str, Any] | None:

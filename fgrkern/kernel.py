@@ -118,8 +118,8 @@ def survival_probability(energies, weights, t, *, workers=None, grid="auto", ret
     Notes
     -----
     Accuracy (sum w = 1; measured against an exactly-reduced reference in the
-    test suite): absolute error ~1e-14 while max |e t| <= 1e4 and ~1e-12 at
-    |e t| ~ 1e6, the size of the error of the rounded phase fl(e t) that any
+    test suite): absolute error ~1e-14 while ``max|e t| <= 1e4`` and ~1e-12 at
+    ``|e t| ~ 1e6``, the size of the error of the rounded phase fl(e t) that any
     double-precision evaluation (numpy's included) carries.  The sums use a
     fixed order, so results are bitwise reproducible and independent of
     ``workers`` and of the CPU's vector instruction set.
@@ -127,6 +127,45 @@ def survival_probability(energies, weights, t, *, workers=None, grid="auto", ret
     e = as_float_array(energies, "energies")
     w = as_float_array(weights, "weights")
     tt = as_float_array(t, "t")
+    batch = _check_inputs(e, w, tt, grid)
+    nthreads = resolve_workers(workers)
+
+    t1 = np.ascontiguousarray(np.atleast_1d(tt))
+    T = t1.shape[0]
+    nrows = math.prod(batch)
+    # P <= (sum_a w_a)^2 must not overflow: checked here rather than returning inf.
+    with np.errstate(over="ignore"):  # an overflowing sum is exactly what is being detected
+        wsum_max = float(np.max(np.sum(w, axis=-1))) if w.size else 0.0
+    if wsum_max > _MAX_WEIGHT_SUM:
+        raise ValueError("weights are too large: P(0) = (sum_a w_a)^2 overflows float64")
+    check_allocation(nrows * (T + 1) * 8, "survival_probability output")
+
+    # Broadcasting is resolved by row indices, never by materialising the
+    # broadcast (batch, M) arrays: temporaries stay O(output + input).
+    e_rows, e_idx = _rows_and_index(e, batch)
+    w_rows, w_idx = _rows_and_index(w, batch)
+
+    dt = None
+    if grid != "general":
+        dt = _uniform_step(t1)
+        if grid == "uniform" and dt is None and T >= 3:
+            raise ValueError("grid='uniform' but t is not a uniform grid t0 + k*dt")
+
+    out = np.empty((nrows, T), dtype=np.float64)
+    if T > 0 and nrows > 0:
+        _run_rows(e_rows, e_idx, w_rows, w_idx, t1, out, dt, nthreads)
+    shape = batch + ((T,) if tt.ndim == 1 else ())
+    P = out.reshape(shape)
+    if not return_ipr:
+        return P
+    ipr_w = np.empty(w_rows.shape[0], dtype=np.float64)
+    _kernel.ipr_rows(w_rows, ipr_w, 0, w_rows.shape[0])
+    ipr = ipr_w if w_idx is None else ipr_w[w_idx]
+    return P, ipr.reshape(batch)
+
+
+def _check_inputs(e: np.ndarray, w: np.ndarray, tt: np.ndarray, grid: object) -> tuple[int, ...]:
+    """The batch shape of (energies, weights); ValueError naming the argument for anything the kernel refuses."""
     if e.ndim == 0:
         raise ValueError("energies must have at least one dimension (..., M)")
     if w.ndim == 0:
@@ -152,31 +191,15 @@ def survival_probability(energies, weights, t, *, workers=None, grid="auto", ret
     if e.size and tt.size and math.isinf(float(np.max(np.abs(e))) * float(np.max(np.abs(tt)))):
         # e t would overflow to inf and sin/cos give NaN: no double can hold the phase
         raise ValueError("max|energies| * max|t| overflows a double: the phases e*t are not representable")
-    nthreads = resolve_workers(workers)
+    return batch
 
-    M = e.shape[-1]
-    t1 = np.ascontiguousarray(np.atleast_1d(tt))
-    T = t1.shape[0]
-    nrows = math.prod(batch)
-    # P <= (sum_a w_a)^2 must not overflow: checked here rather than returning inf.
-    with np.errstate(over="ignore"):  # an overflowing sum is exactly what is being detected
-        wsum_max = float(np.max(np.sum(w, axis=-1))) if w.size else 0.0
-    if wsum_max > _MAX_WEIGHT_SUM:
-        raise ValueError("weights are too large: P(0) = (sum_a w_a)^2 overflows float64")
-    check_allocation(nrows * (T + 1) * 8, "survival_probability output")
 
-    # Broadcasting is resolved by row indices, never by materialising the
-    # broadcast (batch, M) arrays: temporaries stay O(output + input).
-    e_rows, e_idx = _rows_and_index(e, batch)
-    w_rows, w_idx = _rows_and_index(w, batch)
-
-    dt = None
-    if grid != "general":
-        dt = _uniform_step(t1)
-        if grid == "uniform" and dt is None and T >= 3:
-            raise ValueError("grid='uniform' but t is not a uniform grid t0 + k*dt")
+def _run_rows(e_rows: np.ndarray, e_idx: np.ndarray | None, w_rows: np.ndarray, w_idx: np.ndarray | None,
+              t1: np.ndarray, out: np.ndarray, dt: float | None, nthreads: int) -> None:
+    """Fill ``out`` (rows x T) with P for each (gathered) row on ``nthreads`` threads."""
+    nrows, T = out.shape
+    M = e_rows.shape[1]
     uniform = dt is not None
-
     # Work items are (row, time block).  Long rows are cut into blocks of
     # whole anchor periods so that one compiled call stays short (Ctrl-C
     # responsiveness, load balance, scratch size).  The split depends only on
@@ -187,8 +210,6 @@ def survival_probability(energies, weights, t, *, workers=None, grid="auto", ret
     tblock = max(period, _BLOCK_WORK // M // period * period)
     tblock = min(tblock, T)
     nblocks = -(-T // tblock) if T else 0
-
-    out = np.empty((nrows, T), dtype=np.float64)
 
     def gather(rows: np.ndarray, idx: np.ndarray | None, a: int, b: int) -> np.ndarray:
         return rows[a:b] if idx is None else rows[idx[a:b]]
@@ -204,21 +225,12 @@ def survival_probability(energies, weights, t, *, workers=None, grid="auto", ret
             ea, wa = gather(e_rows, e_idx, r, r + 1), gather(w_rows, w_idx, r, r + 1)
             _kernel.survival_rows(ea, wa, t1[k0:k1], out[r:r + 1, k0:k1], 0, 1, uniform, dt or 0.0)
 
-    if T > 0 and nrows > 0:
-        if nblocks == 1:
-            # gathered (broadcast) rows are copied per chunk: keep that copy small
-            gathered = e_idx is not None or w_idx is not None
-            run_chunks(rows_job, nrows, nthreads, max_chunk=max(1, _GATHER_BYTES // (16 * M)) if gathered else None)
-        else:
-            run_chunks(blocks_job, nrows * nblocks, nthreads)
-    shape = batch + ((T,) if tt.ndim == 1 else ())
-    P = out.reshape(shape)
-    if not return_ipr:
-        return P
-    ipr_w = np.empty(w_rows.shape[0], dtype=np.float64)
-    _kernel.ipr_rows(w_rows, ipr_w, 0, w_rows.shape[0])
-    ipr = ipr_w if w_idx is None else ipr_w[w_idx]
-    return P, ipr.reshape(batch)
+    if nblocks == 1:
+        # gathered (broadcast) rows are copied per chunk: keep that copy small
+        gathered = e_idx is not None or w_idx is not None
+        run_chunks(rows_job, nrows, nthreads, max_chunk=max(1, _GATHER_BYTES // (16 * M)) if gathered else None)
+    else:
+        run_chunks(blocks_job, nrows * nblocks, nthreads)
 
 
 def _rows_and_index(x: np.ndarray, batch: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray | None]:

@@ -1,12 +1,9 @@
-r"""Theory curves of Micklitz, Morningstar, Altland and Huse, PRL 129, 140402 (2022).
+r"""The closed forms of Micklitz, Morningstar, Altland and Huse, PRL 129, 140402 (2022), Eqs. (3)-(6).
 
-Conventions (shared by the whole package, see DESIGN.md):
+Conventions (``gamma = g N``, ``tau = t/t_H``, :math:`t_H = 2N/\lambda`, Golden
+Rule decay :math:`e^{-4\gamma\tau}`): docs/theory/conventions.md; how each
+closed form is evaluated: docs/theory/closed-forms.md.
 
-- ``gamma = g N`` is the dimensionless coupling; the Golden Rule rate is
-  :math:`\Gamma_{GR} = 2 g \lambda` (Eq. 3).
-- ``tau = t / t_H`` with the Heisenberg time :math:`t_H = 2\pi\nu = 2N/\lambda`,
-  where :math:`\nu = N/(\pi\lambda)` counts *states* (both Kramers partners for
-  GSE).  Golden Rule decay is then :math:`e^{-4\gamma\tau}` for every class.
 - Every function of ``tau`` is even in ``tau``: the survival probability
   :math:`P(t) = \sum_{ab} w_a w_b e^{i(e_a - e_b)t}` is exactly even in t for
   each realisation, so negative ``tau`` returns the value at ``|tau|``.
@@ -21,12 +18,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _theory
 from ._parallel import run_chunks
 from ._validation import as_float_array, check_allocation, parse_symmetry, resolve_workers
 
 __all__ = [
+    "curve_for",
     "form_factor",
     "gamma_gr",
     "p_off",
@@ -35,6 +34,7 @@ __all__ = [
     "p_sff",
     "p_tau",
     "p_tau_large_gamma",
+    "sff_coefficients",
 ]
 
 # Eq. (6) coefficients and the constants P_off, P_pl (paper, after Eq. 5).
@@ -51,7 +51,7 @@ P_TAU_MAX_TAU = 1e6
 P_TAU_MAX_GAMMA = 1e100
 
 
-def _ret(a: np.ndarray) -> Any:
+def _ret(a: np.ndarray) -> "np.ndarray | np.float64":
     return a[()] if a.ndim == 0 else a
 
 
@@ -117,7 +117,7 @@ def _fgr_decay(t: np.ndarray, g: np.ndarray) -> np.ndarray:
     return np.where(t == 0, 1.0, np.exp(-4.0 * np.where(t == 0, 0.0, prod)))
 
 
-def gamma_gr(g: Any, lam: Any = 1.0) -> Any:
+def gamma_gr(g: ArrayLike, lam: ArrayLike = 1.0) -> "np.ndarray | np.float64":
     r"""Golden Rule decay rate, Eq. (3): :math:`\Gamma_{GR} = 2\pi\langle|W|^2\rangle\nu = 2 g \lambda`.
 
     Parameters
@@ -162,7 +162,7 @@ def gamma_gr(g: Any, lam: Any = 1.0) -> Any:
     return _ret(rate)
 
 
-def p_res(gamma: Any, *, workers: int | None = 1) -> Any:
+def p_res(gamma: ArrayLike, *, workers: int | None = 1) -> "np.ndarray | np.float64":
     r"""Long-time probability of residence, Eq. (4).
 
     .. math:: P_{res} = 1 - \gamma - \sqrt{\pi\gamma}\,(1/2 - \gamma)\,
@@ -201,7 +201,7 @@ def p_res(gamma: Any, *, workers: int | None = 1) -> Any:
     return _ret(out.reshape(g.shape))
 
 
-def p_tau(tau: Any, gamma: Any, *, workers: int | None = None) -> Any:
+def p_tau(tau: ArrayLike, gamma: ArrayLike, *, workers: int | None = None) -> "np.ndarray | np.float64":
     r"""Survival probability of the unitary class, Eq. (5).
 
     .. math:: P(\tau) = e^{-4\gamma\tau} + 2\gamma^2 \int_{-1}^{1} d\lambda_f
@@ -213,7 +213,7 @@ def p_tau(tau: Any, gamma: Any, *, workers: int | None = None) -> Any:
     and the integral is evaluated in C (GIL released) by a fixed graded
     Gauss-Legendre product rule in :math:`x` and :math:`u = \mathrm{arccosh}\,\lambda_b`,
     on the all-positive, exponentially scaled form of the kernel
-    (DESIGN.md section 2).
+    (docs/theory/closed-forms.md).
 
     Parameters
     ----------
@@ -326,7 +326,7 @@ def _check_p_tau_domain(t: np.ndarray, g: np.ndarray) -> None:
         )
 
 
-def p_tau_large_gamma(tau: Any, gamma: Any) -> Any:
+def p_tau_large_gamma(tau: ArrayLike, gamma: ArrayLike) -> "np.ndarray | np.float64":
     r"""Large-gamma approximation to Eq. (5) printed after it in the paper.
 
     .. math:: P(\tau) \approx e^{-4\gamma\tau} + \frac{1+\tau}{2\gamma}\Theta(1-\tau)
@@ -353,7 +353,7 @@ def p_tau_large_gamma(tau: Any, gamma: Any) -> Any:
     return _ret(_fgr_decay(t, g) + corr)
 
 
-def form_factor(tau: Any, symmetry: str = "GUE") -> Any:
+def form_factor(tau: ArrayLike, symmetry: str = "GUE") -> "np.ndarray | np.float64":
     r"""Spectral form factor :math:`K_X(\tau)` with :math:`K(\infty) = 1`.
 
     In the package's unit :math:`\tau = t/(2\pi\nu)`, :math:`\nu` counting
@@ -406,7 +406,7 @@ def form_factor(tau: Any, symmetry: str = "GUE") -> Any:
     return _ret(out)
 
 
-def p_sff(tau: Any, gamma: Any, symmetry: str = "GUE") -> Any:
+def p_sff(tau: ArrayLike, gamma: ArrayLike, symmetry: str = "GUE") -> "np.ndarray | np.float64":
     r"""Large-gamma survival probability with the spectral form factor, Eq. (6).
 
     .. math:: P_X(\tau) = e^{-4\gamma\tau} + \frac{1}{2\gamma}[a_X + b_X K_X(\tau)],
@@ -436,7 +436,7 @@ def p_sff(tau: Any, gamma: Any, symmetry: str = "GUE") -> Any:
     return _ret(_fgr_decay(t, g) + _over_gamma(_A[sym] + _B[sym] * k, g))
 
 
-def p_off(gamma: Any, symmetry: str = "GUE") -> Any:
+def p_off(gamma: ArrayLike, symmetry: str = "GUE") -> "np.ndarray | np.float64":
     r"""Offset (minimum) of P after the Golden Rule decay: :math:`a_X/(2\gamma)`, :math:`a_X = (1, 2, 1)`.
 
     Parameters
@@ -455,7 +455,7 @@ def p_off(gamma: Any, symmetry: str = "GUE") -> Any:
     return _ret(_over_gamma(np.float64(_A[sym]), g))
 
 
-def p_plateau(gamma: Any, symmetry: str = "GUE") -> Any:
+def p_plateau(gamma: ArrayLike, symmetry: str = "GUE") -> "np.ndarray | np.float64":
     r"""Long-time plateau :math:`(a_X + b_X)/(2\gamma) = (2, 3, 3)/(2\gamma)` (Eq. 6 at :math:`\tau > 1`).
 
     :math:`P_{pl}/P_{off} = (2, 3/2, 3)` for (U, O, S).
@@ -474,3 +474,52 @@ def p_plateau(gamma: Any, symmetry: str = "GUE") -> Any:
     sym = parse_symmetry(symmetry)
     g = _gamma_array(gamma, positive=True)
     return _ret(_over_gamma(np.float64(_A[sym] + _B[sym]), g))
+
+
+def sff_coefficients(symmetry: str = "GUE") -> tuple[float, float]:
+    r"""The coefficients :math:`(a_X, b_X)` of Eq. (6), :math:`P_X = e^{-4\gamma\tau} + (a_X + b_X K_X(\tau))/(2\gamma)`.
+
+    (1, 1) for GUE, (2, 1) for GOE, (1, 2) for GSE: :math:`P_{off} = a_X/(2\gamma)`
+    and :math:`P_{pl} = (a_X + b_X)/(2\gamma)`.
+    """
+    sym = parse_symmetry(symmetry)
+    return _A[sym], _B[sym]
+
+
+#: Eq. (6) is the large-gamma form (corrections of relative order 1/gamma):
+#: :func:`curve_for` offers it only from this gamma on, as "asymptotic".
+EQ6_MIN_GAMMA = 10.0
+
+
+def curve_for(tau: ArrayLike, gamma: float, symmetry: str = "GUE", *, bath: str | ArrayLike = "wigner-dyson",
+              eps0: float = 0.0) -> tuple[np.ndarray | None, str]:
+    """The closed form that applies to a level-dot simulation, on ``tau``: (values, label) or (None, reason).
+
+    Eq. (5) (unitary class, any gamma) is evaluated where it is validated:
+    points beyond ``P_TAU_MAX_TAU`` are NaN.  For GOE and GSE only the
+    large-gamma form Eq. (6) exists, offered for gamma >= ``EQ6_MIN_GAMMA``.
+    The closed forms hold for the Wigner-Dyson bath with ``eps0 = 0``.
+    Never raises for finite input: a failing evaluation is a reason too.
+    """
+    if eps0 != 0.0:
+        return None, "the closed forms are for eps0 = 0"
+    if not isinstance(bath, str) or bath != "wigner-dyson":
+        return None, "there is no closed form for this bath"
+    symmetry = parse_symmetry(symmetry)
+    t = np.asarray(tau, dtype=np.float64)
+    try:
+        if symmetry == "GUE":
+            if not gamma <= P_TAU_MAX_GAMMA:
+                return None, f"gamma = {gamma:.3g} is beyond the validated domain of Eq. (5)"
+            ok = np.abs(t) <= P_TAU_MAX_TAU
+            if not np.any(ok):
+                return None, f"every tau is beyond the validated domain of Eq. (5) (tau <= {P_TAU_MAX_TAU:g})"
+            th = np.full(t.shape, np.nan)
+            th[ok] = p_tau(t[ok], gamma)
+            return th, "Eq. (5)"
+        if gamma < EQ6_MIN_GAMMA:
+            return None, (f"Eq. (6) holds only for gamma >> 1 (shown from gamma = {EQ6_MIN_GAMMA:g}); "
+                          f"there is no closed form for {symmetry} at gamma = {gamma:.3g}")
+        return np.asarray(p_sff(t, gamma, symmetry), dtype=np.float64), "Eq. (6), asymptotic (gamma >> 1)"
+    except (ValueError, ArithmeticError) as exc:
+        return None, f"the theory cannot be evaluated here ({exc})"

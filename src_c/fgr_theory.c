@@ -1,6 +1,6 @@
 /* Theory kernels: Eq. (4) without cancellation and the Eq. (5) quadrature.
  *
- * See fgr_theory.h and DESIGN.md section 2 for the mathematics.  Everything
+ * See fgr_theory.h and docs/theory/closed-forms.md for the mathematics.  Everything
  * here is reentrant (no static mutable state); tables are const.
  */
 #include "fgr_theory.h"

@@ -12,6 +12,7 @@ be killed mid-way); neither changes the samples.  This file is also imported
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -24,16 +25,15 @@ TAU = np.geomspace(1e-2, 5.0, 40)
 SEED = 20221006
 
 
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
 class LoggedModel(fk.LevelDotModel):
     """LevelDotModel recording each sample() call; same samples as the base class."""
 
-    def __init__(self, *args, log: str = "", sleep: float = 0.0, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.log = log
-        self.sleep = sleep
+    log: str = ""
+    sleep: float = 0.0
 
     def sample(self, size, rng=None, method="secular"):
-        if self.log and size > 0:  # simulate() validates the model with size 0 first
+        if self.log and size > 0:  # a size-0 draw has nothing to log
             rank = 0
             if "mpi4py" in sys.modules:
                 from mpi4py import MPI

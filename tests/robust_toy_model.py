@@ -1,7 +1,8 @@
 """A minimal stand-in model for exercising fgrkern.simulate's driver.
 
-simulate() accepts any object with ``sample(size, rng=, method=)`` and
-``t_from_tau(tau)``.  Robustness tests of the driver (interrupts,
+simulate() accepts any object following ``fgrkern.model.SampleableModel``:
+``sample(size, rng=, method=)``, ``t_from_tau(tau)``, ``with_g(g)`` and
+``to_dict()``.  Robustness tests of the driver (interrupts,
 checkpoints, threads, hostile arguments) use this model so that they do not
 depend on the sampler and can make one chunk as slow as they need: the
 cost sits in ``survival_probability`` (``M`` levels on the caller's grid).
@@ -27,6 +28,9 @@ class ToyModel:
 
     def with_g(self, g: float) -> "ToyModel":
         return ToyModel(self.n, g)
+
+    def to_dict(self) -> dict:
+        return {"class": "ToyModel", "n": self.n, "g": self.g}
 
     def t_from_tau(self, tau):
         return np.asarray(tau, dtype=np.float64) * (2.0 * self.n / self.lam)

@@ -597,9 +597,9 @@ def test_full_disk_at_the_end_keeps_the_checkpoint(tmp_path, capsys, monkeypatch
     assert not (tmp_path / "r.npz").exists() and (tmp_path / "r.npz.partial.npz").exists()
     # The rerun writes the result from the checkpoint (no recomputation) and removes it.
     monkeypatch.setattr(fgrkern.SimulationResult, "save", real_save)
-    import fgrkern.simulation as sim
+    from fgrkern import _chunks
 
-    monkeypatch.setattr(sim, "_run_chunk", lambda *a: pytest.fail("recomputed a finished run"))
+    monkeypatch.setattr(_chunks, "run_chunk", lambda *a: pytest.fail("recomputed a finished run"))
     p = run_inprocess(capsys, *argv, "--out", "r.npz")
     assert p.returncode == 0, p.stderr
     assert fgrkern.SimulationResult.load("r.npz").n_samples == 64
@@ -608,7 +608,7 @@ def test_full_disk_at_the_end_keeps_the_checkpoint(tmp_path, capsys, monkeypatch
 
 def test_full_disk_with_a_user_checkpoint_names_it(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(fgrkern._checkpoint.np, "savez", _savez_full_for("r.npz", tmp_path))
+    monkeypatch.setattr(fgrkern._files.np, "savez", _savez_full_for("r.npz", tmp_path))
     p = run_inprocess(capsys, *SIM, "--out", "r.npz", "--checkpoint", "mine.npz")
     assert_one_line_error(p, 1)
     assert "'mine.npz'" in p.stderr and "No space left" in p.stderr
@@ -766,18 +766,17 @@ def test_default_n_is_valid_for_every_class(tmp_path, capsys, monkeypatch, symme
 ])
 def test_theory_curve_only_where_it_applies(symmetry, gamma, label):
     from fgrkern import theory
-    from fgrkern.cli import EQ6_MIN_GAMMA, _theory_curve
 
     tau = np.array([0.01, 0.3, 2.0])
-    th, why = _theory_curve(symmetry, "wigner-dyson", tau, gamma, 0.0)
+    th, why = theory.curve_for(tau, gamma, symmetry)
     if label is None:
-        assert th is None and "gamma >> 1" in why and gamma < EQ6_MIN_GAMMA
+        assert th is None and "gamma >> 1" in why and gamma < theory.EQ6_MIN_GAMMA
     else:
         assert label in why
         ref = theory.p_tau(tau, gamma) if symmetry == "GUE" else theory.p_sff(tau, gamma, symmetry)
         np.testing.assert_array_equal(th, ref)
     for bath, eps0 in (("poisson", 0.0), (np.zeros(3), 0.0), ("wigner-dyson", 0.5)):
-        assert _theory_curve(symmetry, bath, tau, gamma, eps0)[0] is None
+        assert theory.curve_for(tau, gamma, symmetry, bath=bath, eps0=eps0)[0] is None
 
 
 def test_goe_small_gamma_shows_no_theory(tmp_path, capsys, monkeypatch):
@@ -804,7 +803,7 @@ def test_negative_values_reach_the_value_check(capsys, tmp_path, monkeypatch):
     for argv in ([*SIM[:-1], "--tau", "-1,0.5"], [*SIM, "--tau", "-1,0.5"], [*SIM, "--tau=-1,0.5"]):
         p = run_inprocess(capsys, *argv)
         assert_one_line_error(p, 2)
-        assert "--tau must be >= 0" in p.stderr
+        assert "--tau must be non-negative" in p.stderr
     # theory takes negative tau (P and K are even in tau): -1 gives the value at +1.
     p = run_inprocess(capsys, "theory", "form_factor", "--tau", "-1,1", "--symmetry", "GOE")
     assert p.returncode == 0, p.stderr

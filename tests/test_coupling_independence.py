@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 import fgrkern
-from fgrkern import simulation as simmod
 
 TAU = np.array([0.0, 0.05, 0.7, 3.0])
 
@@ -37,9 +36,10 @@ def test_sampler_hook_any_coupling_mix(symmetry, bath):
     b = levels if bath == "given" else bath
     ss = np.random.SeedSequence(9)
     for gs in ([1e-3, 1e250], [1e250, 1e-3, 1e280]):
-        pairs = simmod._sample_common(fgrkern.LevelDotModel(n, 0.3, symmetry, 2.0, 0.1, b), np.array(gs), 4, ss,
-                                      "secular")
-        for (e, w), g in zip(pairs, gs):
+        specs = fgrkern.LevelDotModel(n, 0.3, symmetry, 2.0, 0.1, b).sample_couplings(
+            np.array(gs), 4, rng=np.random.default_rng(ss), method="secular")
+        for spec, g in zip(specs, gs):
+            e, w = spec.energies, spec.weights
             ref = fgrkern.LevelDotModel(n, g, symmetry, 2.0, 0.1, b).sample(4, rng=np.random.default_rng(ss))
             assert e.tobytes() == ref.energies.tobytes() and w.tobytes() == ref.weights.tobytes(), g
 

@@ -23,7 +23,7 @@ import pytest
 
 import fgrkern
 from fgrkern import LevelDotModel, SimulationResult, simulate
-from fgrkern import _checkpoint as ck
+from fgrkern import _files as ck
 from fgrkern.figure2 import Figure2Config, check_outputs, output_files, reproduce
 
 TAU = np.array([0.0, 0.1, 1.0])

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import fgrkern
-from fgrkern import simulation as simmod
+from fgrkern import _chunks
 from fgrkern import theory
 
 ToyModel = runpy.run_path(os.path.join(os.path.dirname(__file__), "robust_toy_model.py"))["ToyModel"]
@@ -92,7 +92,7 @@ def test_huge_python_ints_are_value_errors(arg):
                                              ([1e300], 1e-10, "tau = 1e\\+300")])
 def test_simulate_time_overflow_before_any_chunk(monkeypatch, tau, lam, match):
     calls = []
-    monkeypatch.setattr(simmod, "_run_chunk", lambda task: calls.append(task))
+    monkeypatch.setattr(_chunks, "run_chunk", lambda task: calls.append(task))
     model = fgrkern.LevelDotModel(10, 0.5, lam=lam)
     with pytest.raises(ValueError, match=match):
         fgrkern.simulate(model, tau, 10, rng=1)
@@ -133,8 +133,8 @@ def test_simulate_phase_overflow_before_any_chunk(monkeypatch):
     raises ValueError naming tau before the first one.  1e290 still runs."""
     model = fgrkern.LevelDotModel(10, 0.5, lam=1e10)
     calls = []
-    orig = simmod._run_chunk
-    monkeypatch.setattr(simmod, "_run_chunk", lambda task: calls.append(task.index) or orig(task))
+    orig = _chunks.run_chunk
+    monkeypatch.setattr(_chunks, "run_chunk", lambda task: calls.append(task.index) or orig(task))
     with pytest.raises(ValueError, match="tau = 1e\\+307.*phases"):
         fgrkern.simulate(model, [0.0, 1e307], 4, rng=1)
     assert calls == []

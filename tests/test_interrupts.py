@@ -1,4 +1,4 @@
-"""Ctrl-C responsiveness of long calls (issue 7).
+"""Ctrl-C responsiveness of long calls.
 
 Each long call runs in a child process sized to take far longer (tens of
 seconds) than the test.  Once the child reports that it is about to start
@@ -199,7 +199,7 @@ resource.setrlimit(resource.RLIMIT_AS, (vm + (128 << 20), resource.RLIM_INFINITY
 # --------------------------------------------------------------------------
 def test_sample_secular_interruptible():
     """model.sample(size) of the secular path for N = 1000: a long call must
-    react to Ctrl-C (blocks of rows bounded by rows * N^2 <= model._CHUNK_WORK
+    react to Ctrl-C (blocks of rows bounded by rows * N^2 <= _samplers._CHUNK_WORK
     per compiled call)."""
     run_and_interrupt(
         "import fgrkern\nmodel = fgrkern.LevelDotModel(1000, 0.5, 'GUE')",

@@ -1,4 +1,4 @@
-"""Bounded memory and no leaks (issue 7).
+"""Bounded memory and no leaks.
 
 - Temporaries: numpy reports its data allocations to tracemalloc, so the
   traced peak during a call measures every array temporary the Python layer
@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 import fgrkern
+from fgrkern import _samplers
 
 
 def _rss_bytes() -> int:
@@ -150,13 +151,12 @@ def test_sampler_no_leak(symmetry, method, n):
 
 
 def test_sampler_temporaries_bounded(monkeypatch):
-    """sample(size) of the secular path works in blocks of model._CHUNK_ELEMENTS
+    """sample(size) of the secular path works in blocks of _samplers._CHUNK_ELEMENTS
     random numbers per array, so its temporaries beyond the (size, M) output
     are O(block) -- not size * N per array.  The block is shrunk to 2^12 here
     so that the two regimes differ by far at a cheap size."""
-    from fgrkern import model as model_mod
 
-    monkeypatch.setattr(model_mod, "_CHUNK_ELEMENTS", 1 << 12)
+    monkeypatch.setattr(_samplers, "_CHUNK_ELEMENTS", 1 << 12)
     model = fgrkern.LevelDotModel(100, 0.5, "GOE")
     spec, peak = _traced_peak(lambda: model.sample(3000, rng=1))
     out = spec.energies.nbytes + spec.weights.nbytes

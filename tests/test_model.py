@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import fgrkern as fk
-from fgrkern import model as model_mod
+from fgrkern import _samplers
 from fgrkern._parallel import single_threaded_blas
 
 Z_MAX = 4.5
@@ -73,7 +73,7 @@ def test_attributes_and_scales():
     assert m.nu == pytest.approx(1000 / (math.pi * 2.0), rel=1e-15)
     assert m.heisenberg_time == pytest.approx(2 * math.pi * m.nu, rel=1e-15)
     assert m.golden_rule_rate == pytest.approx(2 * 0.046 * 2.0, rel=1e-15)
-    # FGR decay exp(-Gamma t) = exp(-4 gamma tau) (DESIGN.md section 1)
+    # FGR decay exp(-Gamma t) = exp(-4 gamma tau) (docs/theory/conventions.md)
     assert m.golden_rule_rate * m.t_from_tau(1.0) == pytest.approx(4 * m.gamma, rel=1e-14)
     np.testing.assert_allclose(m.t_from_tau([0.0, 0.5, 2.0]), [0.0, 500.0, 2000.0], rtol=1e-15)
     assert isinstance(m.t_from_tau(0.5), float)
@@ -158,11 +158,11 @@ def test_rng_handling_and_determinism(monkeypatch):
     c = m.sample(3, rng=123)
     np.testing.assert_array_equal(a.energies[:3], c.energies)
     # the internal block size does not change the result
-    monkeypatch.setattr(model_mod, "_CHUNK_ELEMENTS", 16)
+    monkeypatch.setattr(_samplers, "_CHUNK_ELEMENTS", 16)
     d = m.sample(7, rng=123)
     np.testing.assert_array_equal(a.weights, d.weights)
-    monkeypatch.setattr(model_mod, "_CHUNK_ELEMENTS", 1 << 18)
-    monkeypatch.setattr(model_mod, "_CHUNK_WORK", 3 * 15 * 15)  # blocks of 3 rows (L = 15)
+    monkeypatch.setattr(_samplers, "_CHUNK_ELEMENTS", 1 << 18)
+    monkeypatch.setattr(_samplers, "_CHUNK_WORK", 3 * 15 * 15)  # blocks of 3 rows (L = 15)
     d = m.sample(7, rng=123)
     np.testing.assert_array_equal(a.energies, d.energies)
     np.testing.assert_array_equal(a.weights, d.weights)
@@ -291,7 +291,7 @@ def test_secular_matches_dense_large(sym, gamma):
 
 
 def lanczos_sample(model, size, seed):
-    """Third, independent route (DESIGN.md section 2): the Lanczos chain of the full
+    """Third, independent route (docs/theory/sampler.md): the Lanczos chain of the full
     Hamiltonian started at |0> is, in distribution, the Jacobi matrix with diagonal
     [eps0, a_1..a_L] and off-diagonal [|W|, b_1..b_{L-1}] ((a, b) Dumitriu-Edelman,
     |W|^2 ~ (g lam^2/L) chi^2_{beta L}/beta); eigenvalues and squared first components

@@ -20,7 +20,7 @@ import pytest
 import fgrkern
 from fgrkern import _validation
 from fgrkern import model as model_mod
-from fgrkern import simulation as simmod
+from fgrkern import _chunks
 from fgrkern._validation import InsufficientMemoryError, cgroup_memory_room
 
 ToyModel = runpy.run_path(os.path.join(os.path.dirname(__file__), "robust_toy_model.py"))["ToyModel"]
@@ -149,7 +149,7 @@ def test_simulate_counts_chunk_temporaries_of_all_workers(small_memory, monkeypa
     at its peak, per worker.  Refused before any chunk runs, naming the
     arguments; a grid that fits runs."""
     calls = []
-    monkeypatch.setattr(simmod, "_run_chunk", lambda task: calls.append(task.index))
+    monkeypatch.setattr(_chunks, "run_chunk", lambda task: calls.append(task.index))
     tau = np.linspace(0.0, 1.0, 1_000_000)
     with pytest.raises(InsufficientMemoryError, match="chunk_size = 32") as info:
         fgrkern.simulate(ToyModel(n=3), tau, 64, rng=1, workers=2)
@@ -205,7 +205,7 @@ def test_absurd_workers_are_clamped_before_allocating():
 
 def test_simulate_thread_pool_is_clamped(monkeypatch):
     """workers=10**6 with 200 chunks: the pool must not start a thread per chunk."""
-    orig = simmod._run_chunk
+    orig = _chunks.run_chunk
     seen: set[int] = set()
     lock = threading.Lock()
 
@@ -214,9 +214,9 @@ def test_simulate_thread_pool_is_clamped(monkeypatch):
             seen.add(threading.get_ident())
         return orig(task)
 
-    monkeypatch.setattr(simmod, "_run_chunk", record)
+    monkeypatch.setattr(_chunks, "run_chunk", record)
     res = fgrkern.simulate(ToyModel(n=3), [0.0, 1.0], 200, rng=1, chunk_size=1, workers=10**6)
     assert len(seen) <= _validation.max_workers()
-    monkeypatch.setattr(simmod, "_run_chunk", orig)
+    monkeypatch.setattr(_chunks, "run_chunk", orig)
     ref = fgrkern.simulate(ToyModel(n=3), [0.0, 1.0], 200, rng=1, chunk_size=1, workers=1)
     assert res.mean.tobytes() == ref.mean.tobytes()

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 import fgrkern
 from fgrkern import simulate
-from fgrkern.simulation import SimulationError
-from fgrkern import simulation as simmod
+from fgrkern import SimulationError
+from fgrkern import _chunks
 from fgrkern._parallel import Cancelled, run_chunks, stop_scope
 
 ToyModel = runpy.run_path(os.path.join(os.path.dirname(__file__), "robust_toy_model.py"))["ToyModel"]
@@ -54,7 +54,7 @@ def test_any_failure_pattern_resumes_bitwise(tmp_path_factory, monkeypatch, n_ch
     run bit for bit and every chunk is computed to completion exactly once."""
     n_samples = n_chunks * CHUNK - 1  # a short last chunk too
     ck = tmp_path_factory.mktemp("ck") / "run.npz"
-    orig = simmod._run_chunk
+    orig = _chunks.run_chunk
     done: list[int] = []
     lock = threading.Lock()
     failing: set[int] = set()
@@ -68,7 +68,7 @@ def test_any_failure_pattern_resumes_bitwise(tmp_path_factory, monkeypatch, n_ch
             done.append(task.index)
         return out
 
-    monkeypatch.setattr(simmod, "_run_chunk", flaky)
+    monkeypatch.setattr(_chunks, "run_chunk", flaky)
     for workers, fail in attempts:
         failing.clear()
         failing.update(fail)
@@ -86,7 +86,7 @@ def test_any_failure_pattern_resumes_bitwise(tmp_path_factory, monkeypatch, n_ch
     else:
         res = simulate(ToyModel(n=3), TAU, n_samples, rng=11, chunk_size=CHUNK, workers=final_workers,
                        checkpoint=ck)
-    monkeypatch.setattr(simmod, "_run_chunk", orig)
+    monkeypatch.setattr(_chunks, "run_chunk", orig)
     _same(res, _fresh(n_samples))
     # Chunks whose results were accepted are never recomputed; a chunk that
     # completed while the run was failing may be lost and computed again,
@@ -100,25 +100,28 @@ def test_out_of_order_pending_resume_on_one_worker(tmp_path, monkeypatch):
     """The reported case: 4 threads, chunk 0 fails after the others finished,
     resume with workers=1 (the pending chunks 1.. must not be re-submitted)."""
     ck = tmp_path / "c.npz"
-    orig = simmod._run_chunk
+    orig = _chunks.run_chunk
     release = threading.Event()
+    finished, lock = set(), threading.Lock()
 
     def fail0(task):
         if task.index == 0:
-            release.wait(5)
+            release.wait(30)
             raise RuntimeError("chunk 0 fails")
         out = orig(task)
-        if task.index == 3:
-            release.set()
+        with lock:  # chunk 0 fails only once 1, 2 and 3 have all finished (in any order)
+            finished.add(task.index)
+            if finished >= {1, 2, 3}:
+                release.set()
         return out
 
-    monkeypatch.setattr(simmod, "_run_chunk", fail0)
+    monkeypatch.setattr(_chunks, "run_chunk", fail0)
     with pytest.raises(SimulationError):
         simulate(ToyModel(n=3), TAU, 8, rng=11, chunk_size=CHUNK, workers=4, checkpoint=ck, checkpoint_interval=0)
     with np.load(ck) as z:
         assert int(z["next_chunk"]) == 0 and z["pending_index"].tolist() == [1, 2, 3]
     calls: list[int] = []
-    monkeypatch.setattr(simmod, "_run_chunk", lambda task: calls.append(task.index) or orig(task))
+    monkeypatch.setattr(_chunks, "run_chunk", lambda task: calls.append(task.index) or orig(task))
     res = simulate(ToyModel(n=3), TAU, 8, rng=11, chunk_size=CHUNK, workers=1, checkpoint=ck)
     assert calls == [0]
     _same(res, _fresh(8))
@@ -139,7 +142,7 @@ def test_simulate_error_does_not_leave_computing_threads(monkeypatch, where):
     seconds, and no pool thread is alive when it does (old code: the thread
     went on computing after simulate had returned)."""
     before = set(_pool_threads())
-    orig = simmod._run_chunk
+    orig = _chunks.run_chunk
     started = threading.Event()
 
     def fail0(task):
@@ -150,7 +153,7 @@ def test_simulate_error_does_not_leave_computing_threads(monkeypatch, where):
         started.set()
         return orig(task)
 
-    monkeypatch.setattr(simmod, "_run_chunk", fail0)
+    monkeypatch.setattr(_chunks, "run_chunk", fail0)
     if where == "sampler":
         model, tau, chunk = fgrkern.LevelDotModel(1499, 0.01, "GUE"), [0.0, 1.0], 200
     else:
@@ -193,14 +196,14 @@ def test_stop_flag_stops_sampler_and_kernel():
 
 def _ctrl_c_at_chunk(monkeypatch, index: int) -> None:
     """Make chunk ``index`` raise KeyboardInterrupt (as if Ctrl-C arrived there)."""
-    orig = simmod._run_chunk
+    orig = _chunks.run_chunk
 
     def run(task):
         if task.index == index:
             raise KeyboardInterrupt
         return orig(task)
 
-    monkeypatch.setattr(simmod, "_run_chunk", run)
+    monkeypatch.setattr(_chunks, "run_chunk", run)
 
 
 def test_keyboard_interrupt_note_names_checkpoint(tmp_path, monkeypatch):

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import fgrkern
 from fgrkern import LevelDotModel, SimulationResult, simulate, survival_probability
-from fgrkern import simulation as simmod
+from fgrkern import _chunks, _moments, _parallel
 
 N_SMALL = 16
 TAU = np.concatenate([[0.0], np.geomspace(1e-3, 4.0, 12)])
@@ -88,12 +88,12 @@ def test_moment_combination_property(n, split, G, seed):
     rng = np.random.default_rng(seed)
     P = rng.exponential(size=(n, G, 5)) * 10.0 ** rng.integers(-8, 3)
     ipr = rng.uniform(size=(n, G))
-    acc = simmod._Moments.empty(G, 5)
+    acc = _moments.Moments.empty(G, 5)
     i = 0
     for s in split * (n // max(1, sum(split)) + 1):
         if i >= n:
             break
-        acc = acc.combine(simmod._Moments.from_samples(P[i:i + s], ipr[i:i + s]))
+        acc = acc.combine(_moments.Moments.from_samples(P[i:i + s], ipr[i:i + s]))
         i += s
     assert acc.n == n
     np.testing.assert_allclose(acc.mean, P.mean(axis=0), rtol=1e-13)
@@ -296,7 +296,7 @@ def test_blas_pin_is_restored():
     before = [i["num_threads"] for i in threadpoolctl.threadpool_info()]
     simulate(small_model(), TAU, 12, rng=0, chunk_size=2, workers=2)
     assert [i["num_threads"] for i in threadpoolctl.threadpool_info()] == before
-    assert simmod._pin_depth == 0
+    assert _parallel._pin_depth == 0
 
 
 # --------------------------------------------------------------------------
@@ -324,7 +324,7 @@ class FailingExecutor(ThreadPoolExecutor):
 def test_failing_task_raises_and_keeps_checkpoint(tmp_path, reference):
     ck = tmp_path / "run.npz"
     with FailingExecutor(fail_at=6) as ex:
-        with pytest.raises(simmod.SimulationError, match="chunk 6 of 15 failed with OSError") as info:
+        with pytest.raises(fgrkern.SimulationError, match="chunk 6 of 15 failed with OSError") as info:
             simulate(small_model(), TAU, 60, rng=42, chunk_size=4, executor=ex, checkpoint=ck,
                      checkpoint_interval=0)
     assert isinstance(info.value.__cause__, OSError)
@@ -337,7 +337,7 @@ def test_failing_task_raises_and_keeps_checkpoint(tmp_path, reference):
 def test_executor_refusing_submissions():
     ex = ThreadPoolExecutor(2)
     ex.shutdown()
-    with pytest.raises(simmod.SimulationError, match="refused chunk 0"):
+    with pytest.raises(fgrkern.SimulationError, match="refused chunk 0"):
         simulate(small_model(), TAU, 8, rng=1, chunk_size=2, executor=ex)
 
 
@@ -353,12 +353,18 @@ def test_sampler_error_propagates_inline():
         def t_from_tau(self, tau):
             return tau * 8.0
 
+        def with_g(self, g):
+            return self
+
+        def to_dict(self):
+            return {"class": "Broken", "n": self.n, "g": self.g}
+
         def sample(self, size, rng=None, method="secular"):
             if size:
                 raise FloatingPointError("secular solver did not converge")
             return None
 
-    with pytest.raises(simmod.SimulationError, match="chunk 0 of 1 failed with FloatingPointError") as info:
+    with pytest.raises(fgrkern.SimulationError, match="chunk 0 of 1 failed with FloatingPointError") as info:
         simulate(Broken(), TAU, 4, rng=1, workers=1)
     assert isinstance(info.value.__cause__, FloatingPointError)
 
@@ -373,8 +379,8 @@ def test_checkpoint_complete_rerun_computes_nothing(tmp_path, reference, monkeyp
     first = simulate(small_model(), TAU, 60, rng=42, chunk_size=4, checkpoint=ck)
     assert_identical(reference, first)
     calls = []
-    orig = simmod._run_chunk
-    monkeypatch.setattr(simmod, "_run_chunk", lambda task: calls.append(task.index) or orig(task))
+    orig = _chunks.run_chunk
+    monkeypatch.setattr(_chunks, "run_chunk", lambda task: calls.append(task.index) or orig(task))
     assert_identical(reference, simulate(small_model(), TAU, 60, rng=42, chunk_size=4, checkpoint=ck))
     assert calls == []
     # rng=None adopts the checkpoint's seed instead of starting a different run.
@@ -421,12 +427,12 @@ KILL_SCRIPT = textwrap.dedent("""
     import sys, time
     import numpy as np
     import fgrkern
-    from fgrkern import simulation as simmod
-    orig = simmod._run_chunk
+    from fgrkern import _chunks
+    orig = _chunks.run_chunk
     def slow(task):          # chunks >= 6 hang, so the parent kills the run mid-way
         time.sleep(600 if task.index >= 6 else 0.05)   # whatever the machine's load;
         return orig(task)                              # values are unaffected
-    simmod._run_chunk = slow
+    _chunks.run_chunk = slow
     tau = np.array({tau!r})
     model = fgrkern.LevelDotModel({n}, 0.25, "GUE")
     fgrkern.simulate(model, tau, 60, rng=42, chunk_size=4, workers=2, checkpoint=sys.argv[1],
@@ -460,8 +466,8 @@ def test_killed_run_resumes_identically(tmp_path, reference, monkeypatch):
     with np.load(ck) as z:
         already = int(z["next_chunk"]) + z["pending_index"].size
     calls = []
-    orig = simmod._run_chunk
-    monkeypatch.setattr(simmod, "_run_chunk", lambda task: calls.append(task.index) or orig(task))
+    orig = _chunks.run_chunk
+    monkeypatch.setattr(_chunks, "run_chunk", lambda task: calls.append(task.index) or orig(task))
     resumed = simulate(small_model(), TAU, 60, rng=42, chunk_size=4, workers=2, checkpoint=ck)
     assert already == 6 and sorted(calls) == list(range(6, 15))  # only the missing chunks
     assert_identical(reference, resumed)
@@ -469,20 +475,20 @@ def test_killed_run_resumes_identically(tmp_path, reference, monkeypatch):
 
 def test_keyboard_interrupt_saves_checkpoint(tmp_path, reference, monkeypatch):
     ck = tmp_path / "run.npz"
-    orig = simmod._run_chunk
+    orig = _chunks.run_chunk
 
     def interrupt_at_5(task):
         if task.index == 5:
             raise KeyboardInterrupt
         return orig(task)
 
-    monkeypatch.setattr(simmod, "_run_chunk", interrupt_at_5)
+    monkeypatch.setattr(_chunks, "run_chunk", interrupt_at_5)
     with pytest.raises(KeyboardInterrupt):
         simulate(small_model(), TAU, 60, rng=42, chunk_size=4, workers=1, checkpoint=ck,
                  checkpoint_interval=1e9)
     with np.load(ck) as z:
         assert int(z["next_chunk"]) == 5  # saved on the way out despite the long interval
-    monkeypatch.setattr(simmod, "_run_chunk", orig)
+    monkeypatch.setattr(_chunks, "run_chunk", orig)
     assert_identical(reference, simulate(small_model(), TAU, 60, rng=42, chunk_size=4, checkpoint=ck))
 
 
@@ -547,8 +553,9 @@ def test_common_random_numbers_sampler_equals_separate_models(symmetry, bath, me
     base = LevelDotModel(n, 0.3, symmetry, 1.3, 0.2, b)
     gs = np.array([0.0, 0.02, 0.3, 2.0])
     ss = np.random.SeedSequence(77, spawn_key=(3,))
-    pairs = simmod._sample_common(base, gs, 5, ss, method)
-    for (e, w), gk in zip(pairs, gs):
+    specs = base.sample_couplings(gs, 5, rng=np.random.default_rng(ss), method=method)
+    for spec, gk in zip(specs, gs):
+        e, w = spec.energies, spec.weights
         ref = LevelDotModel(n, gk, symmetry, 1.3, 0.2, b).sample(5, rng=np.random.default_rng(ss), method=method)
         assert e.tobytes() == ref.energies.tobytes() and w.tobytes() == ref.weights.tobytes(), gk
 

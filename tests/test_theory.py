@@ -94,7 +94,7 @@ def test_p_res_special_values_and_errors():
 
 
 def test_p_res_asymptotic_series():
-    # P_res ~ sum_m (-1)^(m+1) (m+1) (2m-1)!! / (2 gamma)^m (DESIGN.md section 2)
+    # P_res ~ sum_m (-1)^(m+1) (m+1) (2m-1)!! / (2 gamma)^m: Eq. (4) expanded at large gamma
     for g in (1e3, 1e5):
         s, dfact = 0.0, 1.0
         for m in range(1, 8):

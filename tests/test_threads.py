@@ -1,4 +1,4 @@
-"""Thread safety and GIL release of the compiled entry points (issue 7).
+"""Thread safety and GIL release of the compiled entry points.
 
 1. Hammering: many Python threads call the same entry point at once, on
    shared and on distinct inputs, with internal worker threads too; every

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import numpy as np
 
 # The package's one writer for user-visible files (atomic; only regular files replaced).
-from .._checkpoint import check_writable_path, probe_directory, safe_write
+from .._files import check_writable_path, probe_directory, safe_write
 
 __all__ = ["output_files", "check_outputs", "write_text", "write_csv", "write_json", "savefig"]
 
