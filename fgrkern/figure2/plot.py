@@ -111,8 +111,7 @@ def plot_figure2(tables: dict[str, dict[str, np.ndarray]], summary: dict[str, An
     gm = pans["e"]["gamma"]
     for sym in CLASSES:
         col = _CLASS_COLOURS[sym]
-        a = 2 * gm * float(fk.theory.p_off(gm, sym))
-        b = 2 * gm * float(fk.theory.p_plateau(gm, sym)) - a
+        a, b = fk.theory.sff_coefficients(sym)
         _numerics(ax, tau, 2 * gm * tb[f"mean_{sym}"], 2 * gm * tb[f"sem_{sym}"],
                   f"{sym}, {pans['e']['classes'][sym]['N'] + (2 if sym == 'GSE' else 1)} states  "
                   f"(Eq. (6): {a:g} + {b:g} $K_X$)",

@@ -90,7 +90,7 @@ def finite_n_allowance(tau: np.ndarray, th: np.ndarray, gamma: float, n: int, la
     x = 4.0 * gamma * tau
     allow = SYSTEMATIC_COEFF * ((g + (1.0 / gamma if large_gamma_form else 0.0)) * np.abs(th) + g * x * np.exp(-x))
     if large_gamma_form and symmetry == "GSE":
-        b = 2.0 * gamma * float(fk.theory.p_plateau(gamma, "GSE") - fk.theory.p_off(gamma, "GSE"))
+        b = fk.theory.sff_coefficients("GSE")[1]
         d = np.abs(1.0 - 2.0 * tau)
         with np.errstate(divide="ignore"):
             sing = np.where(d < 4.0 / gamma, b * 0.5 * tau * np.abs(np.log(d)) / (2.0 * gamma), 0.0)
