@@ -85,15 +85,26 @@ def plot_figure2(tables: dict[str, dict[str, np.ndarray]], summary: dict[str, An
         _finish_axes(ax, r"$\tau = t/t_H$   ($t_H = 2N/\lambda$)", r"$P(\tau)$",
                      f"({k})  GUE, $\\gamma$ = {pan['gamma']:g}   [{pan['samples']} samples]", logy=(k == "a"))
 
-    ax = axes[3]
-    tb = tables["d"]
+    _draw_d(axes[3], tables["d"], pans, n, lim_label)
+    _draw_e(axes[4], tables["e"], pans)
+    fig.suptitle("Emergence of Fermi's Golden Rule, Fig. 2: numerics (fgrkern) vs theory", fontsize=12, y=0.93)
+    try:
+        save(fig, png, dpi=dpi)
+        if pdf is not None:
+            save(fig, pdf)
+    finally:
+        plt.close(fig)
+
+
+def _draw_d(ax: Any, tb: dict[str, np.ndarray], pans: dict[str, Any], n: int, lim_label: str) -> None:
+    """Panel (d): P_res against gamma, Eq. (4), the Golden Rule, the N -> infinity points if any."""
     g = tb["gamma"]
     gg = np.geomspace(g.min() / 1.5, g.max() * 1.5, 400)
     ax.plot(gg, fk.theory.p_res(gg), color="0.45", lw=2.0, label="theory, Eq. (4)")
     ax.plot(gg[gg > 0.3], 1.0 / gg[gg > 0.3], color="tab:purple", lw=1.3, ls="--", label=r"Golden Rule $1/\gamma$")
     ax.errorbar(g, tb["p_res"], yerr=2 * tb["sem"], fmt="o", ms=4, color="black", ecolor="black", capsize=2,
                 label=f"numerics $\\pm$2 s.e.m., N+1 = {n + 1}")
-    if lim:
+    if lim_label:
         ax.errorbar(g * 1.08, tb["limit_p_res"], yerr=2 * tb["limit_sem"], fmt="s", ms=3.5, mfc="none",
                     color="tab:blue", capsize=2, label=lim_label)
     for k in "abc":
@@ -105,8 +116,10 @@ def plot_figure2(tables: dict[str, dict[str, np.ndarray]], summary: dict[str, An
                  f"(d)  residence probability, GUE   [{pans['d']['samples_per_gamma']} samples, common to all "
                  r"$\gamma$]", ncol=2, fontsize=8, logy=True)
 
-    ax = axes[4]
-    tb = tables["e"]
+
+
+def _draw_e(ax: Any, tb: dict[str, np.ndarray], pans: dict[str, Any]) -> None:
+    """Panel (e): 2 gamma P(tau) of the three classes against Eq. (6)."""
     tau = tb["tau"]
     gm = pans["e"]["gamma"]
     for sym in CLASSES:
@@ -126,13 +139,6 @@ def plot_figure2(tables: dict[str, dict[str, np.ndarray]], summary: dict[str, An
     _finish_axes(ax, r"$\tau = t/t_H$", r"$2\gamma\, P(\tau)$",
                  f"(e)  GOE, GUE, GSE at $\\gamma$ = {gm:g}   [{pans['e']['classes']['GUE']['samples']} samples each]",
                  ncol=2)
-    fig.suptitle("Emergence of Fermi's Golden Rule, Fig. 2: numerics (fgrkern) vs theory", fontsize=12, y=0.93)
-    try:
-        save(fig, png, dpi=dpi)
-        if pdf is not None:
-            save(fig, pdf)
-    finally:
-        plt.close(fig)
 
 
 def plot_simulation(res: fk.SimulationResult, theory_curve: np.ndarray | None, theory_label: str, png: str,

@@ -159,58 +159,12 @@ def _curve(res: fk.SimulationResult, i: int) -> tuple[np.ndarray, np.ndarray, fl
 def summarise(cfg: Figure2Config, runs: dict[str, Run], elapsed: float) -> dict[str, Any]:
     """Summary (JSON-ready dict) and the panel tables of a run; ``runs`` from :func:`compute`."""
     tau = cfg.tau()
-    late = tau >= TAU_LATE
     top = {s: runs[f"{s} N={cfg.n - (cfg.n % 2 if s == 'GSE' else 0)}"] for s in CLASSES}
     lims = {s: limit([r for r in runs.values() if r.family.symmetry == s]) for s in CLASSES} if cfg.limit else {}
-    gue, n = top["GUE"].result, top["GUE"].family.n
     panels: dict[str, Any] = {}
     tables: dict[str, dict[str, np.ndarray]] = {}
-
-    for i, (letter, gm) in enumerate(zip("abc", GAMMAS_TAU)):
-        m, s, pr, prs = _curve(gue, i)
-        th = np.asarray(fk.theory.p_tau(tau, gm), dtype=np.float64)
-        allow = finite_n_allowance(tau, th, gm, n)
-        pan: dict[str, Any] = {"symmetry": "GUE", "gamma": gm, "N": n, "samples": cfg.samples, "theory": "Eq. (5)",
-                               "window": f"tau >= {TAU_LATE}"}
-        pan["late"] = _at(compare(m[late], s[late], th[late], allow[late]), tau[late], "tau")
-        pan["agreement"] = pan["late"]["verdict"]
-        tables[letter] = {"tau": tau, "t": tau * top["GUE"].result.metadata["model"]["heisenberg_time"],
-                          "mean": m, "sem": s, "theory_eq5": th}
-        if cfg.limit:
-            lim = lims["GUE"]
-            pan["limit"] = _limit_entry(lim, i, late, th[late], tau[late], "tau", s[late])
-            tables[letter].update(limit_mean=lim.mean[i], limit_sem=lim.sem[i])
-        pan["all_tau"] = _at(compare(m, s, th, allow), tau, "tau")
-        pan.update({"gamma_over_N": gm / n, "p_res_numerics": pr, "p_res_sem": prs,
-                    "p_res_eq4": float(fk.theory.p_res(gm)), "p_res_rel_excess": pr / float(fk.theory.p_res(gm)) - 1})
-        panels[letter] = pan
-
-    # (d): P_res per gamma, one row per coupling of the GUE family after (a)-(c).
-    gres = cfg.gammas_res()
-    d = np.arange(3, 3 + gres.size)
-    pr, prs = np.asarray(gue.p_res)[d], np.asarray(gue.p_res_sem)[d]
-    cov = np.asarray(gue.p_res_cov)[np.ix_(d, d)]
-    th = np.asarray(fk.theory.p_res(gres), dtype=np.float64)
-    allow = SYSTEMATIC_COEFF * gres / n * th
-    pan = {"symmetry": "GUE", "N": n, "samples_per_gamma": cfg.samples, "theory": "Eq. (4)",
-           "common_random_numbers": "every gamma uses the same baths and coupling vectors: the points are "
-                                     "positively correlated (covariance in p_res_cov, panel_d_cov.csv); each "
-                                     "mean and error bar is exact, chi2 uses the covariance"}
-    pan["all_gamma"] = _at(compare(pr, prs, th, allow, cov), gres, "gamma")
-    pan["agreement"] = pan["all_gamma"]["verdict"]
-    tables["d"] = {"gamma": gres, "p_res": pr, "sem": prs, "theory_eq4": th, "fgr_1_over_gamma": 1.0 / gres}
-    tables["d_cov"] = {"gamma": gres, **{f"cov_{j}": cov[:, j] for j in range(gres.size)}}
-    if cfg.limit:
-        lim = lims["GUE"]
-        pan["limit"] = _limit_entry(lim, d, None, th, gres, "gamma", prs, p_res=True)
-        pan["limit"]["p_res_cov"] = lim.p_res_cov[np.ix_(d, d)]
-        tables["d"].update(limit_p_res=lim.p_res[d], limit_sem=lim.p_res_sem[d])
-        tables["d_limit_cov"] = {"gamma": gres, **{f"cov_{j}": lim.p_res_cov[d, d[j]] for j in range(gres.size)}}
-    pan["per_gamma"] = [{"gamma": float(g), "p_res": float(p), "sem": float(e), "eq4": float(t), "z": float((p - t) / e),
-                         "rel_dev": float(p / t - 1), "gamma_over_N": float(g / n)} for g, p, e, t in zip(gres, pr, prs, th)]
-    pan["p_res_cov"] = cov
-    panels["d"] = pan
-
+    _panels_abc(cfg, top["GUE"], lims.get("GUE"), panels, tables)
+    _panel_d(cfg, top["GUE"], lims.get("GUE"), panels, tables)
     panels["e"], tables["e"] = _panel_e(cfg, tau, top, lims)
     for k in "abcd":
         panels[k]["headline"] = _headline(panels[k])
@@ -243,6 +197,61 @@ def summarise(cfg: Figure2Config, runs: dict[str, Run], elapsed: float) -> dict[
         "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
     }
     return {"summary": summary, "tables": tables}
+
+
+def _panels_abc(cfg: Figure2Config, run: Run, lim_gue: Limit | None, panels: dict[str, Any],
+                tables: dict[str, dict[str, np.ndarray]]) -> None:
+    """Panels (a)-(c): the first three GUE couplings against Eq. (5), on tau >= TAU_LATE."""
+    tau = cfg.tau()
+    late = tau >= TAU_LATE
+    gue, n = run.result, run.family.n
+    for i, (letter, gm) in enumerate(zip("abc", GAMMAS_TAU)):
+        m, s, pr, prs = _curve(gue, i)
+        th = np.asarray(fk.theory.p_tau(tau, gm), dtype=np.float64)
+        allow = finite_n_allowance(tau, th, gm, n)
+        pan: dict[str, Any] = {"symmetry": "GUE", "gamma": gm, "N": n, "samples": cfg.samples, "theory": "Eq. (5)",
+                               "window": f"tau >= {TAU_LATE}"}
+        pan["late"] = _at(compare(m[late], s[late], th[late], allow[late]), tau[late], "tau")
+        pan["agreement"] = pan["late"]["verdict"]
+        tables[letter] = {"tau": tau, "t": tau * run.result.metadata["model"]["heisenberg_time"],
+                          "mean": m, "sem": s, "theory_eq5": th}
+        if lim_gue is not None:
+            pan["limit"] = _limit_entry(lim_gue, i, late, th[late], tau[late], "tau", s[late])
+            tables[letter].update(limit_mean=lim_gue.mean[i], limit_sem=lim_gue.sem[i])
+        pan["all_tau"] = _at(compare(m, s, th, allow), tau, "tau")
+        pan.update({"gamma_over_N": gm / n, "p_res_numerics": pr, "p_res_sem": prs,
+                    "p_res_eq4": float(fk.theory.p_res(gm)), "p_res_rel_excess": pr / float(fk.theory.p_res(gm)) - 1})
+        panels[letter] = pan
+
+
+def _panel_d(cfg: Figure2Config, run: Run, lim_gue: Limit | None, panels: dict[str, Any],
+             tables: dict[str, dict[str, np.ndarray]]) -> None:
+    """Panel (d): P_res of the GUE couplings after (a)-(c) against Eq. (4), chi^2 with their covariance."""
+    gue, n = run.result, run.family.n
+    gres = cfg.gammas_res()
+    d = np.arange(3, 3 + gres.size)
+    pr, prs = np.asarray(gue.p_res)[d], np.asarray(gue.p_res_sem)[d]
+    cov = np.asarray(gue.p_res_cov)[np.ix_(d, d)]
+    th = np.asarray(fk.theory.p_res(gres), dtype=np.float64)
+    allow = SYSTEMATIC_COEFF * gres / n * th
+    pan = {"symmetry": "GUE", "N": n, "samples_per_gamma": cfg.samples, "theory": "Eq. (4)",
+           "common_random_numbers": "every gamma uses the same baths and coupling vectors: the points are "
+                                     "positively correlated (covariance in p_res_cov, panel_d_cov.csv); each "
+                                     "mean and error bar is exact, chi2 uses the covariance"}
+    pan["all_gamma"] = _at(compare(pr, prs, th, allow, cov), gres, "gamma")
+    pan["agreement"] = pan["all_gamma"]["verdict"]
+    tables["d"] = {"gamma": gres, "p_res": pr, "sem": prs, "theory_eq4": th, "fgr_1_over_gamma": 1.0 / gres}
+    tables["d_cov"] = {"gamma": gres, **{f"cov_{j}": cov[:, j] for j in range(gres.size)}}
+    if lim_gue is not None:
+        lim = lim_gue
+        pan["limit"] = _limit_entry(lim, d, None, th, gres, "gamma", prs, p_res=True)
+        pan["limit"]["p_res_cov"] = lim.p_res_cov[np.ix_(d, d)]
+        tables["d"].update(limit_p_res=lim.p_res[d], limit_sem=lim.p_res_sem[d])
+        tables["d_limit_cov"] = {"gamma": gres, **{f"cov_{j}": lim.p_res_cov[d, d[j]] for j in range(gres.size)}}
+    pan["per_gamma"] = [{"gamma": float(g), "p_res": float(p), "sem": float(e), "eq4": float(t), "z": float((p - t) / e),
+                         "rel_dev": float(p / t - 1), "gamma_over_N": float(g / n)} for g, p, e, t in zip(gres, pr, prs, th)]
+    pan["p_res_cov"] = cov
+    panels["d"] = pan
 
 
 def _headline(pan: dict[str, Any]) -> dict[str, Any]:
