@@ -20,7 +20,7 @@ CLASSES = ("GOE", "GUE", "GSE")
 #: Total sizes N + 1 of the N -> infinity extrapolation (``--limit``); the largest is the figure's.
 LIMIT_SIZES = (250, 500, 1000)
 #: Couplings above this gamma are extrapolated with order 2 in 1/N, the others with order 1.
-#: The neglected c2 (gamma/N)^2 term (c2 = 0.3..0.6 measured, docs/finite-n.md) biases the
+#: The neglected c2 (gamma/N)^2 term (c2 = 0.3..0.6 measured, docs/theory/finite-n.md) biases the
 #: order-1 intercept on N + 1 = 250/500/1000 by about -5 c2 (gamma/999)^2 relative: 0.35 % at
 #: gamma = 46 (about 2 standard errors at 10^4 samples), 0.07 % at gamma = 20 (0.3 of one).
 ORDER2_GAMMA = 20.0

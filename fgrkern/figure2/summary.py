@@ -6,7 +6,7 @@ point, the verdict "statistical" (every point within ``Z_MAX`` sem),
 formula neglects) or "disagree", and chi^2/dof.  Curves are judged on
 tau >= ``TAU_LATE``: below it lie the non-universal short-time region
 (t < 1/lam, tau < 1/(2N)) and the Golden-Rule decay, whose rate finite N shifts
-by 1/(1 - gamma/(2N)) (docs/finite-n.md); the whole range is reported too.
+by 1/(1 - gamma/(2N)) (docs/theory/finite-n.md); the whole range is reported too.
 """
 
 from __future__ import annotations
