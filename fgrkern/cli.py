@@ -619,19 +619,22 @@ def _print_table(res: "SimulationResult", th: "np.ndarray | None", th_label: str
 
 # ---------------------------------------------------------------- reproduce
 _REPRODUCE_EPILOG = """\
-presets (per curve of panels a-c and e; panel d uses the same count per gamma):
-  --quick      a smoke test, ~20 s on 2 cores (few samples, coarse panel d)
-  (default)    ~3 minutes on a 2-core laptop
-  --paper      10^4 samples per curve like the paper (see the README for the run time)
+presets (samples per family: every GUE coupling of panels a-e shares them; GOE, GSE as many):
+  --quick      a smoke test, ~15 s of CPU (200 samples, 9 values of gamma in panel d)
+  (default)    600 samples, ~60 s of CPU: about half a minute on 2 idle cores
+  --paper      10^4 samples per curve like the paper, ~10 min on 2 cores (see the README)
   --samples N  any count
+  --limit      also N+1 = 250 and 500, extrapolated to N -> infinity (about +40 %)
 
 examples:
   fgrkern reproduce                          # writes fgr-figure2/
   fgrkern reproduce --quick --out /tmp/fig2
   fgrkern reproduce --paper --seed 7 --out paper-run
+  fgrkern reproduce --limit                  # N -> infinity curves judged against Eqs. (4)-(5)
   fgrkern reproduce --samples 5000 --no-plot  # data and summary.json only
 
-Outputs in --out: figure2.png, figure2.pdf, panel_a.csv ... panel_e.csv, summary.json.
+Outputs in --out: figure2.png, figure2.pdf, panel_a.csv ... panel_e.csv, panel_d_cov.csv
+(with --limit also panel_d_limit_cov.csv), summary.json.
 The same --seed gives the same numbers, whatever the number of workers.
 """
 
@@ -652,10 +655,12 @@ def _add_reproduce(sub: Any) -> None:
         formatter_class=_FORMATTER,
     )
     size = p.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="smoke test (~20 s)")
+    size.add_argument("--quick", action="store_true", help="smoke test (200 samples, ~15 s of CPU)")
     size.add_argument("--paper", action="store_true", help="10^4 samples per curve, like the paper")
     p.add_argument("--samples", type=_positive_int, default=None,
-                   help="samples per curve and per gamma of panel (d) (overrides the preset's count)")
+                   help="samples per family (all GUE couplings share them; overrides the preset's count)")
+    p.add_argument("--limit", action="store_true",
+                   help="also simulate N+1 = 250, 500 and extrapolate every curve to N -> infinity")
     p.add_argument("--n", type=_positive_int, default=None,
                    help="number N of dot states (default 999; even N is rounded for GSE)")
     p.add_argument("--seed", type=_seed, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
@@ -674,15 +679,19 @@ def _run_reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
     if args.n is not None and args.n < 2:
         parser.error("--n must be >= 2 (GSE needs at least one Kramers doublet)")
     preset = "quick" if args.quick else "paper" if args.paper else "default"
-    cfg = Figure2Config.from_preset(preset, samples=args.samples, n=args.n, seed=args.seed, workers=args.workers)
+    try:
+        cfg = Figure2Config.from_preset(preset, samples=args.samples, n=args.n, seed=args.seed,
+                                        workers=args.workers, limit=args.limit)
+    except ValueError as exc:  # sizes the parser cannot check alone (--samples 1, --limit with a small --n)
+        parser.error(str(exc))
     from .figure2 import check_outputs
     from . import SimulationError
 
     # Every output can be created before the run starts (not after it).
     try:
-        check_outputs(args.out, args.plot)
+        check_outputs(args.out, args.plot, cfg.limit)
         os.makedirs(args.out, exist_ok=True)
-        check_outputs(args.out, args.plot)
+        check_outputs(args.out, args.plot, cfg.limit)
     except (ValueError, TypeError) as exc:
         raise UserError(str(exc).replace("out:", "--out:", 1)) from None
     except OSError as exc:

@@ -106,6 +106,8 @@ def test_no_command_prints_help_and_exits_2():
     ["reproduce", "--seed", "-3"],
     ["reproduce", "--samples", "many"],
     ["reproduce", "--n", "1"],
+    ["reproduce", "--samples", "1"],
+    ["reproduce", "--limit", "--n", "8"],
 ])
 def test_argument_errors_exit_2_with_one_line(argv, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -295,23 +297,44 @@ def test_simulate_plot(tmp_path):
 
 
 # -------------------------------------------------------------- reproduce
-@settings(max_examples=50, deadline=None)
-@given(sizes=st.lists(st.integers(1, 40), min_size=1, max_size=6), seed=st.integers(0, 2**32 - 1))
-def test_chunk_pooling_equals_one_sample(sizes, seed):
-    # reproduce pools simulate() chunks; the pooled mean and sem must be those of all samples at once.
-    from fgrkern.figure2 import _pool
+def _tiny_gue_runs(gammas, sizes=(9, 19, 39), samples=40):
+    """Independent GUE families at three sizes, all couplings on common random numbers (the real compute path)."""
+    from fgrkern.figure2.compute import run_family
+    from fgrkern.figure2.config import Family
 
-    if sum(sizes) < 2:
-        sizes = sizes + [1]
-    rng = np.random.default_rng(seed)
-    data = [rng.exponential(size=(k, 3)) for k in sizes]
-    stats = [(k, d.mean(0), d.std(0, ddof=1) / np.sqrt(k) if k > 1 else np.full(3, np.nan))
-             for k, d in zip(sizes, data)]
-    allv = np.concatenate(data)
-    mean, sem = _pool(stats)
-    np.testing.assert_allclose(mean, allv.mean(0), rtol=1e-12)
-    np.testing.assert_allclose(sem, allv.std(0, ddof=1) / np.sqrt(len(allv)), rtol=1e-9)
+    cfg = Figure2Config(n=max(sizes), samples=samples, n_tau=5, workers=1)
+    return [run_family(Family("GUE", n, tuple(gammas), samples), np.array([0.1, 1.0, 10.0]), cfg, False)
+            for n in sizes]
 
+
+def test_limit_covariance_of_one_order_is_extrapolates():
+    # All couplings below ORDER2_GAMMA: limit() must return extrapolate's own p_res_cov, computed here
+    # again from the fit records (a second path to the same linear algebra).
+    from fgrkern.figure2.compute import limit
+
+    runs = _tiny_gue_runs([0.05, 0.5, 5.0])
+    lim = limit(runs)
+    ref = fgrkern.extrapolate([r.result for r in runs], order=1)
+    assert lim.order.tolist() == [1, 1, 1]
+    np.testing.assert_allclose(lim.p_res_cov, ref.p_res_cov, rtol=1e-10, atol=1e-18)
+    np.testing.assert_array_equal(lim.mean, ref.mean)
+
+
+def test_limit_mixed_orders_rows_and_covariance():
+    # gamma = 2 (order 1) next to gamma = 40 (order 2): each row is that order's extrapolation, the
+    # diagonal of the covariance its squared error, and the matrix a valid covariance (symmetric, PSD).
+    from fgrkern.figure2.compute import limit
+
+    runs = _tiny_gue_runs([2.0, 40.0])
+    lim = limit(runs)
+    res = [r.result for r in runs]
+    e1, e2 = fgrkern.extrapolate(res, order=1), fgrkern.extrapolate(res, order=2)
+    assert lim.order.tolist() == [1, 2] and lim.dof.tolist() == [1, 0]
+    np.testing.assert_array_equal(lim.mean, [e1.mean[0], e2.mean[1]])
+    np.testing.assert_array_equal(lim.p_res, [e1.p_res[0], e2.p_res[1]])
+    np.testing.assert_allclose(np.diag(lim.p_res_cov), [e1.p_res_sem[0] ** 2, e2.p_res_sem[1] ** 2], rtol=1e-10)
+    np.testing.assert_allclose(lim.p_res_cov, lim.p_res_cov.T, rtol=1e-12)
+    assert np.linalg.eigvalsh(lim.p_res_cov).min() > -1e-12 * np.abs(lim.p_res_cov).max()
 
 
 PANEL_COLUMNS = {
@@ -319,6 +342,7 @@ PANEL_COLUMNS = {
     "b": ["tau", "t", "mean", "sem", "theory_eq5"],
     "c": ["tau", "t", "mean", "sem", "theory_eq5"],
     "d": ["gamma", "p_res", "sem", "theory_eq4", "fgr_1_over_gamma"],
+    "d_cov": ["gamma"] + [f"cov_{j}" for j in range(9)],
     "e": ["tau"] + [f"{c}_{s}" for s in ("GOE", "GUE", "GSE") for c in ("mean", "sem", "theory")],
 }
 
@@ -357,27 +381,67 @@ def test_reproduce_quick_summary_reports_agreement(quick_run):
     s = json.loads((out / "summary.json").read_text())
     assert s["seed"] == 20220927 and s["config"]["preset"] == "quick" and s["config"]["n"] == 999
     assert s["versions"]["fgrkern"] == fgrkern.__version__
-    assert s["run_seconds"] > 0
+    assert s["run_seconds"] > 0 and s["cpu_seconds"] > 0
     cfg = Figure2Config.from_preset("quick")
-    assert s["samples_total"] == 5 * cfg.samples + cfg.n_gamma_res * cfg.samples_res
-    # Every panel agrees with the theory within 4 standard errors, or within them plus the stated
-    # O(gamma/N), O(1/gamma) systematic allowance (the short-time regime t < 1/lam is resolved far
-    # better than gamma/N, so it is always "systematic").  Past it (tau >= 0.05) the small-gamma
+    # One family per class: all GUE couplings share their realisations.
+    assert s["samples_total"] == 3 * cfg.samples
+    assert list(s)[:2] == ["paper", "headline"] and set(s["headline"]) == set("abcd")
+    # Judged on tau >= 0.05 (past the short-time region): every panel agrees within 4 standard errors,
+    # or within them plus the stated O(gamma/N), O(1/gamma) systematic allowance; the small-gamma
     # panels, where gamma/N < 1e-3, agree purely statistically.
     assert set(s["agreement"].values()) <= {"statistical", "systematic"}, s["agreement"]
     for k in "bc":
-        assert s["panels"][k]["points_beyond_allowance"] == 0
-        assert s["panels"][k]["late_max_abs_z"] < 4, s["panels"][k]
-    d = s["panels"]["d"]["per_gamma"]
-    assert len(d) == Figure2Config.from_preset("quick").n_gamma_res
-    for row in d:
-        assert row["agreement"] in ("statistical", "systematic"), row
+        assert s["panels"][k]["late"]["verdict"] == "statistical", s["panels"][k]["late"]
+        assert s["panels"][k]["all_tau"]["points_beyond_allowance"] == 0
+    d = s["panels"]["d"]
+    assert len(d["per_gamma"]) == cfg.n_gamma_res
+    for row in d["per_gamma"]:
         if row["gamma"] < 3:
             assert abs(row["z"]) < 4, row
+    # The covariance of the correlated (d) points: symmetric, diagonal = sem^2, as in panel_d_cov.csv.
+    cov = np.array(d["p_res_cov"])
+    np.testing.assert_allclose(np.diag(cov), [r["sem"] ** 2 for r in d["per_gamma"]], rtol=1e-9)
+    np.testing.assert_allclose(cov, cov.T)
+    _, rows = read_csv((out / "panel_d_cov.csv").read_text())
+    np.testing.assert_allclose(np.array(rows, dtype=float)[:, 1:], cov, rtol=1e-8)
     # Plateau/offset ratios (3/2, 2, 3) for (GOE, GUE, GSE), within 4 errors of the measurement.
     for sym, info in s["panels"]["e"]["classes"].items():
         assert abs(info["ratio_pl_over_off"] - info["ratio_paper"]) < 4 * info["ratio_err"] + 0.1 * info["ratio_paper"], (sym, info)
-    assert "Figure 2 reproduced" in p.stdout
+    assert "limit" not in s["panels"]["a"]
+    assert "Figure 2 reproduced" in p.stdout and "tau >= 0.05" in p.stdout
+    # Panel (e)'s GUE curve is panel (a)'s (the same coupling of the same family).
+    _, a = read_csv((out / "panel_a.csv").read_text())
+    h, e = read_csv((out / "panel_e.csv").read_text())
+    np.testing.assert_array_equal(np.array(a)[:, 2], np.array(e)[:, h.index("mean_GUE")])
+
+
+def test_reproduce_limit_tiny(tmp_path, monkeypatch):
+    # --limit end to end on a tiny configuration: the N -> infinity entries of (a)-(d), the extra
+    # files through the safe writer, and the extrapolated small-gamma curves against Eqs. (4)/(5).
+    import fgrkern.figure2 as f2
+    from fgrkern.figure2 import output
+
+    written = []
+    real = output.safe_write
+    monkeypatch.setattr(output, "safe_write", lambda p, n, w: written.append(os.path.basename(p)) or real(p, n, w))
+    cfg = Figure2Config(n=59, samples=300, n_gamma_res=5, n_tau=41, workers=1, limit=True, limit_sizes=(15, 30, 60))
+    s = f2.reproduce(cfg, str(tmp_path / "o"), plot=False, progress=False)
+    assert sorted(written) == sorted(f2.output_files(False, True)) == sorted(s["files"])
+    assert s["samples_total"] == 3 * 3 * cfg.samples
+    for k in "abcd":
+        lim = s["panels"][k]["limit"]
+        assert lim["verdict"] in ("statistical", "systematic", "disagree")
+        assert lim["max_abs_z"] >= 0 and lim["chi2_per_dof"] >= 0 and lim["sizes_N_plus_1"] == [15, 30, 60]
+        assert s["headline"][k]["limit"]["verdict"] == lim["verdict"]
+    # gamma = 0.46 and 0.022: gamma/N < 3 %, the limit must agree with Eq. (5) within 4 errors.
+    for k in "bc":
+        assert s["panels"][k]["limit"]["verdict"] == "statistical", s["panels"][k]["limit"]
+    for sym in ("GOE", "GUE", "GSE"):
+        e = s["panels"]["e"]["classes"][sym]["limit"]
+        assert np.isfinite(e["max_abs_diff_2gamma"]) and e["sem_2gamma_at_max"] > 0
+    _, rows = read_csv((tmp_path / "o" / "panel_d.csv").read_text())
+    assert len(rows[0]) == 7  # + limit_p_res, limit_sem
+    assert "N->inf" in s["verdict_text"]
 
 
 def test_reproduce_same_seed_same_numbers_any_workers(tmp_path, capsys):
@@ -386,7 +450,7 @@ def test_reproduce_same_seed_same_numbers_any_workers(tmp_path, capsys):
     for name, extra in (("w1", ["--workers", "1"]), ("w2", ["--workers", "2"]), ("s2", ["--seed", "2"])):
         p = run_inprocess(capsys, *args, *extra, "--out", str(tmp_path / name))
         assert p.returncode == 0, p.stderr
-    for k in "abcde":
+    for k in ["a", "b", "c", "d", "e", "d_cov"]:
         a = (tmp_path / "w1" / f"panel_{k}.csv").read_bytes()
         assert a == (tmp_path / "w2" / f"panel_{k}.csv").read_bytes()
         assert a != (tmp_path / "s2" / f"panel_{k}.csv").read_bytes()
@@ -413,7 +477,7 @@ def no_work(monkeypatch):
         raise AssertionError("work started before the outputs were checked")
 
     monkeypatch.setattr(fgrkern, "simulate", boom)
-    monkeypatch.setattr(f2, "_compute", boom)
+    monkeypatch.setattr(f2.compute, "compute", boom)
 
 
 @pytest.mark.parametrize("opt, make, needle", [

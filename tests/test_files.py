@@ -108,7 +108,7 @@ def test_reading_a_fifo_never_blocks(tmp_path):
 def test_reproduce_checks_every_output_before_running(tmp_path, monkeypatch):
     import fgrkern.figure2 as f2
 
-    monkeypatch.setattr(f2, "_compute", lambda *a, **k: pytest.fail("work started before the output check"))
+    monkeypatch.setattr(f2.compute, "compute", lambda *a, **k: pytest.fail("work started before the output check"))
     cfg = Figure2Config.from_preset("quick", samples=2, n=8)
     for name in output_files(plot=False):
         out = tmp_path / name.replace(".", "_")
@@ -136,8 +136,8 @@ def test_reproduce_writes_every_output_through_safe_write(tmp_path, monkeypatch)
     import fgrkern.figure2 as f2
 
     written = []
-    real = f2.safe_write
-    monkeypatch.setattr(f2, "safe_write", lambda p, n, w: written.append(os.path.basename(p)) or real(p, n, w))
+    real = f2.output.safe_write
+    monkeypatch.setattr(f2.output, "safe_write", lambda p, n, w: written.append(os.path.basename(p)) or real(p, n, w))
     cfg = Figure2Config.from_preset("quick", samples=2, n=8, workers=1)
     summary = reproduce(cfg, str(tmp_path / "o"), plot=False, progress=False)
     assert sorted(written) == sorted(output_files(False)) == sorted(summary["files"])
@@ -149,17 +149,17 @@ def test_figures_go_through_safe_write(tmp_path, ext, magic):
     pytest.importorskip("matplotlib")
     import fgrkern.figure2 as f2
 
-    plt = f2._pyplot()
+    plt = f2.plot._pyplot()
     fig = plt.figure(figsize=(1, 1))
     try:
         os.mkfifo(tmp_path / f"fifo.{ext}")
         with pytest.raises(ValueError, match="FIFO"):
-            no_hang(lambda: f2._savefig(fig, str(tmp_path / f"fifo.{ext}")))
+            no_hang(lambda: f2.output.savefig(fig, str(tmp_path / f"fifo.{ext}")))
         real = tmp_path / f"real.{ext}"
         real.write_bytes(b"old")
         os.chmod(real, 0o640)
         (tmp_path / f"link.{ext}").symlink_to(real)
-        f2._savefig(fig, str(tmp_path / f"link.{ext}"))
+        f2.output.savefig(fig, str(tmp_path / f"link.{ext}"))
     finally:
         plt.close(fig)
     assert real.read_bytes().startswith(magic) and stat.S_IMODE(os.stat(real).st_mode) == 0o640

@@ -1,0 +1,89 @@
+"""The files of a reproduction: names, checks before any work, and safe writes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from typing import Any, Callable
+
+import numpy as np
+
+# The package's one writer for user-visible files (atomic; only regular files replaced).
+from .._files import check_writable_path, probe_directory, safe_write
+
+__all__ = ["output_files", "check_outputs", "write_text", "write_csv", "write_json", "savefig"]
+
+
+def output_files(plot: bool, limit: bool = False) -> list[str]:
+    """Names of the files :func:`~fgrkern.figure2.reproduce` writes into its output folder."""
+    return ((["figure2.png", "figure2.pdf"] if plot else []) + [f"panel_{k}.csv" for k in "abcde"]
+            + ["panel_d_cov.csv"] + (["panel_d_limit_cov.csv"] if limit else []) + ["summary.json"])
+
+
+def check_outputs(out_dir: str, plot: bool, limit: bool = False) -> None:
+    """Before any work: every output in ``out_dir`` can be created.
+
+    ``out_dir`` may be missing (it is created) but must not be a file; each
+    output must be absent or a regular file (see ``safe_write``), and a file
+    must be creatable in the folder.  Raises ``ValueError`` naming ``out``.
+    """
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ValueError(f"out: {out_dir!r} exists and is not a directory")
+    if not os.path.isdir(out_dir):
+        # Created with its missing parents: the nearest existing ancestor must take new entries.
+        parent = os.path.dirname(os.path.abspath(out_dir))
+        while not os.path.lexists(parent) and os.path.dirname(parent) != parent:
+            parent = os.path.dirname(parent)
+        probe_directory(os.path.join(parent, "fgrkern-probe"), "out")
+        return
+    names = output_files(plot, limit)
+    for name in names:
+        check_writable_path(os.path.join(out_dir, name), "out")
+    probe_directory(os.path.join(out_dir, names[0]), "out")
+
+
+def _write(path: str, fill: Callable[[Any], Any]) -> None:
+    safe_write(path, "out", fill)
+
+
+def write_text(path: str, text: str) -> None:
+    _write(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
+def write_csv(path: str, cols: dict[str, np.ndarray]) -> None:
+    names = list(cols)
+    arrs = [np.asarray(cols[k], dtype=np.float64) for k in names]
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(names)
+    for i in range(arrs[0].size):
+        w.writerow([f"{a[i]:.10g}" for a in arrs])
+    write_text(path, buf.getvalue())
+
+
+def _plain(o: Any) -> Any:
+    """JSON-ready: numpy to Python, inf/nan (absent from JSON) as strings."""
+    if isinstance(o, np.ndarray):
+        return _plain(o.tolist())
+    if isinstance(o, np.generic):
+        return _plain(o.item())
+    if isinstance(o, float) and not math.isfinite(o):
+        return str(o)
+    if isinstance(o, dict):
+        return {k: _plain(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_plain(v) for v in o]
+    return o
+
+
+def write_json(path: str, obj: dict[str, Any]) -> None:
+    write_text(path, json.dumps(_plain(obj), indent=1) + "\n")
+
+
+def savefig(fig: Any, path: str, **kw: Any) -> None:
+    """``fig.savefig`` through ``safe_write`` (format from the file extension)."""
+    fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
+    _write(path, lambda fh: fig.savefig(fh, format=fmt, bbox_inches="tight", **kw))
