@@ -6,18 +6,8 @@ module assumes C-contiguous float64 input of consistent shape.
 """
 from libc.stdlib cimport malloc, free
 
-cdef extern from "fgr_kernel.h" nogil:
-    void fgr_sp_general(const double *e, const double *w, Py_ssize_t M,
-                        const double *t, Py_ssize_t T, double *out, double *work)
-    void fgr_sp_uniform(const double *e, const double *w, Py_ssize_t M,
-                        const double *t, Py_ssize_t T, double dt,
-                        double *out, double *work)
-    size_t fgr_sp_uniform_work(Py_ssize_t M, Py_ssize_t T)
-    size_t fgr_sp_general_work(Py_ssize_t M)
-    double fgr_ipr(const double *w, Py_ssize_t M)
-    void fgr_sincos_array(const double *x, Py_ssize_t n, double *s, double *c)
-    double FGR_FAST_PHASE_LIMIT
-    int FGR_ANCHOR_PERIOD
+from fgrkern._cdefs cimport (fgr_sp_general, fgr_sp_uniform, fgr_sp_uniform_work, fgr_sp_general_work,
+                             fgr_ipr, fgr_sincos_array, FGR_FAST_PHASE_LIMIT, FGR_ANCHOR_PERIOD)
 
 FAST_PHASE_LIMIT = FGR_FAST_PHASE_LIMIT
 ANCHOR_PERIOD = FGR_ANCHOR_PERIOD

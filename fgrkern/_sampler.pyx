@@ -17,21 +17,9 @@ include "_lapack_int.pxi"
 
 import numpy as np
 
-cdef extern from "fgr_secular.h" nogil:
-    int fgr_arrowhead_solve(Py_ssize_t L, const double *d, const double *z2, double alpha,
-                            double *e, double *w, double *tau, Py_ssize_t *origin,
-                            double *work, Py_ssize_t *iwork)
-    int fgr_arrowhead_solve_path(Py_ssize_t L, const double *d, const double *z2, double alpha,
-                                 double *e, double *w, double *tau, Py_ssize_t *origin,
-                                 double *work, Py_ssize_t *iwork, int scalar_only)
-    size_t FGR_SEC_WORK(Py_ssize_t L)
-    size_t FGR_SEC_IWORK(Py_ssize_t L)
-    int FGR_SEC_BAD_POLES, FGR_SEC_BAD_COUPLING, FGR_SEC_BAD_ALPHA, FGR_SEC_RANGE, FGR_SEC_SCALE
-
-
-cdef extern from "fgr_sterf.h" nogil:
-    Py_ssize_t fgr_sterf_rows(Py_ssize_t rows, Py_ssize_t n, double *diag, double *off, Py_ssize_t ld,
-                              int *status)
+from fgrkern._cdefs cimport (fgr_arrowhead_solve, fgr_arrowhead_solve_path, FGR_SEC_WORK, FGR_SEC_IWORK,
+                             FGR_SEC_BAD_POLES, FGR_SEC_BAD_COUPLING, FGR_SEC_BAD_ALPHA, FGR_SEC_RANGE,
+                             FGR_SEC_SCALE, fgr_sterf_rows)
 
 
 cdef object _secular_error(int code):

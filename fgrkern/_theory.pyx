@@ -6,12 +6,7 @@ functions take C-contiguous float64 arrays of equal length and fill ``out``
 for the index range [start, stop) with the GIL released.
 """
 
-cdef extern from "fgr_theory.h" nogil:
-    void fgr_bessel_i01e(double z, double *i0e, double *i1e, double *dif)
-    double fgr_p_res(double gamma)
-    double fgr_p_tau(double tau, double gamma)
-    double fgr_p_tau_fine(double tau, double gamma)
-
+from fgrkern._cdefs cimport fgr_bessel_i01e, fgr_p_res, fgr_p_tau, fgr_p_tau_fine
 
 cdef _check_range(Py_ssize_t start, Py_ssize_t stop, Py_ssize_t n, Py_ssize_t n_out):
     # boundscheck is off in this module: a bad range would read or write out of bounds

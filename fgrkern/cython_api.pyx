@@ -20,27 +20,9 @@ from libc.math cimport NAN, INFINITY, fabs, isfinite, isnan, exp, log, log1p, at
 from libc.float cimport DBL_EPSILON, DBL_MAX
 from libc.stdlib cimport malloc, free
 
-cdef extern from "fgr_kernel.h" nogil:
-    void fgr_sp_general(const double *e, const double *w, Py_ssize_t M,
-                        const double *t, Py_ssize_t T, double *out, double *work)
-    void fgr_sp_uniform(const double *e, const double *w, Py_ssize_t M,
-                        const double *t, Py_ssize_t T, double dt,
-                        double *out, double *work)
-    size_t fgr_sp_uniform_work(Py_ssize_t M, Py_ssize_t T)
-    size_t fgr_sp_general_work(Py_ssize_t M)
-    double fgr_ipr(const double *w, Py_ssize_t M)
-    int FGR_ANCHOR_PERIOD
-
-cdef extern from "fgr_theory.h" nogil:
-    double fgr_p_res(double gamma)
-    double fgr_p_tau(double tau, double gamma)
-
-cdef extern from "fgr_secular.h" nogil:
-    int fgr_arrowhead_solve(Py_ssize_t L, const double *d, const double *z2, double alpha,
-                            double *e, double *w, double *tau, Py_ssize_t *origin,
-                            double *work, Py_ssize_t *iwork)
-    size_t FGR_SEC_WORK(Py_ssize_t L)
-    size_t FGR_SEC_IWORK(Py_ssize_t L)
+from fgrkern._cdefs cimport (fgr_sp_general, fgr_sp_uniform, fgr_sp_uniform_work, fgr_sp_general_work,
+                             fgr_ipr, FGR_ANCHOR_PERIOD, fgr_p_res, fgr_p_tau, fgr_arrowhead_solve,
+                             FGR_SEC_WORK, FGR_SEC_IWORK)
 
 # These mirror fgrkern.kernel and fgrkern.theory (tests/test_extending.py
 # checks the values): the uniform-grid tolerance in ulps of max|t|, the work
