@@ -146,6 +146,22 @@ def test_curve_for_names_the_reason_when_there_is_none():
     assert th is None and "every tau" in why
 
 
+def test_curve_for_rejects_bad_arguments_by_name_and_takes_an_empty_grid():
+    for sym in ("GUE", "GOE"):
+        for bad in ("46", None, [46.0]):
+            with pytest.raises(TypeError, match="gamma"):
+                theory.curve_for(TAU, bad, sym)
+        for bad in (np.nan, np.inf):
+            with pytest.raises(ValueError, match="gamma"):
+                theory.curve_for(TAU, bad, sym)
+        with pytest.raises(ValueError, match="tau"):
+            theory.curve_for([0.1, np.nan], 46.0, sym)
+        with pytest.raises(TypeError, match="tau"):
+            theory.curve_for(["a"], 46.0, sym)
+        th, label = theory.curve_for([], 46.0, sym)  # nothing to evaluate is not "beyond the domain"
+        assert th is not None and th.shape == (0,) and label.startswith("Eq.")
+
+
 def test_cli_registry_of_commands():
     from fgrkern.cli import build_parser
 
