@@ -481,3 +481,29 @@ def _check_result_arrays(a: dict[str, np.ndarray], meta: dict[str, Any]) -> None
     shapes["sem"] = shapes["std"] = shapes["mean"]
     for k, shp in shapes.items():
         _need(a[k].shape == shp, f"{k} has shape {a[k].shape}, expected {shp}")
+    if meta.get("method") == "extrapolate":
+        _check_fit_record(meta["extrapolation"], shapes["mean"], shapes["p_res_sem"])
+
+
+def _check_fit_record(rec: dict[str, Any], shape: tuple[int, ...], p_shape: tuple[int, ...]) -> None:
+    """The fit record of an extrapolated result (see :func:`fgrkern.extrapolate`): types and array shapes."""
+    order = rec.get("order")
+    _need(_is_int(order) and 1 <= order <= 64, "extrapolation.order must be an integer >= 1")
+    n_par = order + 1
+    sizes = rec.get("sizes")
+    _need(isinstance(sizes, list) and n_par <= len(sizes) <= 4096 and all(_is_int(v) and v >= 1 for v in sizes),
+          f"extrapolation.sizes must be a list of at least {n_par} positive integers")
+    ns = rec.get("n_samples")
+    _need(isinstance(ns, list) and len(ns) == len(sizes) and all(_is_int(v) and v >= 1 for v in ns),
+          "extrapolation.n_samples must be a positive integer per size")
+    _need(rec.get("dof") == len(sizes) - n_par and _is_int(rec.get("dof")),
+          "extrapolation.dof must be the number of sizes minus order + 1")
+    _need(rec.get("exact") is (rec["dof"] == 0), "extrapolation.exact must be true exactly when dof is 0")
+    want = {"chi2": shape, "coef": shape + (n_par,), "coef_sem": shape + (n_par,), "p_res_chi2": p_shape,
+            "p_res_coef": p_shape + (n_par,), "p_res_coef_cov": p_shape + (n_par, n_par)}
+    for k, shp in want.items():
+        try:
+            arr = np.array(rec.get(k), dtype=np.float64)
+        except (TypeError, ValueError):
+            arr = None
+        _need(arr is not None and arr.shape == shp, f"extrapolation.{k} must be numbers of shape {shp}")

@@ -146,10 +146,8 @@ class _Run:
         self.reduction.add(i, mom)
 
     def _fail_msg(self, i: int, exc: BaseException) -> str:
-        ckpt = self.plan.checkpoint
-        where = (f"; the {self.reduction.done_samples()} completed samples are saved in checkpoint {ckpt!r}, "
-                 "rerun to resume" if ckpt is not None else "")
-        return f"chunk {i} of {self.plan.n_chunks} failed with {type(exc).__name__}: {exc}{where}"
+        # Where the work is kept is added by _cleanup, once the checkpoint is actually written.
+        return f"chunk {i} of {self.plan.n_chunks} failed with {type(exc).__name__}: {exc}"
 
     def _cleanup(self, sched: ChunkScheduler[tuple[int, Moments]], stop: Callable[[], None],
                  bar: Progress | None, ok: bool, failure: BaseException | None) -> bool:
@@ -168,16 +166,24 @@ class _Run:
         if bar is not None:
             bar.close()
         saved = False
-        if self.plan.checkpoint is not None:
+        ckpt = self.plan.checkpoint
+        if ckpt is not None:
             # Saved on success and on failure/interrupt alike, before waiting
             # for the workers: completed chunks are never lost.  A failing
             # write must not mask the original exception.
             try:
                 again |= _through_interrupts(self.save)
                 saved = True
-            except Exception:
+            except Exception as exc:
                 if ok:
                     raise
+                if isinstance(failure, ChunkFailure):
+                    failure.args = (f"{failure}; writing checkpoint {ckpt!r} failed too ({exc}): it holds "
+                                    "only what its last successful write saved",)
+        if isinstance(failure, ChunkFailure) and saved:
+            # The count after _harvest: what the checkpoint holds, not what was reduced at the failure.
+            failure.args = (f"{failure}; the {self.reduction.done_samples()} completed samples are saved in "
+                            f"checkpoint {ckpt!r}, rerun to resume",)
         if isinstance(failure, KeyboardInterrupt) and saved:
             _add_note(failure, f"simulate: the {self.reduction.done_samples()} completed samples are saved in "
                                f"checkpoint {self.plan.checkpoint!r}; rerun the same call (or command) to resume")

@@ -256,6 +256,29 @@ class LevelDotModel:
             "gamma": self.gamma, "nu": self.nu, "heisenberg_time": self.heisenberg_time,
         }
 
+    # eq=False above: the generated __eq__ would compare bath_levels arrays element-wise (ambiguous truth
+    # value), so equality and hash are by value here, levels compared as exact float64 bytes.
+    def _key(self) -> tuple[object, ...]:
+        levels = None if self.bath_levels is None else self.bath_levels.tobytes()
+        return (type(self), self.n, self.g, self.symmetry, self.lam, self.eps0, self.bath, levels)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LevelDotModel):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        # pickle and copy restore __dict__ without __post_init__: keep the given levels read-only.
+        levels = state.get("bath_levels")
+        if levels is not None:
+            levels = np.array(levels, dtype=np.float64)
+            levels.flags.writeable = False
+            state = {**state, "bath_levels": levels}
+        self.__dict__.update(state)
+
     def __repr__(self) -> str:
         bath = self.bath if self.bath_levels is None else f"<{self.n_levels} given levels>"
         return (

@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike
 
 from . import _theory
 from ._parallel import run_chunks
-from ._validation import as_float_array, check_allocation, parse_symmetry, resolve_workers
+from ._validation import as_float_array, check_allocation, check_real_scalar, parse_symmetry, resolve_workers
 
 __all__ = [
     "curve_for",
@@ -499,20 +499,25 @@ def curve_for(tau: ArrayLike, gamma: float, symmetry: str = "GUE", *, bath: str 
     points beyond ``P_TAU_MAX_TAU`` are NaN.  For GOE and GSE only the
     large-gamma form Eq. (6) exists, offered for gamma >= ``EQ6_MIN_GAMMA``.
     The closed forms hold for the Wigner-Dyson bath with ``eps0 = 0``.
-    Never raises for finite input: a failing evaluation is a reason too.
+    Never raises for valid input (a failing evaluation is a reason too);
+    ``TypeError``/``ValueError`` naming the argument for a non-number, a NaN
+    tau or a gamma that is not finite.
     """
     if eps0 != 0.0:
         return None, "the closed forms are for eps0 = 0"
     if not isinstance(bath, str) or bath != "wigner-dyson":
         return None, "there is no closed form for this bath"
     symmetry = parse_symmetry(symmetry)
-    t = np.asarray(tau, dtype=np.float64)
+    gamma = check_real_scalar(gamma, "gamma")
+    t = as_float_array(tau, "tau", allow_nonfinite=True)  # tau = inf: the plateau of Eq. (6)
+    if np.isnan(t).any():
+        raise ValueError("tau contains NaN")
     try:
         if symmetry == "GUE":
             if not gamma <= P_TAU_MAX_GAMMA:
                 return None, f"gamma = {gamma:.3g} is beyond the validated domain of Eq. (5)"
             ok = np.abs(t) <= P_TAU_MAX_TAU
-            if not np.any(ok):
+            if t.size and not np.any(ok):
                 return None, f"every tau is beyond the validated domain of Eq. (5) (tau <= {P_TAU_MAX_TAU:g})"
             th = np.full(t.shape, np.nan)
             th[ok] = p_tau(t[ok], gamma)

@@ -94,6 +94,26 @@ def test_model_is_immutable_and_with_g_keeps_everything_else(bath):
     assert json.loads(json.dumps(d)) == d  # plain JSON, floats round-trip exactly
 
 
+@pytest.mark.parametrize("bath", ["wigner-dyson", "poisson", np.linspace(-1, 1, 6) ** 3])
+def test_model_equality_hash_and_copies_are_by_value(bath):
+    import copy
+    import pickle
+
+    m = fk.LevelDotModel(6, 0.3, "GOE", 1.5, 0.25, bath)
+    same = fk.LevelDotModel(6, 0.3, "o", 1.5, 0.25, bath)  # "o" is normalised to "GOE"
+    assert m == same and hash(m) == hash(same) and len({m, same}) == 1
+    assert m.with_g(0.7) != m and m.with_g(0.7).with_g(0.3) == m
+    assert m != fk.LevelDotModel(6, 0.3, "GOE", 1.5, 0.0, bath) and m != m.to_dict()
+    for c in (pickle.loads(pickle.dumps(m)), copy.deepcopy(m), copy.copy(m)):
+        assert c == m and hash(c) == hash(m)
+        if c.bath_levels is not None:  # the copy stays immutable: no write into its sorted levels
+            with pytest.raises(ValueError):
+                c.bath_levels[0] = 5.0
+    if m.bath_levels is not None:
+        other = fk.LevelDotModel(6, 0.3, "GOE", 1.5, 0.25, np.linspace(-1, 1, 6) ** 3 + 1e-3)
+        assert other != m
+
+
 def test_sample_couplings_advances_a_generator_like_one_sample():
     m = fk.LevelDotModel(8, 0.2, "GUE")
     for method in ("secular", "dense"):
@@ -124,6 +144,22 @@ def test_curve_for_names_the_reason_when_there_is_none():
     assert "eps0" in theory.curve_for(TAU, 0.5, "GUE", eps0=0.1)[1]
     th, why = theory.curve_for([2e6], 0.5, "GUE")
     assert th is None and "every tau" in why
+
+
+def test_curve_for_rejects_bad_arguments_by_name_and_takes_an_empty_grid():
+    for sym in ("GUE", "GOE"):
+        for bad in ("46", None, [46.0]):
+            with pytest.raises(TypeError, match="gamma"):
+                theory.curve_for(TAU, bad, sym)
+        for bad in (np.nan, np.inf):
+            with pytest.raises(ValueError, match="gamma"):
+                theory.curve_for(TAU, bad, sym)
+        with pytest.raises(ValueError, match="tau"):
+            theory.curve_for([0.1, np.nan], 46.0, sym)
+        with pytest.raises(TypeError, match="tau"):
+            theory.curve_for(["a"], 46.0, sym)
+        th, label = theory.curve_for([], 46.0, sym)  # nothing to evaluate is not "beyond the domain"
+        assert th is not None and th.shape == (0,) and label.startswith("Eq.")
 
 
 def test_cli_registry_of_commands():

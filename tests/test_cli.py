@@ -415,6 +415,14 @@ def test_reproduce_quick_summary_reports_agreement(quick_run):
     np.testing.assert_array_equal(np.array(a)[:, 2], np.array(e)[:, h.index("mean_GUE")])
 
 
+def test_limit_sizes_that_collide_after_the_gse_rounding_are_refused_before_any_work(tmp_path):
+    # N + 1 = 5 and 6 are N = 4 and 5: both are GSE N = 4, so the GSE extrapolation would have two sizes
+    # (too few for order 2 at gamma = 46) and fail only after every family was simulated.
+    with pytest.raises(ValueError, match="GSE"):
+        Figure2Config(n=15, samples=4, limit=True, limit_sizes=(5, 6, 16))
+    Figure2Config(n=15, samples=4, limit=True, limit_sizes=(5, 7, 16))  # N = 4, 6, 15: GSE 4, 6, 14
+
+
 def test_reproduce_limit_tiny(tmp_path, monkeypatch):
     # --limit end to end on a tiny configuration: the N -> infinity entries of (a)-(d), the extra
     # files through the safe writer, and the extrapolated small-gamma curves against Eqs. (4)/(5).

@@ -443,14 +443,20 @@ def test_shared_seed_warns():
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("vector", [False, True])
-def test_save_load_round_trip_keeps_the_fit_record(tmp_path, vector):
-    rng = np.random.default_rng(3)
+def _runs_for_file_tests(seed, vector):
+    """Three synthetic sizes, one coupling or two (``vector``)."""
+    rng = np.random.default_rng(seed)
     if vector:
         runs = [make(n, rng.uniform(0, 1, (2, 4)), 0.01, rng.uniform(0, 1, 2), 0.01, gamma=[0.46, 4.6])
                 for n in (100, 300, 900)]
     else:
         runs = [make(n, rng.uniform(0, 1, 4), 0.01, rng.uniform(0, 1)) for n in (100, 300, 900)]
+    return runs
+
+
+@pytest.mark.parametrize("vector", [False, True])
+def test_save_load_round_trip_keeps_the_fit_record(tmp_path, vector):
+    runs = _runs_for_file_tests(3, vector)
     lim = extrapolate(runs)
     lim.save(tmp_path / "lim.npz")
     back = SimulationResult.load(tmp_path / "lim.npz")
@@ -470,6 +476,22 @@ def test_save_load_round_trip_keeps_the_fit_record(tmp_path, vector):
     assert meta["extrapolation"]["sizes"] == [100, 300, 900]
     # a plain simulation has no fit record
     assert runs[0].extrapolation is None
+
+
+@pytest.mark.parametrize("vector", [False, True])
+@pytest.mark.parametrize("key,value", [("order", "a"), ("order", 0), ("sizes", [100]), ("dof", 5),
+                                       ("exact", "no"), ("n_samples", [1]), ("chi2", [1.0, 2.0]),
+                                       ("coef", "zz"), ("coef_sem", [[None]]), ("p_res_coef_cov", 1.0)])
+def test_a_tampered_fit_record_is_refused_on_load(tmp_path, vector, key, value):
+    # The record of a loaded file is untrusted like the rest of its metadata: a wrong type or shape
+    # is one ValueError naming the file at load, not an error (or nonsense) when it is used later.
+    runs = _runs_for_file_tests(4, vector)
+    lim = extrapolate(runs)
+    lim.metadata["extrapolation"][key] = value
+    path = tmp_path / "lim.npz"
+    lim.save(path)
+    with pytest.raises(ValueError, match=f"lim.npz.*extrapolation.{key}"):
+        SimulationResult.load(path)
 
 
 # --------------------------------------------------------------------------

@@ -218,6 +218,42 @@ def test_keyboard_interrupt_note_names_checkpoint(tmp_path, monkeypatch):
     assert not getattr(info.value, "__notes__", [])
 
 
+def test_failure_message_says_where_the_work_is_only_once_it_is_written(tmp_path, monkeypatch):
+    """A failing chunk names the checkpoint with what it holds; if the final
+    checkpoint write fails too (disk full), the message must not claim it was saved."""
+    from fgrkern import _checkpoint
+
+    orig = _chunks.run_chunk
+
+    def run(task):
+        if task.index == 2:
+            raise RuntimeError("boom")
+        return orig(task)
+
+    monkeypatch.setattr(_chunks, "run_chunk", run)
+    ck = tmp_path / "c.npz"
+    with pytest.raises(SimulationError) as info:
+        simulate(ToyModel(n=3), TAU, 10, rng=11, chunk_size=CHUNK, workers=1, checkpoint=ck)
+    msg = str(info.value)
+    assert "boom" in msg and f"4 completed samples are saved in checkpoint {str(ck)!r}" in msg, msg
+
+    real_save, calls = _checkpoint.save, []
+
+    def save(*a):  # the first (early) write succeeds, every later one finds the disk full
+        calls.append(1)
+        if len(calls) > 1:
+            raise OSError(28, "No space left on device")
+        real_save(*a)
+
+    monkeypatch.setattr(_checkpoint, "save", save)
+    ck2 = tmp_path / "d.npz"
+    with pytest.raises(SimulationError) as info:
+        simulate(ToyModel(n=3), TAU, 10, rng=11, chunk_size=CHUNK, workers=1, checkpoint=ck2)
+    msg = str(info.value)
+    assert len(calls) == 2 and "boom" in msg and "No space left" in msg and str(ck2) in msg, msg
+    assert "are saved" not in msg, msg
+
+
 def test_cli_interrupt_message_names_checkpoint(tmp_path, monkeypatch, capsys):
     """The command line prints the note simulate attaches to a KeyboardInterrupt
     (where the completed samples are and how to resume) on its one line."""

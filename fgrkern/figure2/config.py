@@ -88,6 +88,12 @@ class Figure2Config:
             if len(set(sizes)) < 3 or max(sizes) != self.n + 1 or min(sizes) < 4:
                 raise ValueError(f"limit_sizes must be 3 or more distinct sizes N + 1 >= 4 whose largest is "
                                  f"n + 1 = {self.n + 1}, got {self.limit_sizes}")
+            # GSE runs the even N - (N mod 2): sizes that round together would leave the
+            # extrapolation short of a size, found only after every simulation.
+            gse = {(s - 1) - (s - 1) % 2 for s in sizes}
+            if len(gse) < len(set(sizes)):
+                raise ValueError(f"limit_sizes {self.limit_sizes}: GSE rounds N = size - 1 down to an even "
+                                 f"number, and two sizes give the same GSE size; use sizes that differ by 2 or more")
 
     @classmethod
     def from_preset(cls, name: str = "default", *, samples: int | None = None, n: int | None = None,
