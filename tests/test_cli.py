@@ -940,3 +940,73 @@ def test_real_full_disk_keeps_the_checkpoint(small_tmpfs, capsys):
     assert run_inprocess(capsys, *argv[:-1], fresh).returncode == 0
     np.testing.assert_array_equal(fgrkern.SimulationResult.load(out).mean,
                                   fgrkern.SimulationResult.load(fresh).mean)
+
+
+def test_reproduce_resumes_after_an_interrupt_bitwise(tmp_path, monkeypatch):
+    # Ctrl-C in the second family: the first family's checkpoint is complete, the second holds
+    # its finished chunks; rerunning reproduce resumes both and writes the same bytes as an
+    # uninterrupted run, then removes the checkpoints.  No chunk already saved is computed again.
+    import fgrkern.figure2 as f2
+    from fgrkern import _chunks
+
+    cfg = Figure2Config(n=41, samples=100, n_gamma_res=3, n_tau=9, workers=1)
+    whole = tmp_path / "whole"
+    f2.reproduce(cfg, str(whole), plot=False, progress=False)
+    assert not list(whole.glob("checkpoint-*"))
+
+    orig = _chunks.run_chunk
+    calls = []
+
+    def interrupted(task):
+        calls.append(task.index)
+        if len(calls) == 6:  # GUE has 4 chunks of 32, so this is GOE's second chunk
+            raise KeyboardInterrupt
+        return orig(task)
+
+    out = tmp_path / "resumed"
+    monkeypatch.setattr(_chunks, "run_chunk", interrupted)
+    with pytest.raises(KeyboardInterrupt) as info:
+        f2.reproduce(cfg, str(out), plot=False, progress=False)
+    notes = " ".join(getattr(info.value, "__notes__", []))
+    assert "checkpoint-GOE-N41.npz" in notes and "resume" in notes
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-GOE-N41.npz", "checkpoint-GUE-N41.npz"]
+    assert not (out / "summary.json").exists()
+
+    calls.clear()
+    monkeypatch.setattr(_chunks, "run_chunk", lambda task: calls.append(task.index) or orig(task))
+    f2.reproduce(cfg, str(out), plot=False, progress=False)
+    assert len(calls) == 4 + 4 - 1  # GOE's other chunks and all of GSE; GUE not again
+    for name in f2.output_files(False):
+        if name != "summary.json":
+            assert (out / name).read_bytes() == (whole / name).read_bytes(), name
+    assert not list(out.glob("checkpoint-*"))
+
+
+def test_reproduce_refuses_a_foreign_checkpoint_and_leaves_it(tmp_path, monkeypatch):
+    # A checkpoint-named file that this run did not write (not a checkpoint at all, or one of a
+    # run with other settings) is refused before it is touched.
+    import fgrkern.figure2 as f2
+    from fgrkern import _chunks
+
+    cfg = Figure2Config(n=41, samples=40, n_gamma_res=3, n_tau=9, workers=1)
+    out = tmp_path / "o"
+    out.mkdir()
+    foreign = out / "checkpoint-GUE-N41.npz"
+    foreign.write_bytes(b"not an archive")
+    with pytest.raises(ValueError, match="checkpoint"):
+        f2.reproduce(cfg, str(out), plot=False, progress=False)
+    assert foreign.read_bytes() == b"not an archive"
+    foreign.unlink()
+
+    def ctrl_c(task):
+        raise KeyboardInterrupt
+
+    other = Figure2Config(n=41, samples=60, n_gamma_res=3, n_tau=9, workers=1)
+    monkeypatch.setattr(_chunks, "run_chunk", ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        f2.reproduce(other, str(out), plot=False, progress=False)  # leaves its (empty) GUE checkpoint
+    monkeypatch.undo()
+    kept = foreign.read_bytes()
+    with pytest.raises(ValueError, match="differs"):
+        f2.reproduce(cfg, str(out), plot=False, progress=False)  # 40 samples against a 60-sample checkpoint
+    assert foreign.read_bytes() == kept

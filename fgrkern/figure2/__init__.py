@@ -40,8 +40,8 @@ import time
 from typing import Any
 
 from . import compute as _compute_mod
-from .config import DEFAULT_SEED, Figure2Config
-from .output import check_outputs, output_files, write_csv, write_json
+from .config import DEFAULT_SEED, Figure2Config, families
+from .output import check_outputs, checkpoint_file, output_files, remove_checkpoints, write_csv, write_json
 from .plot import plot_figure2, plot_simulation
 from .summary import summarise, verdict_text
 
@@ -80,7 +80,12 @@ def reproduce(cfg: Figure2Config, out_dir: str, *, plot: bool = True, progress: 
     depend only on ``cfg`` (seed and sizes), not on ``cfg.workers``.  Every
     output is checked before the computation starts and written atomically
     (only regular files are replaced, links are followed, new files honour the
-    umask, replaced ones keep their mode).
+    umask, replaced ones keep their mode).  Each family's ``simulate`` call keeps a
+    checkpoint in ``out_dir`` (``checkpoint-<class>-N<n>.npz``) until every output
+    is written: after an interrupt, a failure or a full disk, calling
+    ``reproduce`` again with the same ``cfg`` and ``out_dir`` resumes where it
+    stopped and gives the same numbers, bit for bit.  A checkpoint left by a
+    run with other settings is refused (``ValueError``), never overwritten.
 
     Raises
     ------
@@ -88,11 +93,15 @@ def reproduce(cfg: Figure2Config, out_dir: str, *, plot: bool = True, progress: 
         An output cannot be created (``out_dir`` is a file or in an unwritable
         place, an output is a directory, FIFO or device).
     """
-    check_outputs(out_dir, plot, cfg.limit)
+    def ckpt(fam: Any) -> str:
+        return checkpoint_file(out_dir, fam.symmetry, fam.n)
+
+    checkpoints = tuple(ckpt(fam) for fam in families(cfg))
+    check_outputs(out_dir, plot, cfg.limit, checkpoints)
     os.makedirs(out_dir, exist_ok=True)
-    check_outputs(out_dir, plot, cfg.limit)
+    check_outputs(out_dir, plot, cfg.limit, checkpoints)
     t0 = time.perf_counter()
-    runs = _compute_mod.compute(cfg, progress)
+    runs = _compute_mod.compute(cfg, progress, ckpt)
     out = summarise(cfg, runs, time.perf_counter() - t0)
     summary, tables = out["summary"], out["tables"]
     files = []
@@ -107,5 +116,6 @@ def reproduce(cfg: Figure2Config, out_dir: str, *, plot: bool = True, progress: 
     files.append("summary.json")
     summary["files"] = files
     write_json(os.path.join(out_dir, "summary.json"), summary)
+    remove_checkpoints(list(checkpoints))
     summary["verdict_text"] = verdict_text(summary)
     return summary

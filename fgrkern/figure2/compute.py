@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -48,21 +49,30 @@ class Limit:
     p_res_chi2: np.ndarray
 
 
-def run_family(fam: Family, tau: np.ndarray, cfg: Figure2Config, progress: bool) -> Run:
-    """``simulate`` of one family: every coupling on common random numbers, one seeded stream."""
+def run_family(fam: Family, tau: np.ndarray, cfg: Figure2Config, progress: bool,
+               checkpoint: str | None = None) -> Run:
+    """``simulate`` of one family: every coupling on common random numbers, one seeded stream.
+
+    With ``checkpoint`` the call is resumable (see :func:`fgrkern.simulate`).
+    """
     model = fk.LevelDotModel(fam.n, fam.gammas[0] / fam.n, symmetry=fam.symmetry)
     g = np.asarray(fam.gammas, dtype=np.float64) / fam.n
     c0, w0 = time.process_time(), time.perf_counter()
     res = fk.simulate(model, tau, fam.samples, rng=fam.seed(cfg.seed), g=g, workers=cfg.workers,
-                      progress=progress)
+                      progress=progress, checkpoint=checkpoint)
     return Run(fam, res, time.perf_counter() - w0, time.process_time() - c0)
 
 
-def compute(cfg: Figure2Config, progress: bool = False) -> dict[str, Run]:
-    """Every family of ``cfg`` (see :func:`~fgrkern.figure2.config.families`), keyed by ``Family.key``."""
+def compute(cfg: Figure2Config, progress: bool = False,
+            checkpoint: Callable[[Family], str] | None = None) -> dict[str, Run]:
+    """Every family of ``cfg`` (see :func:`~fgrkern.figure2.config.families`), keyed by ``Family.key``.
+
+    ``checkpoint(family)``, if given, names the checkpoint file of each family's call.
+    """
     show = progress and importlib.util.find_spec("tqdm") is not None
     tau = cfg.tau()
-    return {fam.key: run_family(fam, tau, cfg, show) for fam in families(cfg)}
+    return {fam.key: run_family(fam, tau, cfg, show, None if checkpoint is None else checkpoint(fam))
+            for fam in families(cfg)}
 
 
 def limit(runs: list[Run]) -> Limit:

@@ -14,7 +14,8 @@ import numpy as np
 # The package's one writer for user-visible files (atomic; only regular files replaced).
 from .._files import check_writable_path, probe_directory, safe_write
 
-__all__ = ["output_files", "check_outputs", "write_text", "write_csv", "write_json", "savefig"]
+__all__ = ["output_files", "checkpoint_file", "check_outputs", "remove_checkpoints", "write_text", "write_csv",
+           "write_json", "savefig"]
 
 
 def output_files(plot: bool, limit: bool = False) -> list[str]:
@@ -23,7 +24,25 @@ def output_files(plot: bool, limit: bool = False) -> list[str]:
             + ["panel_d_cov.csv"] + (["panel_d_limit_cov.csv"] if limit else []) + ["summary.json"])
 
 
-def check_outputs(out_dir: str, plot: bool, limit: bool = False) -> None:
+def checkpoint_file(out_dir: str, symmetry: str, n: int) -> str:
+    """Checkpoint of one family's ``simulate`` call; kept in ``out_dir`` until the outputs are written.
+
+    An interrupted or failed reproduction is resumed by rerunning the same
+    command: each family continues from its checkpoint (bitwise the same numbers).
+    """
+    return os.path.join(out_dir, f"checkpoint-{symmetry}-N{n}.npz")
+
+
+def remove_checkpoints(paths: list[str]) -> None:
+    """Delete the family checkpoints once every output is written (they are ours: simulate checked them)."""
+    for p in paths:
+        try:
+            os.unlink(p)
+        except FileNotFoundError:
+            pass
+
+
+def check_outputs(out_dir: str, plot: bool, limit: bool = False, checkpoints: tuple[str, ...] = ()) -> None:
     """Before any work: every output in ``out_dir`` can be created.
 
     ``out_dir`` may be missing (it is created) but must not be a file; each
@@ -40,8 +59,8 @@ def check_outputs(out_dir: str, plot: bool, limit: bool = False) -> None:
         probe_directory(os.path.join(parent, "fgrkern-probe"), "out")
         return
     names = output_files(plot, limit)
-    for name in names:
-        check_writable_path(os.path.join(out_dir, name), "out")
+    for path in [os.path.join(out_dir, name) for name in names] + list(checkpoints):
+        check_writable_path(path, "out")
     probe_directory(os.path.join(out_dir, names[0]), "out")
 
 
