@@ -52,18 +52,25 @@ _MAX_DEPTH = 12
 _MAX_POOL_SIZE = 1024  # numpy's default is 4; a forged 1e9 would allocate gigabytes
 
 
-def to_json_value(x: Any) -> Any:
-    """``x`` with numpy arrays and scalars turned into JSON types (floats round-trip exactly)."""
+def to_json_value(x: Any, *, nonfinite_as_str: bool = False) -> Any:
+    """``x`` with numpy arrays and scalars turned into JSON types (floats round-trip exactly).
+
+    ``nonfinite_as_str``: write inf/nan as the strings "inf"/"nan" (strict JSON has
+    no such numbers; Python's json module reads and writes them as Infinity/NaN).
+    """
     if isinstance(x, np.ndarray):
-        return [to_json_value(v) for v in x.tolist()]
+        return [to_json_value(v, nonfinite_as_str=nonfinite_as_str) for v in x.tolist()]
     if isinstance(x, (np.floating, float)):
-        return float(x)  # json writes repr(): exact round trip
+        v = float(x)  # json writes repr(): exact round trip
+        return str(v) if nonfinite_as_str and not math.isfinite(v) else v
     if isinstance(x, np.integer):
         return int(x)
+    if isinstance(x, np.generic):
+        return x.item()
     if isinstance(x, (list, tuple)):
-        return [to_json_value(v) for v in x]
+        return [to_json_value(v, nonfinite_as_str=nonfinite_as_str) for v in x]
     if isinstance(x, dict):
-        return {str(k): to_json_value(v) for k, v in x.items()}
+        return {str(k): to_json_value(v, nonfinite_as_str=nonfinite_as_str) for k, v in x.items()}
     return x
 
 

@@ -597,3 +597,22 @@ def test_random_metadata_values_give_value_errors_only(fuzz_sources, tmp_path_fa
             simulate(LevelDotModel(8, 0.25), TAU, 4, workers=1, chunk_size=2, checkpoint=bad)
     except ValueError as exc:
         assert "bad.npz" in str(exc), exc
+
+
+def test_json_values_of_numpy_types_and_non_finite_numbers():
+    # One conversion serves results, checkpoints and summary.json: floats round-trip exactly
+    # (repr), numpy scalars become Python ones, and strict JSON gets inf/nan as strings.
+    import json
+
+    from fgrkern._files import to_json_value
+
+    x = {"f": np.float64(0.1) + np.float64(0.2), "i": np.int64(-3), "b": np.bool_(False),
+         "a": np.array([[1.5, np.inf], [-np.inf, np.nan]]), 1: (np.float32(0.5),)}
+    plain = to_json_value(x)
+    assert json.loads(json.dumps(plain))["f"] == 0.1 + 0.2
+    assert plain["i"] == -3 and type(plain["i"]) is int and plain["b"] is False and plain["1"] == [0.5]
+    strict = to_json_value(x, nonfinite_as_str=True)
+    assert strict["a"] == [[1.5, "inf"], ["-inf", "nan"]]
+    json.dumps(strict, allow_nan=False)  # strict JSON: no Infinity/NaN tokens
+    with pytest.raises(ValueError):
+        json.dumps(plain, allow_nan=False)

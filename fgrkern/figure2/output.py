@@ -5,14 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import os
 from typing import Any, Callable
 
 import numpy as np
 
 # The package's one writer for user-visible files (atomic; only regular files replaced).
-from .._files import check_writable_path, probe_directory, safe_write
+from .._files import check_writable_path, probe_directory, safe_write, to_json_value
 
 __all__ = ["output_files", "checkpoint_file", "check_outputs", "remove_checkpoints", "write_text", "write_csv",
            "write_json", "savefig"]
@@ -83,23 +82,8 @@ def write_csv(path: str, cols: dict[str, np.ndarray]) -> None:
     write_text(path, buf.getvalue())
 
 
-def _plain(o: Any) -> Any:
-    """JSON-ready: numpy to Python, inf/nan (absent from JSON) as strings."""
-    if isinstance(o, np.ndarray):
-        return _plain(o.tolist())
-    if isinstance(o, np.generic):
-        return _plain(o.item())
-    if isinstance(o, float) and not math.isfinite(o):
-        return str(o)
-    if isinstance(o, dict):
-        return {k: _plain(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_plain(v) for v in o]
-    return o
-
-
 def write_json(path: str, obj: dict[str, Any]) -> None:
-    write_text(path, json.dumps(_plain(obj), indent=1) + "\n")
+    write_text(path, json.dumps(to_json_value(obj, nonfinite_as_str=True), indent=1) + "\n")
 
 
 def savefig(fig: Any, path: str, **kw: Any) -> None:
