@@ -28,7 +28,8 @@ is exact and the covariance is written (``panel_d_cov.csv``, summary.json).
 Eqs. (4)-(5) are the limit N -> infinity at fixed gamma; at N + 1 = 1000 the
 numerics exceed them by O(gamma/N) (P_res +3 % at gamma = 46), many standard
 errors at the paper's sample count.  With ``limit=True`` every family is also
-run at N + 1 = 250 and 500 (independent seeds) and :func:`fgrkern.extrapolate`
+run at the smaller sizes of ``Figure2Config.limit_sizes`` (N + 1 = 250 and 500
+by default; independent seeds) and :func:`fgrkern.extrapolate`
 gives the N -> infinity curves, judged against the theory without any
 finite-N allowance.  matplotlib is imported only when a figure is drawn.
 """
