@@ -39,7 +39,7 @@ import time
 import numpy as np
 
 import fgrkern as fk
-from fgrkern import _sampler
+from fgrkern import _sampler, _samplers
 from fgrkern._parallel import single_threaded_blas
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
@@ -108,6 +108,25 @@ def section_classes(quick):
     return rows
 
 
+def _dot_spectrum(rng, L, beta=2):
+    """(callable, diagonal, off-diagonal): the spectrum of one Dumitriu-Edelman matrix of L levels.
+
+    The draws are made once, so every call times the same dsterf-equivalent work;
+    the scaled matrix (rows of shape (1, L)) is returned too.
+    """
+    diag = rng.standard_normal((1, L))
+    off = np.zeros((1, L))
+    off[0, : L - 1] = np.sqrt(rng.standard_gamma(0.5 * beta * np.arange(L - 1, 0, -1)))
+    c = 2.0 / math.sqrt(2 * beta * L)
+
+    def tri():
+        d, o = diag * c, off * c
+        _sampler.tridiag_eigvals_rows(d, o)
+        return d
+
+    return tri, diag * c, off * c
+
+
 def section_scaling(quick):
     sizes = [250, 500, 1000, 2000, 4000] + ([] if quick else [8000])
     rows = []
@@ -119,16 +138,7 @@ def section_scaling(quick):
         reps = 5 if M <= 2000 else (3 if M <= 4000 else 2)
         t_tot = _best(lambda: m.sample(k, rng=rng), reps) / k
         # components on one realisation's data
-        beta = 2
-        diag = rng.standard_normal((1, L))
-        off = np.zeros((1, L))
-        off[0, : L - 1] = np.sqrt(rng.standard_gamma(0.5 * beta * np.arange(L - 1, 0, -1)))
-        c = 2.0 / math.sqrt(2 * beta * L)
-
-        def tri():
-            d, o = diag * c, off * c
-            _sampler.tridiag_eigvals_rows(d, o)
-            return d
+        tri, _, _ = _dot_spectrum(rng, L)
 
         t_tri = _best(tri, reps)
         poles = tri()
@@ -157,9 +167,9 @@ def _cpu_best(fns, repeats):
     return best
 
 
-def section_ratios(quick):
+def section_ratios(quick, sizes=None):
     """Per-realisation and per-additional-coupling CPU time / one dsterf call."""
-    sizes = [250, 500, 1000, 2000] + ([] if quick else [4000, 8000])
+    sizes = sizes or [250, 500, 1000, 2000] + ([] if quick else [4000, 8000])
     n_g = 8  # couplings per bath for the marginal cost
     t_grid = np.geomspace(0.01, 100.0, 241)
     rows = []
@@ -167,25 +177,13 @@ def section_ratios(quick):
         L = M - 1
         m = fk.LevelDotModel(L, 20.0 / L, "GUE")
         gs = [20.0 / L * 2.0 ** (k / 2) for k in range(n_g)]
-        beta = 2
         rng = np.random.default_rng(4)
-        diag = rng.standard_normal((1, L))
-        off = np.zeros((1, L))
-        off[0, : L - 1] = np.sqrt(rng.standard_gamma(0.5 * beta * np.arange(L - 1, 0, -1)))
-        c = 2.0 / math.sqrt(2 * beta * L)
-
-        def tri():
-            d, o = diag * c, off * c
-            _sampler.tridiag_eigvals_rows(d, o)
-            return d
+        tri, diag, off = _dot_spectrum(rng, L)
 
         def crn(k):
-            outs = [(np.empty((1, M)), np.empty((1, M))) for _ in range(k)]
-
             def fn():
-                m._sample_secular_couplings(np.random.default_rng(5), gs[:k], outs)
-                for e, w in outs:
-                    fk.survival_probability(e, w, t_grid * m.heisenberg_time, workers=1)
+                for spec in m.sample_couplings(gs[:k], 1, rng=5):
+                    fk.survival_probability(spec.energies, spec.weights, t_grid * m.heisenberg_time, workers=1)
             return fn
 
         poles = tri()
@@ -196,8 +194,8 @@ def section_ratios(quick):
             return lambda: _sampler.arrowhead_rows(poles, z2, 0.0, e, w, scalar=scalar)
 
         # eight matrices at once (the lanes of the interleaved dsterf)
-        d8 = np.repeat(diag, 8, axis=0) * c
-        o8 = np.repeat(off, 8, axis=0) * c
+        d8 = np.repeat(diag, 8, axis=0)
+        o8 = np.repeat(off, 8, axis=0)
 
         def tri8():
             _sampler.tridiag_eigvals_rows(d8.copy(), o8.copy())
@@ -208,7 +206,7 @@ def section_ratios(quick):
         t_one = t_8 / 8
         per_g = (t_ng - t_1g) / (n_g - 1)
         rows.append(dict(M=M, dsterf_s=t_tri, realisation_s=t_one, extra_coupling_s=per_g,
-                         solve_s=t_sol, solve_one_root_path_s=t_ref, rows_per_block=m._secular_block(8),
+                         solve_s=t_sol, solve_one_root_path_s=t_ref, rows_per_block=_samplers.secular_block(m, 8),
                          interleaved_tridiag_over_dsterf=t_tri8 / 8 / t_tri,
                          realisation_over_dsterf=t_one / t_tri, extra_coupling_over_dsterf=per_g / t_tri,
                          solve_over_dsterf=t_sol / t_tri, solve_one_root_path_over_dsterf=t_ref / t_tri))

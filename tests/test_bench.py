@@ -45,3 +45,28 @@ def test_runner_kernel_quick(tmp_path):
     bad = subprocess.run([sys.executable, str(BENCH / "run.py"), "nosuchsection"],
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "unknown section" in bad.stderr
+
+
+@pytest.mark.skipif(not (BENCH / "run.py").exists(), reason="no bench/ next to the tests")
+@pytest.mark.parametrize("section", ["simulate", "theory", "reproduce"])
+def test_runner_fast_sections_run(tmp_path, section):
+    # Each section runs end to end on the current API (a benchmark that no longer runs is a
+    # benchmark that silently stops measuring); no timing is asserted.
+    res = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), section, "--quick", "--results", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert json.loads((tmp_path / f"{section}.json").read_text())["section"] == section
+
+
+@pytest.mark.skipif(not (BENCH / "run.py").exists(), reason="no bench/ next to the tests")
+def test_sampler_ratio_section_runs_on_a_small_size(monkeypatch):
+    # The per-coupling ratios drive the model's public common-random-numbers path and the
+    # private block size; run them on one small size so an API change cannot break them unseen.
+    monkeypatch.syspath_prepend(str(BENCH))
+    import bench_sampler
+
+    (row,) = bench_sampler.section_ratios(True, sizes=[120])
+    assert row["M"] == 120 and row["rows_per_block"] >= 1
+    assert row["dsterf_s"] > 0 and row["realisation_s"] > 0 and row["solve_s"] > 0
