@@ -12,10 +12,12 @@ Side by side in one process, one core (BLAS pinned to one thread):
    with the split between the tridiagonal spectrum (dsterf) and the secular solve;
 3. one realisation at N+1 = 1e5 (a dense complex matrix would need 160 GB);
 4. (part ``ratios``) CPU-time ratios to one LAPACK dsterf call on a Dumitriu-Edelman
-   matrix of the same size, measured interleaved so that a shared machine slows all
-   alike: one realisation of ``sample`` (timed as ``sample(8)`` / 8: a block of
-   rows lets the dot spectra run in interleaved lanes), eight spectra in one
-   ``tridiag_eigvals_rows`` call, and the cost of each additional coupling g
+   matrix of the same size (the mean over 32 distinct matrices; 16 above N+1 = 2000),
+   measured interleaved so that a shared machine slows all alike: one realisation of
+   ``sample`` (timed as ``sample(32)`` / 32, simulate's default chunk; 16 above
+   N+1 = 2000), the dot spectra of the same matrices in one ``tridiag_eigvals_rows``
+   call (vector lanes where the CPU has AVX-512, and the interleaved scalar lanes),
+   and the cost of each additional coupling g
    on the same bath (common random numbers, as ``simulate(g=[...])`` does: secular
    solve per g, plus the survival-probability kernel on a 241-point time grid), and
    the secular solve alone on the automatic path and on the one-root-at-a-time
@@ -167,10 +169,20 @@ def _cpu_best(fns, repeats):
     return best
 
 
+def _dumitriu_edelman_rows(rng, rows, L, beta=2):
+    """``rows`` independent scaled Dumitriu-Edelman matrices (diagonal, off-diagonal), shape (rows, L)."""
+    c = 2.0 / math.sqrt(2 * beta * L)
+    diag = rng.standard_normal((rows, L)) * c
+    off = np.zeros((rows, L))
+    off[:, : L - 1] = np.sqrt(rng.standard_gamma(0.5 * beta * np.arange(L - 1, 0, -1), (rows, L - 1))) * c
+    return diag, off
+
+
 def section_ratios(quick, sizes=None):
     """Per-realisation and per-additional-coupling CPU time / one dsterf call."""
     sizes = sizes or [250, 500, 1000, 2000] + ([] if quick else [4000, 8000])
     n_g = 8  # couplings per bath for the marginal cost
+    rows_r = 32  # realisations per measurement: simulate's default chunk
     t_grid = np.geomspace(0.01, 100.0, 241)
     rows = []
     for M in sizes:
@@ -178,7 +190,18 @@ def section_ratios(quick, sizes=None):
         m = fk.LevelDotModel(L, 20.0 / L, "GUE")
         gs = [20.0 / L * 2.0 ** (k / 2) for k in range(n_g)]
         rng = np.random.default_rng(4)
-        tri, diag, off = _dot_spectrum(rng, L)
+        # distinct matrices: lanes running identical matrices would converge in lockstep
+        R = rows_r if M <= 2000 else 16
+        diag, off = _dumitriu_edelman_rows(rng, R, L)
+
+        def spectra(**kw):
+            def fn():
+                d, o = diag.copy(), off.copy()
+                _sampler.tridiag_eigvals_rows(d, o, **kw)
+                return d
+            return fn
+
+        n_sample = rows_r if M <= 2000 else 16
 
         def crn(k):
             def fn():
@@ -186,28 +209,25 @@ def section_ratios(quick, sizes=None):
                     fk.survival_probability(spec.energies, spec.weights, t_grid * m.heisenberg_time, workers=1)
             return fn
 
-        poles = tri()
+        poles = spectra()()[:1]
         z2 = rng.standard_gamma(1.0, (1, L)) * (gs[2] / L)
         e, w = np.empty((1, M)), np.empty((1, M))
 
         def solve(scalar):
             return lambda: _sampler.arrowhead_rows(poles, z2, 0.0, e, w, scalar=scalar)
 
-        # eight matrices at once (the lanes of the interleaved dsterf)
-        d8 = np.repeat(diag, 8, axis=0)
-        o8 = np.repeat(off, 8, axis=0)
-
-        def tri8():
-            _sampler.tridiag_eigvals_rows(d8.copy(), o8.copy())
-
-        reps = 7 if M <= 1000 else (4 if M <= 2000 else 2)
-        t_tri, t_tri8, t_8, t_1g, t_ng, t_sol, t_ref = _cpu_best(
-            [tri, tri8, lambda: m.sample(8, rng=rng), crn(1), crn(n_g), solve(False), solve(True)], reps)
-        t_one = t_8 / 8
+        reps = 5 if M <= 1000 else (3 if M <= 2000 else 1)
+        t_lapack, t_vec, t_scal, t_samp, t_1g, t_ng, t_sol, t_ref = _cpu_best(
+            [spectra(lapack=True), spectra(), spectra(scalar=True), lambda: m.sample(n_sample, rng=rng),
+             crn(1), crn(n_g), solve(False), solve(True)], reps)
+        t_tri = t_lapack / R
+        t_one = t_samp / n_sample
         per_g = (t_ng - t_1g) / (n_g - 1)
         rows.append(dict(M=M, dsterf_s=t_tri, realisation_s=t_one, extra_coupling_s=per_g,
-                         solve_s=t_sol, solve_one_root_path_s=t_ref, rows_per_block=_samplers.secular_block(m, 8),
-                         interleaved_tridiag_over_dsterf=t_tri8 / 8 / t_tri,
+                         solve_s=t_sol, solve_one_root_path_s=t_ref, sample_rows=n_sample,
+                         rows_per_block=_samplers.secular_block(m, n_sample), spectra_rows=R,
+                         lanes_tridiag_over_dsterf=t_vec / t_lapack,
+                         scalar_lanes_tridiag_over_dsterf=t_scal / t_lapack,
                          realisation_over_dsterf=t_one / t_tri, extra_coupling_over_dsterf=per_g / t_tri,
                          solve_over_dsterf=t_sol / t_tri, solve_one_root_path_over_dsterf=t_ref / t_tri))
     return rows
@@ -297,13 +317,14 @@ def _report_classes(rows):
 
 def _report_ratios(rows):
     print("\n## CPU time / one dsterf call (GUE, one core)\n")
-    print("| N+1 | dsterf [ms] | realisation / dsterf (sample(8)) | rows per block "
-          "| 8 interleaved spectra / (8 dsterf) | each extra coupling / dsterf "
+    print("| N+1 | dsterf [ms] | realisation / dsterf | rows sampled | dot spectra / dsterf "
+          "| same, scalar lanes / dsterf | each extra coupling / dsterf "
           "| secular solve / dsterf | same, one root at a time / dsterf |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['M']} | {1e3 * r['dsterf_s']:.2f} | {r['realisation_over_dsterf']:.3f} | "
-              f"{r['rows_per_block']} | {r['interleaved_tridiag_over_dsterf']:.3f} | "
+              f"{r['sample_rows']} | {r['lanes_tridiag_over_dsterf']:.3f} | "
+              f"{r['scalar_lanes_tridiag_over_dsterf']:.3f} | "
               f"{r['extra_coupling_over_dsterf']:.3f} | {r['solve_over_dsterf']:.3f} | "
               f"{r['solve_one_root_path_over_dsterf']:.3f} |")
 

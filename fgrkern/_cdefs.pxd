@@ -34,3 +34,10 @@ cdef extern from "fgr_secular.h" nogil:
 cdef extern from "fgr_sterf.h" nogil:
     Py_ssize_t fgr_sterf_rows(Py_ssize_t rows, Py_ssize_t n, double *diag, double *off, Py_ssize_t ld,
                               int *status)
+    ctypedef struct fgr_sterf_batch:
+        pass
+    size_t fgr_sterf_batch_size()
+    void fgr_sterf_begin(fgr_sterf_batch *b, Py_ssize_t rows, Py_ssize_t n, double *diag, double *off,
+                         Py_ssize_t ld, int *status)
+    int fgr_sterf_run(fgr_sterf_batch *b, Py_ssize_t budget, int scalar_only)
+    Py_ssize_t fgr_sterf_failed(const fgr_sterf_batch *b)

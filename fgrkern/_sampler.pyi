@@ -1,3 +1,5 @@
+from typing import Callable
+
 import numpy as np
 import numpy.typing as npt
 
@@ -13,7 +15,12 @@ def arrowhead_rows(
     scalar: bool = False,
 ) -> None: ...
 def tridiag_eigvals_rows(
-    diag: npt.NDArray[np.float64], off: npt.NDArray[np.float64], lapack: bool = False
+    diag: npt.NDArray[np.float64],
+    off: npt.NDArray[np.float64],
+    lapack: bool = False,
+    scalar: bool = False,
+    check: Callable[[], object] | None = None,
+    slice_steps: int = ...,
 ) -> None: ...
 def syevr_first_row(
     a: npt.NDArray[np.float64], evals: npt.NDArray[np.float64], w0: npt.NDArray[np.float64]

@@ -19,7 +19,8 @@ import numpy as np
 
 from fgrkern._cdefs cimport (fgr_arrowhead_solve, fgr_arrowhead_solve_path, FGR_SEC_WORK, FGR_SEC_IWORK,
                              FGR_SEC_BAD_POLES, FGR_SEC_BAD_COUPLING, FGR_SEC_BAD_ALPHA, FGR_SEC_RANGE,
-                             FGR_SEC_SCALE, fgr_sterf_rows)
+                             FGR_SEC_SCALE, fgr_sterf_batch, fgr_sterf_batch_size,
+                             fgr_sterf_begin, fgr_sterf_run, fgr_sterf_failed)
 
 
 cdef object _secular_error(int code):
@@ -114,52 +115,79 @@ def arrowhead_rows(const double[:, ::1] poles, const double[:, ::1] z2, double a
         free(iwork)
 
 
-def tridiag_eigvals_rows(double[:, ::1] diag, double[:, ::1] off, bint lapack=False):
+# QL/QR steps per uninterrupted call (a few ns each: ~10-50 ms), between
+# which tridiag_eigvals_rows calls its ``check``.
+_STERF_SLICE = 1 << 23
+
+
+def tridiag_eigvals_rows(double[:, ::1] diag, double[:, ::1] off, bint lapack=False,
+                         bint scalar=False, object check=None, Py_ssize_t slice_steps=_STERF_SLICE):
     """In place: diag[r] <- ascending eigenvalues of tridiag(off[r, :L-1], diag[r]).
 
     ``off`` has the same shape as ``diag``; its last column is ignored and all
-    of it is overwritten (GIL released).  Several rows run dsterf's algorithm
-    in interleaved lanes (src_c/fgr_sterf.c, the same bits as the reference
-    dsterf); rows it does not handle, or all with ``lapack=True``, call LAPACK
-    dsterf.
+    of it is overwritten (GIL released).  The rows run dsterf's algorithm in
+    lanes, eight matrices at once (src_c/fgr_sterf.c: one vector step per
+    lane on AVX-512 CPUs, interleaved scalar lanes elsewhere or with
+    ``scalar=True``; the same bits as the reference dsterf either way); rows
+    it does not handle, or all with ``lapack=True``, call LAPACK dsterf.
+    ``check`` (if given) is called between slices of about ``slice_steps``
+    QL/QR steps: an exception it raises (a stop request) ends the call, with
+    the rows partly overwritten.
     """
     cdef Py_ssize_t R = diag.shape[0], L = diag.shape[1], r, nfail = 0
     cdef lapack_int n = <lapack_int> L, info = 0
     cdef double *save = NULL
     cdef int *status = NULL
+    cdef fgr_sterf_batch *batch = NULL
+    cdef int done = 0
     if off.shape[0] != R or off.shape[1] != L:
         raise ValueError("diag and off must have the same shape")
+    if slice_steps < 1:
+        raise ValueError("slice_steps must be >= 1")
     if L <= 1 or R == 0:
         return
-    if not lapack and R > 1:
+    try:
+        if lapack:
+            for r in range(R):
+                with nogil:
+                    dsterf(&n, &diag[r, 0], &off[r, 0], &info)
+                if info != 0:
+                    raise RuntimeError(f"LAPACK dsterf failed (info={info})")
+                if check is not None:
+                    check()
+            return
         save = <double *> malloc(2 * <size_t> R * <size_t> L * sizeof(double))
         status = <int *> malloc(<size_t> R * sizeof(int))
-    try:
+        batch = <fgr_sterf_batch *> malloc(fgr_sterf_batch_size())
+        if save == NULL or status == NULL or batch == NULL:
+            raise MemoryError("tridiag_eigvals_rows: cannot allocate scratch space")
         with nogil:
-            if save != NULL and status != NULL:
-                # the originals, for rows handed back to LAPACK
-                memcpy(save, &diag[0, 0], <size_t> R * <size_t> L * sizeof(double))
-                memcpy(save + R * L, &off[0, 0], <size_t> R * <size_t> L * sizeof(double))
-                nfail = fgr_sterf_rows(R, L, &diag[0, 0], &off[0, 0], L, status)
-                for r in range(R):
-                    if nfail == 0:
-                        break
-                    if status[r] != 0:
-                        memcpy(&diag[r, 0], save + r * L, <size_t> L * sizeof(double))
-                        memcpy(&off[r, 0], save + R * L + r * L, <size_t> L * sizeof(double))
-                        dsterf(&n, &diag[r, 0], &off[r, 0], &info)
-                        if info != 0:
-                            break
-            else:
-                for r in range(R):
+            # the originals, for rows handed back to LAPACK
+            memcpy(save, &diag[0, 0], <size_t> R * <size_t> L * sizeof(double))
+            memcpy(save + R * L, &off[0, 0], <size_t> R * <size_t> L * sizeof(double))
+            fgr_sterf_begin(batch, R, L, &diag[0, 0], &off[0, 0], L, status)
+        while not done:
+            with nogil:
+                done = fgr_sterf_run(batch, slice_steps, scalar)
+            if not done and check is not None:
+                check()
+        nfail = fgr_sterf_failed(batch)
+        with nogil:
+            for r in range(R):
+                if nfail == 0:
+                    break
+                if status[r] != 0:
+                    memcpy(&diag[r, 0], save + r * L, <size_t> L * sizeof(double))
+                    memcpy(&off[r, 0], save + R * L + r * L, <size_t> L * sizeof(double))
                     dsterf(&n, &diag[r, 0], &off[r, 0], &info)
                     if info != 0:
                         break
+        if info != 0:
+            raise RuntimeError(f"LAPACK dsterf failed (info={info})")
     finally:
         free(save)
         free(status)
-    if info != 0:
-        raise RuntimeError(f"LAPACK dsterf failed (info={info})")
+        free(batch)
 
 
 cdef lapack_int _eigh_first_row(bint cplx, void *a, lapack_int n, double *evals,

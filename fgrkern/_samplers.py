@@ -26,11 +26,12 @@ if TYPE_CHECKING:
 
 # Random numbers per block of rows of the secular path: bounds the scratch memory
 # (O(L) per realisation) without affecting the result, which is drawn row by row.
+# Blocks of >= 16 rows (up to L ~ 16000) fill the vector lanes of the dot spectra.
 _CHUNK_ELEMENTS = 1 << 18
-# Pole terms (rows * L^2) per block: a block is one compiled call (dsterf, then
-# the secular solver, ~10 L^2 operations per row) without a signal check, so
-# this bounds the Ctrl-C latency to ~0.1 s whatever N is (down to one row).
-# Blocks of >= 8 rows up to L ~ 1400 let the dot spectra run in interleaved lanes.
+# Pole terms (rows * L^2) per compiled call of the secular solver (~10 L^2
+# operations a row) and, per slice of the dot spectra, QL/QR steps
+# (_sampler._STERF_SLICE): between calls the stop flag (Ctrl-C, a failed
+# worker) is checked, which bounds the reaction time to ~0.1 s whatever N is.
 _CHUNK_WORK = 1 << 24
 
 
@@ -78,9 +79,14 @@ def energy_bound(m: "LevelDotModel", g: float) -> float:
 
 
 def secular_block(m: "LevelDotModel", size: int) -> int:
-    """Rows per compiled call of the secular path (>= 1; does not change the numbers)."""
+    """Rows per block of the secular path (>= 1; does not change the numbers)."""
+    return max(1, min(size, _CHUNK_ELEMENTS // m.n_levels))
+
+
+def _solve_rows(m: "LevelDotModel") -> int:
+    """Rows per compiled call of the secular solver (>= 1; does not change the numbers)."""
     L = m.n_levels
-    return max(1, min(size, _CHUNK_ELEMENTS // L, _CHUNK_WORK // (L * L)))
+    return max(1, _CHUNK_WORK // (L * L))
 
 
 # The coupling of the level to dot level mu in the dot eigenbasis:
@@ -120,7 +126,7 @@ def _secular_draws(m: "LevelDotModel", gen: np.random.Generator, rows: int,
         diag *= scale
         np.sqrt(off, out=off)
         off *= scale
-        _sampler.tridiag_eigvals_rows(diag, off)
+        _sampler.tridiag_eigvals_rows(diag, off, check=check_stop)
         return diag, draws
     if m.bath == "poisson":
         poles = np.empty((rows, L))
@@ -146,6 +152,7 @@ def sample_secular(m: "LevelDotModel", gen: np.random.Generator, gs: Sequence[fl
     """
     size = outs[0][0].shape[0]
     chunk = secular_block(m, size)
+    per_call = _solve_rows(m)
     # The dot is drawn in the g-independent unit u0; a coupling so large that
     # it needs a larger unit u (g > ~1e240) gets the poles rescaled by the
     # power of two u0/u (exact).  Each g thus sees the same numbers whichever
@@ -158,10 +165,14 @@ def sample_secular(m: "LevelDotModel", gen: np.random.Generator, gs: Sequence[fl
         stop = min(size, start + chunk)
         poles0, draws = _secular_draws(m, gen, stop - start, u0)
         for g, u, c, (energies, weights) in zip(gs, units, factors, outs):
-            check_stop()
             poles = poles0 if u == u0 else poles0 * (u0 / u)
+            z2 = draws * c
             e = energies[start:stop]
-            _sampler.arrowhead_rows(poles, draws * c, m.eps0 / u, e, weights[start:stop])
+            for r0 in range(0, stop - start, per_call):
+                check_stop()
+                r1 = min(stop - start, r0 + per_call)
+                _sampler.arrowhead_rows(poles if poles.shape[0] == 1 else poles[r0:r1], z2[r0:r1],
+                                        m.eps0 / u, e[r0:r1], weights[start + r0:start + r1])
             with np.errstate(over="ignore"):
                 e *= u
             if not np.all(np.isfinite(e)):

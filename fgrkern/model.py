@@ -399,9 +399,10 @@ class LevelDotModel:
             # matrix, eigenvectors, noise and numpy temporaries of the construction
             check_allocation(out_bytes + 6.0 * elem * D * D, f"method='dense' with n = {self.n} (a {D} x {D} matrix)")
         else:
-            # per block: dot diagonal, off-diagonal, coupling draws and z^2 (4 L
-            # doubles a row), plus the solver's 5 L + 4 words of scratch
-            check_allocation(out_bytes + 8.0 * (4.0 * _samplers.secular_block(self, size) * L + 5.0 * L + 4.0),
+            # per block: dot diagonal, off-diagonal, coupling draws, z^2 and
+            # the dot spectra's copy of the originals (6 L doubles a row, 8 with
+            # numpy temporaries), plus the solver's 5 L + 4 words of scratch
+            check_allocation(out_bytes + 8.0 * (8.0 * _samplers.secular_block(self, size) * L + 5.0 * L + 4.0),
                              f"sample(size={size}) with n = {self.n} (M = {M} eigenpairs per realisation)")
 
     def check_phases(self, t: np.ndarray, g_max: float) -> None:

@@ -18,6 +18,7 @@
 #include "fgr_sterf.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,7 @@ typedef struct {
     ptrdiff_t n, l1, l, lend, lsv, lendsv, m, i, row;
     ptrdiff_t jtot, nmaxit;
     int ql, in_block;
+    int vec; /* the deflation scans may use AVX-512 */
     /* sweep state */
     double p, c, s, gamma, sigma;
 } sterf_lane;
@@ -112,6 +114,73 @@ static int sterf_begin_sweep(sterf_lane *st, double e2, double dn, double p, ptr
     return STERF_SWEEP;
 }
 
+/* dsterf's test for a negligible off-diagonal element (e holds squares) */
+#define STERF_EPS2 (0x1p-53 * 0x1p-53)
+
+/* QL: the first m in [l, lend) with |e[m]| <= eps^2 |d[m] d[m+1]|, else lend. */
+static ptrdiff_t sterf_scan_ql(const double *d, const double *e, ptrdiff_t l, ptrdiff_t lend)
+{
+    ptrdiff_t m;
+    for (m = l; m < lend; ++m)
+        if (fabs(e[m]) <= STERF_EPS2 * fabs(d[m] * d[m + 1]))
+            break;
+    return m;
+}
+
+/* QR: the largest m in (lend, l] with |e[m-1]| <= eps^2 |d[m] d[m-1]|, else lend. */
+static ptrdiff_t sterf_scan_qr(const double *d, const double *e, ptrdiff_t l, ptrdiff_t lend)
+{
+    ptrdiff_t m;
+    for (m = l; m > lend; --m)
+        if (fabs(e[m - 1]) <= STERF_EPS2 * fabs(d[m] * d[m - 1]))
+            break;
+    return m;
+}
+
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) \
+    && !defined(FGR_NO_MULTIVERSIONING) && FGR_STERF_LANES == 16
+#include <immintrin.h>
+#define STERF_HAVE_AVX512 1
+#define STERF_AVX512 __attribute__((target("avx512f")))
+
+/* The scans eight elements at a time (the same products and comparisons). */
+STERF_AVX512 static ptrdiff_t sterf_scan_ql_vec(const double *d, const double *e, ptrdiff_t l,
+                                                ptrdiff_t lend)
+{
+    const __m512d eps2 = _mm512_set1_pd(STERF_EPS2);
+    ptrdiff_t m = l;
+    for (; m + 8 <= lend; m += 8) {
+        const __m512d x = _mm512_abs_pd(_mm512_loadu_pd(e + m));
+        const __m512d y = _mm512_mul_pd(eps2, _mm512_abs_pd(_mm512_mul_pd(_mm512_loadu_pd(d + m),
+                                                                          _mm512_loadu_pd(d + m + 1))));
+        const unsigned hit = _mm512_cmp_pd_mask(x, y, _CMP_LE_OQ);
+        if (hit)
+            return m + __builtin_ctz(hit);
+    }
+    return sterf_scan_ql(d, e, m, lend);
+}
+
+STERF_AVX512 static ptrdiff_t sterf_scan_qr_vec(const double *d, const double *e, ptrdiff_t l,
+                                                ptrdiff_t lend)
+{
+    const __m512d eps2 = _mm512_set1_pd(STERF_EPS2);
+    ptrdiff_t m = l;
+    /* m - 7 .. m at once: e[m - 8 .. m - 1], d[m - 7 .. m], d[m - 8 .. m - 1] */
+    for (; m - 8 >= lend; m -= 8) {
+        const __m512d x = _mm512_abs_pd(_mm512_loadu_pd(e + m - 8));
+        const __m512d y = _mm512_mul_pd(eps2, _mm512_abs_pd(_mm512_mul_pd(_mm512_loadu_pd(d + m - 7),
+                                                                          _mm512_loadu_pd(d + m - 8))));
+        const unsigned hit = _mm512_cmp_pd_mask(x, y, _CMP_LE_OQ);
+        if (hit)
+            return m - 7 + (31 - __builtin_clz(hit));
+    }
+    return sterf_scan_qr(d, e, m, lend);
+}
+#else
+#define sterf_scan_ql_vec sterf_scan_ql
+#define sterf_scan_qr_vec sterf_scan_qr
+#endif
+
 /* Run dsterf's control flow until the next sweep (STERF_SWEEP, sweep state
  * set) or the end of the matrix. */
 static int sterf_advance(sterf_lane *st)
@@ -168,11 +237,7 @@ static int sterf_advance(sterf_lane *st)
         ptrdiff_t m;
         double p, rte, rt1, rt2;
         if (st->ql) {
-            m = lend;
-            if (l != lend)
-                for (m = l; m <= lend - 1; ++m)
-                    if (fabs(e[m]) <= eps2 * fabs(d[m] * d[m + 1]))
-                        break;
+            m = st->vec ? sterf_scan_ql_vec(d, e, l, lend) : sterf_scan_ql(d, e, l, lend);
             if (m < lend)
                 e[m] = 0.0;
             p = d[l];
@@ -196,11 +261,7 @@ static int sterf_advance(sterf_lane *st)
             }
             return sterf_begin_sweep(st, e[l], d[l + 1], p, m, m - 1);
         } else {
-            for (m = l; m >= lend + 1; --m)
-                if (fabs(e[m - 1]) <= eps2 * fabs(d[m] * d[m - 1]))
-                    break;
-            if (m < lend + 1)
-                m = lend;
+            m = st->vec ? sterf_scan_qr_vec(d, e, l, lend) : sterf_scan_qr(d, e, l, lend);
             if (m > lend)
                 e[m - 1] = 0.0;
             p = d[l];
@@ -266,9 +327,10 @@ static inline int sterf_step(sterf_lane *st)
     return 1;
 }
 
-static void sterf_load(sterf_lane *st, ptrdiff_t n, double *d, double *e, ptrdiff_t row)
+static void sterf_load(sterf_lane *st, ptrdiff_t n, double *d, double *e, ptrdiff_t row, int vec)
 {
     memset(st, 0, sizeof *st);
+    st->vec = vec;
     st->d = d - 1;
     st->e = e - 1;
     st->n = n;
@@ -277,48 +339,308 @@ static void sterf_load(sterf_lane *st, ptrdiff_t n, double *d, double *e, ptrdif
     st->nmaxit = n * STERF_MAXIT;
 }
 
-ptrdiff_t fgr_sterf_rows(ptrdiff_t rows, ptrdiff_t n, double *diag, double *off, ptrdiff_t ld,
-                         int *status)
-{
+struct fgr_sterf_batch {
     sterf_lane lane[FGR_STERF_LANES];
     int busy[FGR_STERF_LANES];
-    ptrdiff_t next = 0, nbusy = 0, nfail = 0;
+    ptrdiff_t rows, n, ld, next, nbusy, nfail;
+    int vec; /* lanes use the AVX-512 scans (set by the vector runner) */
+    double *diag, *off;
+    int *status;
+};
+
+size_t fgr_sterf_batch_size(void)
+{
+    return sizeof(fgr_sterf_batch);
+}
+
+void fgr_sterf_begin(fgr_sterf_batch *b, ptrdiff_t rows, ptrdiff_t n, double *diag, double *off,
+                     ptrdiff_t ld, int *status)
+{
+    memset(b, 0, sizeof *b);
+    b->rows = rows;
+    b->n = n;
+    b->ld = ld;
+    b->diag = diag;
+    b->off = off;
+    b->status = status;
     if (n <= 1) {
         for (ptrdiff_t r = 0; r < rows; ++r)
             status[r] = 0;
-        return 0;
+        b->next = rows;
     }
-    for (int k = 0; k < FGR_STERF_LANES; ++k)
-        busy[k] = 0;
+}
+
+ptrdiff_t fgr_sterf_failed(const fgr_sterf_batch *b)
+{
+    return b->nfail;
+}
+
+/* The lane's matrix is finished (a != STERF_SWEEP): record its outcome. */
+static void sterf_retire(fgr_sterf_batch *b, int k, int a)
+{
+    b->status[b->lane[k].row] = (a == STERF_DONE) ? 0 : a;
+    b->nfail += a != STERF_DONE;
+    b->busy[k] = 0;
+    --b->nbusy;
+}
+
+/* Lane k continues after a sweep (or is idle): its next sweep, or the next
+ * matrices until one needs a sweep.  Returns whether the lane is busy. */
+static int sterf_continue(fgr_sterf_batch *b, int k)
+{
+    if (b->busy[k]) {
+        const int a = sterf_advance(&b->lane[k]);
+        if (a == STERF_SWEEP)
+            return 1;
+        sterf_retire(b, k, a);
+    }
+    while (b->next < b->rows) {
+        const ptrdiff_t r = b->next++;
+        sterf_load(&b->lane[k], b->n, b->diag + r * b->ld, b->off + r * b->ld, r, b->vec);
+        b->busy[k] = 1;
+        ++b->nbusy;
+        const int a = sterf_advance(&b->lane[k]);
+        if (a == STERF_SWEEP)
+            return 1;
+        sterf_retire(b, k, a);
+    }
+    return 0;
+}
+
+/* Fill idle lanes k < nlanes with the next matrices, each up to its first sweep. */
+static void sterf_fill(fgr_sterf_batch *b, int nlanes)
+{
+    for (int k = 0; k < nlanes; ++k)
+        if (!b->busy[k])
+            sterf_continue(b, k);
+}
+
+/* Interleaved scalar lanes: one sweep step per busy lane in turn.  Eight
+ * lanes hide the divisions' latency; more only add bookkeeping. */
+#define STERF_SCALAR_LANES 8
+static int sterf_run_scalar(fgr_sterf_batch *b, ptrdiff_t budget)
+{
+    sterf_fill(b, STERF_SCALAR_LANES);
     for (;;) {
-        /* fill idle lanes with the next matrices, up to their first sweep */
-        for (int k = 0; k < FGR_STERF_LANES; ++k) {
-            while (!busy[k] && next < rows) {
-                const ptrdiff_t r = next++;
-                sterf_load(&lane[k], n, diag + r * ld, off + r * ld, r);
-                const int a = sterf_advance(&lane[k]);
-                if (a == STERF_SWEEP) {
-                    busy[k] = 1;
-                    ++nbusy;
-                } else {
-                    status[r] = (a == STERF_DONE) ? 0 : a;
-                    nfail += a != STERF_DONE;
-                }
-            }
-        }
-        if (nbusy == 0)
-            return nfail;
-        /* one sweep step per busy lane: independent dependency chains */
-        for (int k = 0; k < FGR_STERF_LANES; ++k) {
-            if (!busy[k] || !sterf_step(&lane[k]))
+        if (b->nbusy == 0)
+            return 1;
+        if (budget <= 0)
+            return 0;
+        for (int k = 0; k < STERF_SCALAR_LANES; ++k) {
+            if (!b->busy[k])
                 continue;
-            const int a = sterf_advance(&lane[k]);
-            if (a != STERF_SWEEP) {
-                status[lane[k].row] = (a == STERF_DONE) ? 0 : a;
-                nfail += a != STERF_DONE;
-                busy[k] = 0;
-                --nbusy;
-            }
+            --budget;
+            if (sterf_step(&b->lane[k]))
+                sterf_continue(b, k);
         }
     }
+}
+
+#ifdef STERF_HAVE_AVX512
+/*
+ * Eight lanes' sweep steps as one vector step: vector lane k holds matrix k's
+ * sweep state (p, c, s, gamma, sigma and its position i); its reads and
+ * writes are gathers and scatters at per-lane addresses.  Every lane
+ * performs sterf_step's IEEE operations in the same order (vector division
+ * and multiplication are correctly rounded as the scalar ones; no FMA), so
+ * the results are bitwise those of the scalar lanes.  With q = 0 (QL, i
+ * descending) or q = 1 (QR, i ascending) a step reads e[i] and d[i + q] and
+ * writes d[i + 1 - q] and, except in a sweep's first step, e[i + 1 - 2q];
+ * a sweep's last step also writes e[i] and d[i + q].  One step is a chain of
+ * two dependent divisions (~40 cycles of latency), so two independent
+ * groups of eight lanes are stepped in turn to keep the divider busy.  The scalar control (deflation, shifts, 2x2 blocks) runs per lane
+ * between sweeps, which are ~n/2 steps long.
+ */
+typedef struct {
+    __m512d p, c, s, gamma, sigma;
+    __m512i ea, da, rem, step, dread, dwrite, ewrite;
+    __mmask8 act, skip_e;
+} sterf_vec;
+
+/* Vector lane k <- lane st's sweep state (active), or inactive (st == NULL). */
+STERF_AVX512 static void sterf_vec_put(sterf_vec *v, int k, const sterf_lane *st)
+{
+    static const double dummy_slot[2] = {0.0, 0.0};
+    const __mmask8 m = (__mmask8)(1u << k);
+    if (st == NULL) {
+        v->act &= (__mmask8)~m;
+        v->ea = _mm512_mask_set1_epi64(v->ea, m, (long long)(intptr_t)dummy_slot);
+        v->da = _mm512_mask_set1_epi64(v->da, m, (long long)(intptr_t)dummy_slot);
+        return;
+    }
+    const long long q = st->ql ? 0 : 1;
+    v->act |= m;
+    v->p = _mm512_mask_mov_pd(v->p, m, _mm512_set1_pd(st->p));
+    v->c = _mm512_mask_mov_pd(v->c, m, _mm512_set1_pd(st->c));
+    v->s = _mm512_mask_mov_pd(v->s, m, _mm512_set1_pd(st->s));
+    v->gamma = _mm512_mask_mov_pd(v->gamma, m, _mm512_set1_pd(st->gamma));
+    v->sigma = _mm512_mask_mov_pd(v->sigma, m, _mm512_set1_pd(st->sigma));
+    v->ea = _mm512_mask_set1_epi64(v->ea, m, (long long)(intptr_t)(st->e + st->i));
+    v->da = _mm512_mask_set1_epi64(v->da, m, (long long)(intptr_t)(st->d + st->i));
+    v->rem = _mm512_mask_set1_epi64(v->rem, m, st->ql ? st->i - st->l + 1 : st->l - st->i);
+    v->step = _mm512_mask_set1_epi64(v->step, m, st->ql ? -8 : 8); /* bytes per step */
+    /* byte offsets from &d[i] of d[i + q] and d[i + 1 - q], from &e[i] of e[i + 1 - 2q] */
+    v->dread = _mm512_mask_set1_epi64(v->dread, m, 8 * q);
+    v->dwrite = _mm512_mask_set1_epi64(v->dwrite, m, 8 - 8 * q);
+    v->ewrite = _mm512_mask_set1_epi64(v->ewrite, m, 8 - 16 * q);
+    if (st->ql ? (st->i == st->m - 1) : (st->i == st->m))
+        v->skip_e |= m;
+    else
+        v->skip_e &= (__mmask8)~m;
+}
+
+STERF_AVX512 static void sterf_vec_load(sterf_vec *v, const fgr_sterf_batch *b, int k0)
+{
+    const __m512d z = _mm512_setzero_pd();
+    const __m512i zi = _mm512_setzero_si512();
+    v->p = v->c = v->s = v->gamma = v->sigma = z;
+    v->ea = v->da = v->rem = v->step = v->dread = v->dwrite = v->ewrite = zi;
+    v->act = v->skip_e = 0;
+    for (int k = 0; k < 8; ++k)
+        sterf_vec_put(v, k, b->busy[k0 + k] ? &b->lane[k0 + k] : NULL);
+}
+
+/* The sweeps of the lanes in fin have ended: each lane goes on (scalar
+ * control) with its next sweep or matrix, or becomes idle. */
+STERF_AVX512 static void sterf_vec_next(sterf_vec *v, fgr_sterf_batch *b, int k0, __mmask8 fin)
+{
+    for (int k = 0; k < 8; ++k)
+        if (fin >> k & 1)
+            sterf_vec_put(v, k, sterf_continue(b, k0 + k) ? &b->lane[k0 + k] : NULL);
+}
+
+/* Store the group's sweep state back into its lanes. */
+STERF_AVX512 static void sterf_vec_store(const sterf_vec *v, fgr_sterf_batch *b, int k0)
+{
+    double P[8], C[8], S[8], G[8];
+    long long REM[8];
+    _mm512_storeu_pd(P, v->p);
+    _mm512_storeu_pd(C, v->c);
+    _mm512_storeu_pd(S, v->s);
+    _mm512_storeu_pd(G, v->gamma);
+    _mm512_storeu_si512(REM, v->rem);
+    for (int k = 0; k < 8; ++k) {
+        if (!(v->act >> k & 1))
+            continue;
+        sterf_lane *st = &b->lane[k0 + k];
+        st->p = P[k];
+        st->c = C[k];
+        st->s = S[k];
+        st->gamma = G[k];
+        st->i = st->ql ? st->l - 1 + REM[k] : st->l - REM[k];
+    }
+}
+
+/* The group's state as local variables (V##p, ...), which the compiler keeps
+ * in registers; the scalar control of lanes whose sweep ended goes through a
+ * sterf_vec copy (rare: once per ~n/2 steps of a lane). */
+#define STERF_VEC_LOCALS(V)                                                                 \
+    __m512d V##p, V##c, V##s, V##gamma, V##sigma;                                           \
+    __m512i V##ea, V##da, V##rem, V##step, V##dread, V##dwrite, V##ewrite;                  \
+    __mmask8 V##act, V##skip_e
+#define STERF_VEC_UNPACK(V, T)                                                              \
+    (V##p = (T).p, V##c = (T).c, V##s = (T).s, V##gamma = (T).gamma, V##sigma = (T).sigma,  \
+     V##ea = (T).ea, V##da = (T).da, V##rem = (T).rem, V##step = (T).step,                  \
+     V##dread = (T).dread, V##dwrite = (T).dwrite, V##ewrite = (T).ewrite, V##act = (T).act, \
+     V##skip_e = (T).skip_e)
+#define STERF_VEC_PACK(T, V)                                                                \
+    ((T).p = V##p, (T).c = V##c, (T).s = V##s, (T).gamma = V##gamma, (T).sigma = V##sigma,  \
+     (T).ea = V##ea, (T).da = V##da, (T).rem = V##rem, (T).step = V##step,                  \
+     (T).dread = V##dread, (T).dwrite = V##dwrite, (T).ewrite = V##ewrite, (T).act = V##act, \
+     (T).skip_e = V##skip_e)
+/* sterf_vec_step on the locals V##..., then the control of ended sweeps */
+#define STERF_VEC_STEP(V, K0)                                                               \
+    do {                                                                                    \
+        if (!V##act)                                                                        \
+            break;                                                                          \
+        const __m512d bb_ = _mm512_mask_i64gather_pd(zero, V##act, V##ea, (void *)0, 1);    \
+        const __m512d alpha_ = _mm512_mask_i64gather_pd(                                    \
+            zero, V##act, _mm512_add_epi64(V##da, V##dread), (void *)0, 1);                 \
+        const __m512d r_ = _mm512_add_pd(V##p, bb_);                                        \
+        _mm512_mask_i64scatter_pd((void *)0, V##act & ~V##skip_e,                           \
+                                  _mm512_add_epi64(V##ea, V##ewrite), _mm512_mul_pd(V##s, r_), 1); \
+        const __m512d cn_ = _mm512_div_pd(V##p, r_), sn_ = _mm512_div_pd(bb_, r_);          \
+        const __m512d gn_ = _mm512_sub_pd(_mm512_mul_pd(cn_, _mm512_sub_pd(alpha_, V##sigma)), \
+                                          _mm512_mul_pd(sn_, V##gamma));                    \
+        _mm512_mask_i64scatter_pd((void *)0, V##act, _mm512_add_epi64(V##da, V##dwrite),     \
+                                  _mm512_add_pd(V##gamma, _mm512_sub_pd(alpha_, gn_)), 1);  \
+        /* p = c != 0 ? gamma^2 / c : oldc bb */                                            \
+        const __mmask8 cnz_ = _mm512_cmp_pd_mask(cn_, zero, _CMP_NEQ_UQ);                   \
+        const __m512d pn_ = _mm512_mask_div_pd(_mm512_mul_pd(V##c, bb_), cnz_,              \
+                                               _mm512_mul_pd(gn_, gn_), cn_);               \
+        V##p = _mm512_mask_mov_pd(V##p, V##act, pn_);                                       \
+        V##c = _mm512_mask_mov_pd(V##c, V##act, cn_);                                       \
+        V##s = _mm512_mask_mov_pd(V##s, V##act, sn_);                                       \
+        V##gamma = _mm512_mask_mov_pd(V##gamma, V##act, gn_);                               \
+        V##skip_e &= (__mmask8)~V##act;                                                     \
+        V##rem = _mm512_mask_sub_epi64(V##rem, V##act, V##rem, ione);                       \
+        const __mmask8 fin_ = V##act & _mm512_cmpeq_epi64_mask(V##rem, izero);              \
+        if (__builtin_expect(fin_ != 0, 0)) {                                               \
+            /* the sweep's last step: e[i] = s p, d[i + q] = sigma + gamma */               \
+            _mm512_mask_i64scatter_pd((void *)0, fin_, V##ea, _mm512_mul_pd(V##s, V##p), 1); \
+            _mm512_mask_i64scatter_pd((void *)0, fin_, _mm512_add_epi64(V##da, V##dread),   \
+                                      _mm512_add_pd(V##sigma, V##gamma), 1);                \
+            V##ea = _mm512_mask_add_epi64(V##ea, V##act, V##ea, V##step);                   \
+            V##da = _mm512_mask_add_epi64(V##da, V##act, V##da, V##step);                   \
+            STERF_VEC_PACK(t, V);                                                           \
+            sterf_vec_next(&t, b, K0, fin_);                                                \
+            STERF_VEC_UNPACK(V, t);                                                         \
+        } else {                                                                            \
+            V##ea = _mm512_mask_add_epi64(V##ea, V##act, V##ea, V##step);                   \
+            V##da = _mm512_mask_add_epi64(V##da, V##act, V##da, V##step);                   \
+        }                                                                                   \
+    } while (0)
+
+STERF_AVX512 static int sterf_run_avx512(fgr_sterf_batch *b, ptrdiff_t budget)
+{
+    const __m512d zero = _mm512_setzero_pd();
+    const __m512i ione = _mm512_set1_epi64(1), izero = _mm512_setzero_si512();
+    sterf_vec t;
+    b->vec = 1;
+    STERF_VEC_LOCALS(a_);
+    STERF_VEC_LOCALS(b_);
+    sterf_fill(b, FGR_STERF_LANES);
+    sterf_vec_load(&t, b, 0);
+    STERF_VEC_UNPACK(a_, t);
+    sterf_vec_load(&t, b, 8);
+    STERF_VEC_UNPACK(b_, t);
+    while (b->nbusy > 0) {
+        if (budget <= 0) {
+            STERF_VEC_PACK(t, a_);
+            sterf_vec_store(&t, b, 0);
+            STERF_VEC_PACK(t, b_);
+            sterf_vec_store(&t, b, 8);
+            return 0;
+        }
+        STERF_VEC_STEP(a_, 0);
+        STERF_VEC_STEP(b_, 8);
+        budget -= FGR_STERF_LANES;
+    }
+    return 1;
+}
+
+static int sterf_avx512_usable(void)
+{
+    return __builtin_cpu_supports("avx512f");
+}
+#endif
+
+int fgr_sterf_run(fgr_sterf_batch *b, ptrdiff_t budget, int scalar_only)
+{
+#ifdef STERF_HAVE_AVX512
+    if (!scalar_only && sterf_avx512_usable())
+        return sterf_run_avx512(b, budget);
+#endif
+    (void)scalar_only;
+    return sterf_run_scalar(b, budget);
+}
+
+ptrdiff_t fgr_sterf_rows(ptrdiff_t rows, ptrdiff_t n, double *diag, double *off, ptrdiff_t ld,
+                         int *status)
+{
+    fgr_sterf_batch b;
+    fgr_sterf_begin(&b, rows, n, diag, off, ld, status);
+    while (!fgr_sterf_run(&b, PTRDIFF_MAX, 0))
+        ;
+    return b.nfail;
 }

@@ -13,7 +13,7 @@ extern "C" {
 #endif
 
 /* Matrices whose sweeps are interleaved. */
-#define FGR_STERF_LANES 8
+#define FGR_STERF_LANES 16
 
 /*
  * For r < rows: diag[r*ld .. r*ld+n-1] <- ascending eigenvalues of the
@@ -25,6 +25,23 @@ extern "C" {
  */
 ptrdiff_t fgr_sterf_rows(ptrdiff_t rows, ptrdiff_t n, double *diag, double *off, ptrdiff_t ld,
                          int *status);
+
+/*
+ * The same computation in slices, so that a caller can check for an interrupt
+ * between them: allocate fgr_sterf_batch_size() bytes, call fgr_sterf_begin
+ * once, then fgr_sterf_run until it returns 1; fgr_sterf_failed gives the
+ * number of rows handed back (status[r] != 0).  Each fgr_sterf_run call does
+ * about `budget` QL/QR steps (one step costs a few nanoseconds) and then
+ * returns 0 if work remains.  scalar_only = 1 selects the interleaved scalar
+ * lanes even where the vector path is available (same bits).  The batch
+ * refers to the caller's arrays until the last call.
+ */
+typedef struct fgr_sterf_batch fgr_sterf_batch;
+size_t fgr_sterf_batch_size(void);
+void fgr_sterf_begin(fgr_sterf_batch *b, ptrdiff_t rows, ptrdiff_t n, double *diag, double *off,
+                     ptrdiff_t ld, int *status);
+int fgr_sterf_run(fgr_sterf_batch *b, ptrdiff_t budget, int scalar_only);
+ptrdiff_t fgr_sterf_failed(const fgr_sterf_batch *b);
 
 #ifdef __cplusplus
 }

@@ -199,8 +199,9 @@ resource.setrlimit(resource.RLIMIT_AS, (vm + (128 << 20), resource.RLIM_INFINITY
 # --------------------------------------------------------------------------
 def test_sample_secular_interruptible():
     """model.sample(size) of the secular path for N = 1000: a long call must
-    react to Ctrl-C (blocks of rows bounded by rows * N^2 <= _samplers._CHUNK_WORK
-    per compiled call)."""
+    react to Ctrl-C (the dot spectra of a block run in slices of QL/QR steps,
+    the secular solver in calls of rows * N^2 <= _samplers._CHUNK_WORK, with
+    a check between them)."""
     run_and_interrupt(
         "import fgrkern\nmodel = fgrkern.LevelDotModel(1000, 0.5, 'GUE')",
         "model.sample(5000, rng=1)",

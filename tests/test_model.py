@@ -162,7 +162,7 @@ def test_rng_handling_and_determinism(monkeypatch):
     d = m.sample(7, rng=123)
     np.testing.assert_array_equal(a.weights, d.weights)
     monkeypatch.setattr(_samplers, "_CHUNK_ELEMENTS", 1 << 18)
-    monkeypatch.setattr(_samplers, "_CHUNK_WORK", 3 * 15 * 15)  # blocks of 3 rows (L = 15)
+    monkeypatch.setattr(_samplers, "_CHUNK_WORK", 3 * 15 * 15)  # solver calls of 3 rows (L = 15)
     d = m.sample(7, rng=123)
     np.testing.assert_array_equal(a.energies, d.energies)
     np.testing.assert_array_equal(a.weights, d.weights)

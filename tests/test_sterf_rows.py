@@ -89,3 +89,85 @@ def test_nan_rows_report_like_dsterf():
         except RuntimeError as exc:
             outcomes.append(("error", str(exc)))
     assert outcomes[0] == outcomes[1]
+
+
+def _special_rows(rng, L, beta):
+    """DE matrices plus rows that take every branch of dsterf's control flow."""
+    d, e = _dumitriu_edelman(rng, 40, L, beta)  # more rows than the 16 lanes, not a multiple
+    if L > 3:
+        e[1, L // 2] = 0.0  # splits into blocks
+        e[2, :] = 0.0  # diagonal already
+        d[3] *= 1e200  # rescaled by dsterf: handed back to LAPACK mid-batch
+        e[3] *= 1e200
+        d[4] *= 1e-200
+        e[4] *= 1e-200
+        d[5, :] = 0.25
+        d[6, :] = 0.0
+        e[6, :] = 0.0
+        # the large diagonal entry at the top or at the bottom: dsterf sweeps
+        # QR (upwards) on one, QL (downwards) on the other
+        d[7] = np.linspace(10.0, 0.0, L)
+        d[8] = np.linspace(0.0, 10.0, L)
+        d[9, ::3] *= 1e-9  # graded
+        e[10, 1::2] = 1e-300  # off-diagonal squares underflow to zero
+    return d, e
+
+
+@pytest.mark.parametrize("beta", [1, 4])
+@pytest.mark.parametrize("L", [2, 3, 9, 40, 200])
+def test_vector_scalar_and_lapack_paths_bitwise(beta, L):
+    """Vector lanes (AVX-512 CPUs), interleaved scalar lanes and LAPACK dsterf."""
+    d, e = _special_rows(np.random.default_rng(7 * L + beta), L, beta)
+    out = []
+    for kw in (dict(lapack=True), dict(scalar=True), {}):
+        a, ea = d.copy(), e.copy()
+        _sampler.tridiag_eigvals_rows(a, ea, **kw)
+        out.append(a.tobytes())
+    assert out[0] == out[1] == out[2]
+
+
+@pytest.mark.parametrize("scalar", [False, True])
+@pytest.mark.parametrize("slice_steps", [1, 5, 16, 997])
+def test_slices_resume_bitwise(scalar, slice_steps):
+    """Stopping after every slice and resuming changes nothing; check runs between slices."""
+    L = 60
+    d, e = _special_rows(np.random.default_rng(11), L, 2)
+    ref, er = d.copy(), e.copy()
+    _sampler.tridiag_eigvals_rows(ref, er, lapack=True)
+    calls = []
+    a, ea = d.copy(), e.copy()
+    _sampler.tridiag_eigvals_rows(a, ea, scalar=scalar, check=lambda: calls.append(1),
+                                  slice_steps=slice_steps)
+    assert a.tobytes() == ref.tobytes()
+    # each QL/QR step counts against the slice: dsterf needs more than 40 rows * L steps
+    assert len(calls) >= 40 * L // (slice_steps + 16)
+
+
+def test_check_stops_the_computation():
+    class Stop(Exception):
+        pass
+
+    calls = []
+
+    def check():
+        calls.append(1)
+        raise Stop
+
+    d, e = _dumitriu_edelman(np.random.default_rng(2), 20, 300, 2)
+    with pytest.raises(Stop):
+        _sampler.tridiag_eigvals_rows(d, e, check=check, slice_steps=1000)
+    assert len(calls) == 1
+    # the lapack path checks between rows
+    with pytest.raises(Stop):
+        _sampler.tridiag_eigvals_rows(d, e, lapack=True, check=check)
+    assert len(calls) == 2
+    with pytest.raises(ValueError, match="slice_steps"):
+        _sampler.tridiag_eigvals_rows(d, e, slice_steps=0)
+
+
+def test_one_row_and_tiny_sizes_use_the_lanes():
+    rng = np.random.default_rng(4)
+    for L in (2, 3, 4, 8, 17, 33):
+        d, e = _dumitriu_edelman(rng, 1, L, 2)
+        a, b = _both(d, e)
+        assert a.tobytes() == b.tobytes()
