@@ -18,8 +18,10 @@ Side by side in one process, one core (BLAS pinned to one thread):
    N+1 = 2000), the dot spectra of the same matrices in one ``tridiag_eigvals_rows``
    call (vector lanes where the CPU has AVX-512, and the interleaved scalar lanes),
    and the cost of each additional coupling g
-   on the same bath (common random numbers, as ``simulate(g=[...])`` does: secular
-   solve per g, plus the survival-probability kernel on a 241-point time grid), and
+   on the same bath per realisation (common random numbers: ``simulate(g=gs[:8])``
+   minus ``simulate(g=gs[:1])`` over one chunk, divided by 7 and by the chunk's
+   realisations; per g a secular solve, the survival-probability kernel on 241
+   log-spaced times and the moments), and
    the secular solve alone on the automatic path and on the one-root-at-a-time
    reference path (``scalar=True``, the solver before the AVX-512 path; same bits).
 
@@ -183,7 +185,7 @@ def section_ratios(quick, sizes=None):
     sizes = sizes or [250, 500, 1000, 2000] + ([] if quick else [4000, 8000])
     n_g = 8  # couplings per bath for the marginal cost
     rows_r = 32  # realisations per measurement: simulate's default chunk
-    t_grid = np.geomspace(0.01, 100.0, 241)
+    tau_grid = np.geomspace(0.01, 100.0, 241)  # t / t_H
     rows = []
     for M in sizes:
         L = M - 1
@@ -204,10 +206,8 @@ def section_ratios(quick, sizes=None):
         n_sample = rows_r if M <= 2000 else 16
 
         def crn(k):
-            def fn():
-                for spec in m.sample_couplings(gs[:k], 1, rng=5):
-                    fk.survival_probability(spec.energies, spec.weights, t_grid * m.heisenberg_time, workers=1)
-            return fn
+            # the product path: one chunk of simulate(g=[...]) (sampler, kernel, moments)
+            return lambda: fk.simulate(m, tau_grid, n_sample, rng=5, g=gs[:k], workers=1)
 
         poles = spectra()()[:1]
         z2 = rng.standard_gamma(1.0, (1, L)) * (gs[2] / L)
@@ -222,7 +222,7 @@ def section_ratios(quick, sizes=None):
              crn(1), crn(n_g), solve(False), solve(True)], reps)
         t_tri = t_lapack / R
         t_one = t_samp / n_sample
-        per_g = (t_ng - t_1g) / (n_g - 1)
+        per_g = (t_ng - t_1g) / (n_g - 1) / n_sample
         rows.append(dict(M=M, dsterf_s=t_tri, realisation_s=t_one, extra_coupling_s=per_g,
                          solve_s=t_sol, solve_one_root_path_s=t_ref, sample_rows=n_sample,
                          rows_per_block=_samplers.secular_block(m, n_sample), spectra_rows=R,

@@ -460,12 +460,18 @@ typedef struct {
 /* Vector lane k <- lane st's sweep state (active), or inactive (st == NULL). */
 STERF_AVX512 static void sterf_vec_put(sterf_vec *v, int k, const sterf_lane *st)
 {
-    static const double dummy_slot[2] = {0.0, 0.0};
+    /* an idle lane reads here (its writes go to the run's sink) */
+    static const double dummy_slot[1] = {0.0};
     const __mmask8 m = (__mmask8)(1u << k);
     if (st == NULL) {
+        const __m512i z = _mm512_setzero_si512();
         v->act &= (__mmask8)~m;
         v->ea = _mm512_mask_set1_epi64(v->ea, m, (long long)(intptr_t)dummy_slot);
         v->da = _mm512_mask_set1_epi64(v->da, m, (long long)(intptr_t)dummy_slot);
+        v->dread = _mm512_mask_mov_epi64(v->dread, m, z);
+        v->dwrite = _mm512_mask_mov_epi64(v->dwrite, m, z);
+        v->ewrite = _mm512_mask_mov_epi64(v->ewrite, m, z);
+        v->step = _mm512_mask_mov_epi64(v->step, m, z);
         return;
     }
     const long long q = st->ql ? 0 : 1;
@@ -531,6 +537,29 @@ STERF_AVX512 static void sterf_vec_store(const sterf_vec *v, fgr_sterf_batch *b,
     }
 }
 
+/* The lanes' values at per-lane addresses, and stores to them (lanes outside
+ * m write to the sink instead).  Scalar loads and stores through the
+ * addresses cost a third of a hardware gather/scatter on current CPUs. */
+STERF_AVX512 static inline __m512d sterf_load8(__m512i addr)
+{
+    long long a[8];
+    _mm512_storeu_si512(a, addr);
+#define STERF_AT(k) (*(const double *)(intptr_t)a[k])
+    return _mm512_set_pd(STERF_AT(7), STERF_AT(6), STERF_AT(5), STERF_AT(4), STERF_AT(3), STERF_AT(2),
+                         STERF_AT(1), STERF_AT(0));
+#undef STERF_AT
+}
+
+STERF_AVX512 static inline void sterf_store8(__m512i addr, __mmask8 m, __m512d v, __m512i sink)
+{
+    long long a[8];
+    double x[8];
+    _mm512_storeu_si512(a, _mm512_mask_blend_epi64(m, sink, addr));
+    _mm512_storeu_pd(x, v);
+    for (int k = 0; k < 8; ++k)
+        *(double *)(intptr_t)a[k] = x[k];
+}
+
 /* The group's state as local variables (V##p, ...), which the compiler keeps
  * in registers; the scalar control of lanes whose sweep ended goes through a
  * sterf_vec copy (rare: once per ~n/2 steps of a lane). */
@@ -553,17 +582,16 @@ STERF_AVX512 static void sterf_vec_store(const sterf_vec *v, fgr_sterf_batch *b,
     do {                                                                                    \
         if (!V##act)                                                                        \
             break;                                                                          \
-        const __m512d bb_ = _mm512_mask_i64gather_pd(zero, V##act, V##ea, (void *)0, 1);    \
-        const __m512d alpha_ = _mm512_mask_i64gather_pd(                                    \
-            zero, V##act, _mm512_add_epi64(V##da, V##dread), (void *)0, 1);                 \
+        const __m512d bb_ = sterf_load8(V##ea);                                             \
+        const __m512d alpha_ = sterf_load8(_mm512_add_epi64(V##da, V##dread));              \
         const __m512d r_ = _mm512_add_pd(V##p, bb_);                                        \
-        _mm512_mask_i64scatter_pd((void *)0, V##act & ~V##skip_e,                           \
-                                  _mm512_add_epi64(V##ea, V##ewrite), _mm512_mul_pd(V##s, r_), 1); \
+        sterf_store8(_mm512_add_epi64(V##ea, V##ewrite), V##act & ~V##skip_e,               \
+                     _mm512_mul_pd(V##s, r_), sink);                                        \
         const __m512d cn_ = _mm512_div_pd(V##p, r_), sn_ = _mm512_div_pd(bb_, r_);          \
         const __m512d gn_ = _mm512_sub_pd(_mm512_mul_pd(cn_, _mm512_sub_pd(alpha_, V##sigma)), \
                                           _mm512_mul_pd(sn_, V##gamma));                    \
-        _mm512_mask_i64scatter_pd((void *)0, V##act, _mm512_add_epi64(V##da, V##dwrite),     \
-                                  _mm512_add_pd(V##gamma, _mm512_sub_pd(alpha_, gn_)), 1);  \
+        sterf_store8(_mm512_add_epi64(V##da, V##dwrite), V##act,                             \
+                     _mm512_add_pd(V##gamma, _mm512_sub_pd(alpha_, gn_)), sink);            \
         /* p = c != 0 ? gamma^2 / c : oldc bb */                                            \
         const __mmask8 cnz_ = _mm512_cmp_pd_mask(cn_, zero, _CMP_NEQ_UQ);                   \
         const __m512d pn_ = _mm512_mask_div_pd(_mm512_mul_pd(V##c, bb_), cnz_,              \
@@ -595,6 +623,8 @@ STERF_AVX512 static int sterf_run_avx512(fgr_sterf_batch *b, ptrdiff_t budget)
 {
     const __m512d zero = _mm512_setzero_pd();
     const __m512i ione = _mm512_set1_epi64(1), izero = _mm512_setzero_si512();
+    double sink_slot[1];
+    const __m512i sink = _mm512_set1_epi64((long long)(intptr_t)sink_slot);
     sterf_vec t;
     b->vec = 1;
     STERF_VEC_LOCALS(a_);
