@@ -18,7 +18,7 @@ def tridiag_eigvals_rows(
     diag: npt.NDArray[np.float64],
     off: npt.NDArray[np.float64],
     lapack: bool = False,
-    scalar: bool = False,
+    scalar: int = False,
     check: Callable[[], object] | None = None,
     slice_steps: int = ...,
 ) -> None: ...

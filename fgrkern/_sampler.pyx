@@ -121,7 +121,7 @@ _STERF_SLICE = 1 << 23
 
 
 def tridiag_eigvals_rows(double[:, ::1] diag, double[:, ::1] off, bint lapack=False,
-                         bint scalar=False, object check=None, Py_ssize_t slice_steps=_STERF_SLICE):
+                         int scalar=False, object check=None, Py_ssize_t slice_steps=_STERF_SLICE):
     """In place: diag[r] <- ascending eigenvalues of tridiag(off[r, :L-1], diag[r]).
 
     ``off`` has the same shape as ``diag``; its last column is ignored and all
@@ -132,7 +132,8 @@ def tridiag_eigvals_rows(double[:, ::1] diag, double[:, ::1] off, bint lapack=Fa
     it does not handle, or all with ``lapack=True``, call LAPACK dsterf.
     ``check`` (if given) is called between slices of about ``slice_steps``
     QL/QR steps: an exception it raises (a stop request) ends the call, with
-    the rows partly overwritten.
+    the rows partly overwritten.  ``scalar=-1`` (for tests) alternates the
+    vector and scalar lanes from slice to slice.
     """
     cdef Py_ssize_t R = diag.shape[0], L = diag.shape[1], r, nfail = 0
     cdef lapack_int n = <lapack_int> L, info = 0
@@ -140,6 +141,7 @@ def tridiag_eigvals_rows(double[:, ::1] diag, double[:, ::1] off, bint lapack=Fa
     cdef int *status = NULL
     cdef fgr_sterf_batch *batch = NULL
     cdef int done = 0
+    cdef Py_ssize_t slices = 0
     if off.shape[0] != R or off.shape[1] != L:
         raise ValueError("diag and off must have the same shape")
     if slice_steps < 1:
@@ -168,7 +170,8 @@ def tridiag_eigvals_rows(double[:, ::1] diag, double[:, ::1] off, bint lapack=Fa
             fgr_sterf_begin(batch, R, L, &diag[0, 0], &off[0, 0], L, status)
         while not done:
             with nogil:
-                done = fgr_sterf_run(batch, slice_steps, scalar)
+                done = fgr_sterf_run(batch, slice_steps, (slices & 1) if scalar < 0 else scalar)
+            slices += 1
             if not done and check is not None:
                 check()
         nfail = fgr_sterf_failed(batch)

@@ -426,12 +426,21 @@ static int sterf_run_scalar(fgr_sterf_batch *b, ptrdiff_t budget)
             return 1;
         if (budget <= 0)
             return 0;
-        for (int k = 0; k < STERF_SCALAR_LANES; ++k) {
+        /* every busy lane steps (a batch begun by the vector runner may have
+         * busy lanes >= STERF_SCALAR_LANES); new matrices go to the first ones */
+        for (int k = 0; k < FGR_STERF_LANES; ++k) {
             if (!b->busy[k])
                 continue;
             --budget;
-            if (sterf_step(&b->lane[k]))
+            if (!sterf_step(&b->lane[k]))
+                continue;
+            if (k < STERF_SCALAR_LANES) {
                 sterf_continue(b, k);
+            } else {
+                const int a = sterf_advance(&b->lane[k]);
+                if (a != STERF_SWEEP)
+                    sterf_retire(b, k, a);
+            }
         }
     }
 }

@@ -126,7 +126,7 @@ def test_vector_scalar_and_lapack_paths_bitwise(beta, L):
     assert out[0] == out[1] == out[2]
 
 
-@pytest.mark.parametrize("scalar", [False, True])
+@pytest.mark.parametrize("scalar", [False, True, -1])  # -1: vector and scalar lanes in turn
 @pytest.mark.parametrize("slice_steps", [1, 5, 16, 997])
 def test_slices_resume_bitwise(scalar, slice_steps):
     """Stopping after every slice and resuming changes nothing; check runs between slices."""
