@@ -21,9 +21,11 @@ Side by side in one process, one core (BLAS pinned to one thread):
    on the same bath per realisation (common random numbers: ``simulate(g=gs[:8])``
    minus ``simulate(g=gs[:1])`` over one chunk, divided by 7 and by the chunk's
    realisations; per g a secular solve, the survival-probability kernel on 241
-   log-spaced times and the moments), and
-   the secular solve alone on the automatic path and on the one-root-at-a-time
-   reference path (``scalar=True``, the solver before the AVX-512 path; same bits).
+   log-spaced times and the moments), and the secular solve alone as the sampler
+   calls it (``arrowhead_rows_scaled``: one coupling, and the marginal cost of
+   each of 8 couplings sharing its pass over the poles), on the reference path
+   (``scalar=True``, no AVX-512; same bits), and the one-coupling solver of
+   ``fgrkern.cython_api`` (``arrowhead_rows``).
 
 Usage: ``python bench/bench_sampler.py [--quick]``; ``run(args)`` returns the
 raw results (also written to bench/results/sampler.json).
@@ -210,26 +212,36 @@ def section_ratios(quick, sizes=None):
             return lambda: fk.simulate(m, tau_grid, n_sample, rng=5, g=gs[:k], workers=1)
 
         poles = spectra()()[:1]
-        z2 = rng.standard_gamma(1.0, (1, L)) * (gs[2] / L)
+        u2 = rng.standard_gamma(1.0, (1, L))
+        z2 = u2 * (gs[2] / L)
         e, w = np.empty((1, M)), np.empty((1, M))
+        c8 = np.array(gs) / L
+        e8, w8 = np.empty((n_g, 1, M)), np.empty((n_g, 1, M))
 
-        def solve(scalar):
-            return lambda: _sampler.arrowhead_rows(poles, z2, 0.0, e, w, scalar=scalar)
+        def solve(scalar, k=1):
+            # the sampler's solver: z2 = factor * u2 for k factors at once
+            return lambda: _sampler.arrowhead_rows_scaled(poles, u2, c8[2:2 + k] if k == 1 else c8[:k], 0.0,
+                                                          e8[:k], w8[:k], scalar=scalar)
+
+        def solve_one_coupling():
+            return _sampler.arrowhead_rows(poles, z2, 0.0, e, w)
 
         reps = 5 if M <= 1000 else (3 if M <= 2000 else 1)
-        t_lapack, t_vec, t_scal, t_samp, t_1g, t_ng, t_sol, t_ref = _cpu_best(
+        t_lapack, t_vec, t_scal, t_samp, t_1g, t_ng, t_sol, t_sol8, t_ref, t_1c = _cpu_best(
             [spectra(lapack=True), spectra(), spectra(scalar=True), lambda: m.sample(n_sample, rng=rng),
-             crn(1), crn(n_g), solve(False), solve(True)], reps)
+             crn(1), crn(n_g), solve(False), solve(False, n_g), solve(True), solve_one_coupling], reps)
         t_tri = t_lapack / R
         t_one = t_samp / n_sample
         per_g = (t_ng - t_1g) / (n_g - 1) / n_sample
         rows.append(dict(M=M, dsterf_s=t_tri, realisation_s=t_one, extra_coupling_s=per_g,
-                         solve_s=t_sol, solve_one_root_path_s=t_ref, sample_rows=n_sample,
+                         solve_s=t_sol, solve_reference_path_s=t_ref, sample_rows=n_sample,
                          rows_per_block=_samplers.secular_block(m, n_sample), spectra_rows=R,
                          lanes_tridiag_over_dsterf=t_vec / t_lapack,
                          scalar_lanes_tridiag_over_dsterf=t_scal / t_lapack,
                          realisation_over_dsterf=t_one / t_tri, extra_coupling_over_dsterf=per_g / t_tri,
-                         solve_over_dsterf=t_sol / t_tri, solve_one_root_path_over_dsterf=t_ref / t_tri))
+                         solve_over_dsterf=t_sol / t_tri, solve_reference_path_over_dsterf=t_ref / t_tri,
+                         extra_coupling_solve_over_dsterf=(t_sol8 - t_sol) / (n_g - 1) / t_tri,
+                         one_coupling_solver_over_dsterf=t_1c / t_tri))
     return rows
 
 
@@ -318,15 +330,16 @@ def _report_classes(rows):
 def _report_ratios(rows):
     print("\n## CPU time / one dsterf call (GUE, one core)\n")
     print("| N+1 | dsterf [ms] | realisation / dsterf | rows sampled | dot spectra / dsterf "
-          "| same, scalar lanes / dsterf | each extra coupling / dsterf "
-          "| secular solve / dsterf | same, one root at a time / dsterf |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| same, scalar lanes / dsterf | each extra coupling / dsterf | secular solve / dsterf "
+          "| its extra coupling / dsterf | reference path / dsterf | one-coupling solver / dsterf |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['M']} | {1e3 * r['dsterf_s']:.2f} | {r['realisation_over_dsterf']:.3f} | "
               f"{r['sample_rows']} | {r['lanes_tridiag_over_dsterf']:.3f} | "
               f"{r['scalar_lanes_tridiag_over_dsterf']:.3f} | "
               f"{r['extra_coupling_over_dsterf']:.3f} | {r['solve_over_dsterf']:.3f} | "
-              f"{r['solve_one_root_path_over_dsterf']:.3f} |")
+              f"{r['extra_coupling_solve_over_dsterf']:.3f} | {r['solve_reference_path_over_dsterf']:.3f} | "
+              f"{r['one_coupling_solver_over_dsterf']:.3f} |")
 
 
 def _report_scaling(rows, ex):

@@ -27,6 +27,11 @@ cdef extern from "fgr_secular.h" nogil:
     int fgr_arrowhead_solve_path(Py_ssize_t L, const double *d, const double *z2, double alpha,
                                  double *e, double *w, double *tau, Py_ssize_t *origin,
                                  double *work, Py_ssize_t *iwork, int scalar_only)
+    int fgr_arrowhead_solve_scaled(Py_ssize_t L, const double *d, const double *u2, Py_ssize_t G,
+                                   const double *c, double alpha, double *e, double *w, Py_ssize_t ld,
+                                   Py_ssize_t min_l, double *work, Py_ssize_t *iwork, int scalar_only)
+    size_t FGR_SEC_SCALED_WORK(Py_ssize_t L, Py_ssize_t G)
+    Py_ssize_t FGR_SEC_SCALED_MIN_L
     size_t FGR_SEC_WORK(Py_ssize_t L)
     size_t FGR_SEC_IWORK(Py_ssize_t L)
     int FGR_SEC_BAD_POLES, FGR_SEC_BAD_COUPLING, FGR_SEC_BAD_ALPHA, FGR_SEC_RANGE, FGR_SEC_SCALE

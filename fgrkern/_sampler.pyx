@@ -18,6 +18,7 @@ include "_lapack_int.pxi"
 import numpy as np
 
 from fgrkern._cdefs cimport (fgr_arrowhead_solve, fgr_arrowhead_solve_path, FGR_SEC_WORK, FGR_SEC_IWORK,
+                             fgr_arrowhead_solve_scaled, FGR_SEC_SCALED_WORK, FGR_SEC_SCALED_MIN_L,
                              FGR_SEC_BAD_POLES, FGR_SEC_BAD_COUPLING, FGR_SEC_BAD_ALPHA, FGR_SEC_RANGE,
                              FGR_SEC_SCALE, fgr_sterf_batch, fgr_sterf_batch_size,
                              fgr_sterf_begin, fgr_sterf_run, fgr_sterf_failed)
@@ -106,6 +107,56 @@ def arrowhead_rows(const double[:, ::1] poles, const double[:, ::1] z2, double a
                 zp = NULL if L == 0 else &z2[r, 0]
                 code = fgr_arrowhead_solve_path(L, pp, zp, alpha, &e[r, 0], &w[r, 0], NULL, NULL,
                                                 work, iwork, scalar)
+                if code != 0:
+                    break
+        if code != 0:
+            raise _secular_error(code)
+    finally:
+        free(work)
+        free(iwork)
+
+
+def arrowhead_rows_scaled(const double[:, ::1] poles, const double[:, ::1] u2, const double[::1] c,
+                          double alpha, double[:, :, :] e, double[:, :, :] w, bint scalar=False,
+                          Py_ssize_t min_l=-1):
+    """Rows r of (e[g], w[g]) for the couplings z2 = c[g] * u2[r] on poles[r or 0] (GIL released).
+
+    One pass over the poles per gap serves every coupling (see
+    ``fgr_arrowhead_solve_scaled``); the numbers of c[g] do not depend on the
+    other factors.  ``e`` and ``w`` have shape (G, R, L + 1) (rows contiguous,
+    the same strides).  ``scalar=True`` forces the reference path (same
+    bits).  Below ``min_l`` poles (default: FGR_SEC_SCALED_MIN_L) each
+    coupling is solved on its own (``arrowhead_rows`` on z2 = c u2).
+    """
+    cdef Py_ssize_t R = u2.shape[0], L = u2.shape[1], G = c.shape[0], r
+    cdef bint shared = poles.shape[0] == 1
+    cdef int code = 0
+    if poles.shape[1] != L or not (shared or poles.shape[0] == R):
+        raise ValueError("poles and u2 have inconsistent shapes")
+    if (e.shape[0] != G or w.shape[0] != G or e.shape[1] != R or w.shape[1] != R
+            or e.shape[2] != L + 1 or w.shape[2] != L + 1):
+        raise ValueError("output arrays have the wrong shape")
+    if (e.strides[0] != w.strides[0] or e.strides[0] % sizeof(double) != 0
+            or e.strides[2] != sizeof(double) or w.strides[2] != sizeof(double)):
+        raise ValueError("e and w must have contiguous rows and the same layout")
+    if R == 0 or G == 0:
+        return
+    cdef Py_ssize_t ld = e.strides[0] // sizeof(double)
+    if min_l < 0:
+        min_l = FGR_SEC_SCALED_MIN_L
+    cdef double *work = <double *> malloc(FGR_SEC_SCALED_WORK(L, G) * sizeof(double))
+    cdef Py_ssize_t *iwork = <Py_ssize_t *> malloc(FGR_SEC_IWORK(L) * sizeof(Py_ssize_t))
+    cdef const double *pp
+    cdef const double *up
+    try:
+        if work == NULL or iwork == NULL:
+            raise MemoryError("arrowhead_rows_scaled: cannot allocate scratch space")
+        with nogil:
+            for r in range(R):
+                pp = NULL if L == 0 else (&poles[0, 0] if shared else &poles[r, 0])
+                up = NULL if L == 0 else &u2[r, 0]
+                code = fgr_arrowhead_solve_scaled(L, pp, up, G, &c[0], alpha, &e[0, r, 0], &w[0, r, 0],
+                                                  ld, min_l, work, iwork, scalar)
                 if code != 0:
                     break
         if code != 0:

@@ -84,7 +84,11 @@ def secular_block(m: "LevelDotModel", size: int) -> int:
 
 
 def _solve_rows(m: "LevelDotModel") -> int:
-    """Rows per compiled call of the secular solver (>= 1; does not change the numbers)."""
+    """Rows per compiled call of the secular solver (>= 1; does not change the numbers).
+
+    One call passes over the poles once per gap for all couplings (~30 L^2
+    operations a row) and iterates each coupling's roots on the gap's window.
+    """
     L = m.n_levels
     return max(1, _CHUNK_WORK // (L * L))
 
@@ -155,28 +159,36 @@ def sample_secular(m: "LevelDotModel", gen: np.random.Generator, gs: Sequence[fl
     per_call = _solve_rows(m)
     # The dot is drawn in the g-independent unit u0; a coupling so large that
     # it needs a larger unit u (g > ~1e240) gets the poles rescaled by the
-    # power of two u0/u (exact).  Each g thus sees the same numbers whichever
-    # other couplings share the call.
+    # power of two u0/u (exact).  Couplings of one unit share the solver's
+    # pass over the poles (z2 = factor * draws); each g sees the same numbers
+    # whichever other couplings share the call.
     u0 = secular_unit(m, 0.0)
     units = [secular_unit(m, float(g)) for g in gs]
-    factors = [_coupling_scale(m, float(g), u) for g, u in zip(gs, units)]
+    groups: dict[float, list[int]] = {}
+    for k, u in enumerate(units):
+        groups.setdefault(u, []).append(k)
+    M = m.n_levels + 1
     for start in range(0, size, chunk):
         check_stop()  # a caller (simulate) that no longer wants the result stops us here
         stop = min(size, start + chunk)
         poles0, draws = _secular_draws(m, gen, stop - start, u0)
-        for g, u, c, (energies, weights) in zip(gs, units, factors, outs):
+        for u, ks in groups.items():
             poles = poles0 if u == u0 else poles0 * (u0 / u)
-            z2 = draws * c
-            e = energies[start:stop]
+            factors = np.array([_coupling_scale(m, float(gs[k]), u) for k in ks])
+            e = np.empty((len(ks), stop - start, M))
+            w = np.empty((len(ks), stop - start, M))
             for r0 in range(0, stop - start, per_call):
                 check_stop()
                 r1 = min(stop - start, r0 + per_call)
-                _sampler.arrowhead_rows(poles if poles.shape[0] == 1 else poles[r0:r1], z2[r0:r1],
-                                        m.eps0 / u, e[r0:r1], weights[start + r0:start + r1])
+                _sampler.arrowhead_rows_scaled(poles if poles.shape[0] == 1 else poles[r0:r1], draws[r0:r1],
+                                               factors, m.eps0 / u, e[:, r0:r1], w[:, r0:r1])
             with np.errstate(over="ignore"):
                 e *= u
-            if not np.all(np.isfinite(e)):
-                raise ValueError(range_message(m, float(g)))
+            for i, k in enumerate(ks):
+                if not np.all(np.isfinite(e[i])):
+                    raise ValueError(range_message(m, float(gs[k])))
+                outs[k][0][start:stop] = e[i]
+                outs[k][1][start:stop] = w[i]
 
 
 def _draw_poisson_levels(m: "LevelDotModel", gen: np.random.Generator, out: np.ndarray, unit: float = 1.0) -> None:

@@ -17,6 +17,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <string.h>
 
 /* No a*b + c -> fma contraction (GCC in ISO C mode does not contract; clang
  * does by default): every path must round exactly as the reference. */
@@ -660,6 +661,566 @@ int fgr_arrowhead_solve_path(ptrdiff_t L, const double *d, const double *z2, dou
                 ++j;
             }
             ++p;
+        }
+    }
+    return 0;
+}
+
+/* ======================================================================
+ * Several couplings on one bath: z2 = c_g u2 for g = 0..G-1 (u2 the unit
+ * coupling draws, c_g the coupling factors), all roots of every coupling.
+ *
+ * The secular function of coupling g is f_g(y) = c0 + y + c_g S(y) with
+ * S(y) = sum_mu u2[mu] / (delta_mu - y): only the factor depends on g.
+ * Within the gap (a[j-1], a[j]) of an interior root, the poles farther than
+ * R = 16 ym from the gap's midpoint (ym = half the gap) contribute to S a
+ * function of h = (position - midpoint), |h| <= ym, with the convergent
+ * expansion
+ *     sum_far u2/(D - h) = sum_k F_k h^k,   F_k = sum_far u2 / D^(k+1),
+ * (D the far pole's distance from the midpoint; ratio |h/D| <= 1/16), so
+ * that SEC_NMOM moments F_k, computed once per gap from the bath alone,
+ * give the far part to 16^-SEC_NMOM ~ 1e-17 of its size at any point of
+ * the gap for every coupling.  The near poles (within R, typically ~8 on
+ * each side) are summed exactly at each evaluation, as the one-coupling
+ * solver does over all poles; the iteration itself (bracket, rational
+ * steps, stopping test) is that solver's (sec_start / sec_step).  One pass
+ * over the poles per gap thus serves every coupling: an additional
+ * coupling costs O(window) per evaluation instead of O(L).
+ *
+ * Below min_l poles (a parameter: ~500 on current CPUs, where one pass of
+ * moments costs as much as the one-coupling solver's passes) every coupling
+ * goes to the one-coupling solver.  Outer roots, gaps whose window would
+ * exceed SEC_GAP_WMAX poles, and
+ * couplings outside the range where no scaled quantity can under- or
+ * overflow are solved with evaluations over all poles.  Whatever the other
+ * couplings of a call, the numbers of coupling g are the same (every
+ * decision depends only on the bath and on c_g).  The scalar path (the
+ * reference) and the AVX-512 moment pass give the same bits.
+ * ====================================================================== */
+#define SEC_NMOM 14
+#define SEC_GAP_INVRHO 16.0
+#define SEC_GAP_WMAX 96
+#define SEC_GAP_BLOCK 64 /* 64 * SEC_GAP_STRIDE: see FGR_SEC_SCALED_WORK */
+/* The far-field path needs at least this many poles (min_l below). */
+#define SEC_GAP_MIN_L 32
+/* doubles per gap: left and right moments F_k and derivative coefficients (k+1) F_(k+1) */
+#define SEC_GAP_STRIDE (4 * SEC_NMOM)
+#if SEC_GAP_BLOCK * SEC_GAP_STRIDE != 64 * 56
+#error "FGR_SEC_SCALED_WORK assumes 64 gaps of 56 doubles"
+#endif
+
+/* Far poles need fewer terms: one at distance >= X ym contributes terms
+ * ~(ym / X ym)^k of its first, so SEC_TIERS[t].nk moments are exact to ~1e-18
+ * of that pole's term beyond SEC_TIERS[t].x half-gaps. */
+#define SEC_NTIERS 3
+static const struct {
+    double x;
+    int nk;
+} SEC_TIERS[SEC_NTIERS] = {{64.0, 10}, {512.0, 7}, {8192.0, 5}};
+
+typedef struct {
+    ptrdiff_t w0, w1; /* the near window [w0, w1); w1 < 0: no expansion for this gap */
+    double ym;        /* half the gap: the midpoint's offset from a[j-1] */
+    /* poles mu < lt[t] (left) and mu >= rt[t] (right) are beyond SEC_TIERS[t].x half-gaps */
+    ptrdiff_t lt[SEC_NTIERS], rt[SEC_NTIERS];
+} sec_gap;
+
+/* The window of interior gap j (1 <= j < K). */
+static sec_gap sec_gap_window(ptrdiff_t K, const double *a, ptrdiff_t j)
+{
+    sec_gap gp;
+    const ptrdiff_t jl = j - 1;
+    const double ym = 0.5 * (a[j] - a[jl]);
+    const double R = SEC_GAP_INVRHO * ym;
+    ptrdiff_t w0 = jl, w1 = j + 1;
+    while (w0 > 0 && -((a[w0 - 1] - a[jl]) - ym) < R)
+        --w0;
+    while (w1 < K && ((a[w1] - a[jl]) - ym) < R)
+        ++w1;
+    gp.ym = ym;
+    gp.w0 = w0;
+    gp.w1 = (w1 - w0 <= SEC_GAP_WMAX && R < INFINITY) ? w1 : -1;
+    /* tier bounds by bisection on D = (a[mu] - a[j-1]) - ym (monotone in mu) */
+    for (int t = 0; t < SEC_NTIERS; ++t) {
+        const double X = SEC_TIERS[t].x * ym;
+        ptrdiff_t lo = 0, hi = w0; /* left: the first mu with -D < X */
+        while (lo < hi) {
+            const ptrdiff_t mid = lo + (hi - lo) / 2;
+            if (-((a[mid] - a[jl]) - ym) >= X)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        gp.lt[t] = lo;
+        lo = w1 < 0 ? K : w1;
+        hi = K; /* right: the first mu with D >= X */
+        while (lo < hi) {
+            const ptrdiff_t mid = lo + (hi - lo) / 2;
+            if (((a[mid] - a[jl]) - ym) >= X)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        gp.rt[t] = lo;
+    }
+    return gp;
+}
+
+/* The terms u2 r^(k+1), r = 1/D, k < nk, of one far pole added to the moments m[k]. */
+static inline void sec_moments_add(double *m, double u2, double D, int nk)
+{
+    const double r = 1.0 / D;
+    double t = u2 * r;
+    m[0] += t;
+    for (int k = 1; k < nk; ++k) {
+        t = t * r;
+        m[k] += t;
+    }
+}
+
+/* Moments a pole needs: SEC_NMOM near the window, fewer by tier beyond. */
+static inline int sec_left_nk(const sec_gap *gp, ptrdiff_t mu)
+{
+    int nk = SEC_NMOM;
+    for (int t = 0; t < SEC_NTIERS; ++t)
+        if (mu < gp->lt[t])
+            nk = SEC_TIERS[t].nk;
+    return nk;
+}
+
+static inline int sec_right_nk(const sec_gap *gp, ptrdiff_t mu)
+{
+    int nk = SEC_NMOM;
+    for (int t = 0; t < SEC_NTIERS; ++t)
+        if (mu >= gp->rt[t])
+            nk = SEC_TIERS[t].nk;
+    return nk;
+}
+
+/* (k+1) F_(k+1): the expansion of the far part's derivative sum u2/(D - h)^2.
+ * Moments that overflow (a gap ~1e-300 wide in a bath of width 1) leave the
+ * gap to evaluations over all poles (w1 = -1). */
+static void sec_moments_finish(double *mom, sec_gap *gp)
+{
+    int finite = 1;
+    for (int side = 0; side < 2; ++side) {
+        double *F = mom + side * 2 * SEC_NMOM, *dF = F + SEC_NMOM;
+        for (int k = 0; k + 1 < SEC_NMOM; ++k)
+            dF[k] = (double)(k + 1) * F[k + 1];
+        dF[SEC_NMOM - 1] = 0.0;
+        for (int k = 0; k < 2 * SEC_NMOM; ++k)
+            finite &= isfinite(F[k]) != 0;
+    }
+    if (!finite)
+        gp->w1 = -1;
+}
+
+/* The per-lane data of up to eight gaps j0 .. j0+n-1 for the vector moment
+ * passes; a gap without expansion takes no terms (empty far ranges). */
+typedef struct {
+    double al[8], yl[8];
+    long long w0[8], w1[8], lt[SEC_NTIERS][8], rt[SEC_NTIERS][8];
+    ptrdiff_t lmax, rmin; /* the union of the lanes' far ranges: [0, lmax) and [rmin, K) */
+} sec_lanes;
+
+static void sec_lanes_setup(sec_lanes *ln, ptrdiff_t K, const double *a, ptrdiff_t j0, const sec_gap *gp, int n)
+{
+    ln->lmax = 0;
+    ln->rmin = K;
+    for (int q = 0; q < n; ++q) {
+        const int ok = gp[q].w1 >= 0;
+        ln->al[q] = a[j0 + q - 1];
+        ln->yl[q] = gp[q].ym;
+        ln->w0[q] = ok ? gp[q].w0 : 0;
+        ln->w1[q] = ok ? gp[q].w1 : K;
+        for (int t = 0; t < SEC_NTIERS; ++t) {
+            ln->lt[t][q] = ok ? gp[q].lt[t] : 0;
+            ln->rt[t][q] = ok ? gp[q].rt[t] : K;
+        }
+        ln->lmax = ln->w0[q] > ln->lmax ? (ptrdiff_t)ln->w0[q] : ln->lmax;
+        ln->rmin = ln->w1[q] < ln->rmin ? (ptrdiff_t)ln->w1[q] : ln->rmin;
+    }
+}
+
+/* A gap's moments from one lane of vector sums (left[k * stride], right[k * stride]). */
+static void sec_moments_store(double *mq, const double *left, const double *right, ptrdiff_t stride,
+                              sec_gap *gp)
+{
+    for (int k = 0; k < SEC_NMOM; ++k) {
+        mq[k] = left[k * stride];
+        mq[SEC_NMOM + k] = 0.0;
+        mq[2 * SEC_NMOM + k] = right[k * stride];
+        mq[3 * SEC_NMOM + k] = 0.0;
+    }
+    sec_moments_finish(mq, gp);
+}
+
+/* Moments of gaps j0 .. j0+n-1 (reference path). */
+static void sec_gap_moments(ptrdiff_t K, const double *a, const double *u2, ptrdiff_t j0,
+                            ptrdiff_t n, sec_gap *gp, double *mom)
+{
+    for (ptrdiff_t q = 0; q < n; ++q) {
+        double *m = mom + q * SEC_GAP_STRIDE;
+        for (int k = 0; k < SEC_GAP_STRIDE; ++k)
+            m[k] = 0.0;
+        if (gp[q].w1 < 0)
+            continue;
+        const ptrdiff_t jl = j0 + q - 1;
+        const double ym = gp[q].ym;
+        for (ptrdiff_t mu = 0; mu < gp[q].w0; ++mu)
+            sec_moments_add(m, u2[mu], (a[mu] - a[jl]) - ym, sec_left_nk(gp + q, mu));
+        for (ptrdiff_t mu = gp[q].w1; mu < K; ++mu)
+            sec_moments_add(m + 2 * SEC_NMOM, u2[mu], (a[mu] - a[jl]) - ym, sec_right_nk(gp + q, mu));
+        sec_moments_finish(m, gp + q);
+    }
+}
+
+/* sum_k c[k] h^k (k < SEC_NMOM = 14) by Estrin's scheme, given h^2, h^4, h^8:
+ * a dependency chain of four multiply-adds (the root iteration waits for
+ * the four series of an evaluation) where Horner's rule has thirteen. */
+static inline double sec_series(const double *c, double h, double h2, double h4, double h8)
+{
+    const double q0 = c[0] + c[1] * h, q1 = c[2] + c[3] * h, q2 = c[4] + c[5] * h;
+    const double q3 = c[6] + c[7] * h, q4 = c[8] + c[9] * h, q5 = c[10] + c[11] * h;
+    const double q6 = c[12] + c[13] * h;
+    const double r0 = q0 + q1 * h2, r1 = q2 + q3 * h2, r2 = q4 + q5 * h2;
+    return (r0 + r1 * h4) + (r2 + q6 * h4) * h8;
+}
+#if SEC_NMOM != 14
+#error "sec_series is written out for SEC_NMOM = 14"
+#endif
+
+/* sec_eval for the factor cs, over all poles. */
+static sec_val sec_eval_scaled(ptrdiff_t K, const double *a, const double *u2, ptrdiff_t eo,
+                               ptrdiff_t split, double c0, double y, double cs)
+{
+    double flo, dlo, fhi, dhi;
+    sec_sums(a, u2, a[eo], y, 0, split, &flo, &dlo);
+    sec_sums(a, u2, a[eo], y, split, K, &fhi, &dhi);
+    return sec_value(c0, y, cs * flo, cs * dlo, cs * fhi, cs * dhi);
+}
+
+/* sec_eval for the factor cs in gap j: the window exactly, the rest by its moments. */
+static sec_val sec_eval_gap(const double *a, const double *u2, ptrdiff_t j, const sec_gap *gp,
+                            const double *mom, ptrdiff_t eo, ptrdiff_t split, double c0, double y,
+                            double cs)
+{
+    double flo, dlo, fhi, dhi;
+    sec_sums(a, u2, a[eo], y, gp->w0, split, &flo, &dlo);
+    sec_sums(a, u2, a[eo], y, split, gp->w1, &fhi, &dhi);
+    const double h = ((a[eo] - a[j - 1]) + y) - gp->ym, h2 = h * h, h4 = h2 * h2, h8 = h4 * h4;
+    flo += sec_series(mom, h, h2, h4, h8);
+    dlo += sec_series(mom + SEC_NMOM, h, h2, h4, h8);
+    fhi += sec_series(mom + 2 * SEC_NMOM, h, h2, h4, h8);
+    dhi += sec_series(mom + 3 * SEC_NMOM, h, h2, h4, h8);
+    return sec_value(c0, y, cs * flo, cs * dlo, cs * fhi, cs * dhi);
+}
+
+/* Root j of coupling factor cs; gp/mom NULL: evaluations over all poles. */
+static int sec_root_scaled(ptrdiff_t K, const double *a, const double *u2, double alpha,
+                           double ztot, double cs, ptrdiff_t j, const sec_gap *gp,
+                           const double *mom, double *y_out, ptrdiff_t *o_out, double *w_out)
+{
+    sec_root_state st;
+    sec_val v;
+    int r;
+    sec_start(&st, K, a, alpha, ztot, j);
+    do
+        v = gp ? sec_eval_gap(a, u2, j, gp, mom, st.eo, st.split, st.c0, st.y, cs)
+               : sec_eval_scaled(K, a, u2, st.eo, st.split, st.c0, st.y, cs);
+    while ((r = sec_step(&st, a, alpha, v)) == SEC_STEP_EVAL);
+    *y_out = st.y;
+    *o_out = st.o;
+    *w_out = 1.0 / (1.0 + (v.dlo + v.dhi));
+    return r == SEC_STEP_LIMIT;
+}
+
+#ifdef SEC_HAVE_AVX512
+/* Poles mu0 <= mu < max(mu0, mu1) of one side, at most kmax moments (a
+ * constant after inlining); returns the end. */
+SEC_AVX512 static inline __attribute__((always_inline)) ptrdiff_t
+sec_mom8_range(const double *a, const double *u2, ptrdiff_t mu0, ptrdiff_t mu1, const int kmax, const int side,
+               __m512i w0v, __m512i w1v, const __m512i *ltv, const __m512i *rtv, __m512d alv, __m512d ymv,
+               __m512d *acc)
+{
+    for (ptrdiff_t mu = mu0; mu < mu1; ++mu) {
+        const __m512i muv = _mm512_set1_epi64((long long)mu);
+        const __mmask8 far = side ? _mm512_cmpge_epi64_mask(muv, w1v) : _mm512_cmplt_epi64_mask(muv, w0v);
+        /* need[t]: the lanes that take moments k >= SEC_TIERS[t].nk of this pole */
+        __mmask8 need[SEC_NTIERS];
+        for (int t = 0; t < SEC_NTIERS; ++t)
+            need[t] = far & (side ? _mm512_cmplt_epi64_mask(muv, rtv[t]) : _mm512_cmpge_epi64_mask(muv, ltv[t]));
+        const __m512d D = _mm512_sub_pd(_mm512_sub_pd(_mm512_set1_pd(a[mu]), alv), ymv);
+        const __m512d r = sec_recip8(D);
+        __m512d t = _mm512_mul_pd(_mm512_set1_pd(u2[mu]), r);
+        acc[0] = _mm512_mask_add_pd(acc[0], far, acc[0], t);
+        for (int k = 1; k < kmax; ++k) {
+            const __mmask8 m = k >= SEC_TIERS[0].nk ? need[0] : k >= SEC_TIERS[1].nk ? need[1]
+                             : k >= SEC_TIERS[2].nk ? need[2] : far;
+            t = _mm512_mul_pd(t, r);
+            acc[k] = _mm512_mask_add_pd(acc[k], m, acc[k], t);
+        }
+    }
+    return mu1 > mu0 ? mu1 : mu0;
+}
+
+/* The moments of eight gaps j0 .. j0+7 at once (lane q: gap j0+q); bitwise
+ * sec_gap_moments: per lane the same terms in the same (ascending) order. */
+SEC_AVX512 static void sec_gap_moments8(ptrdiff_t K, const double *a, const double *u2,
+                                        ptrdiff_t j0, sec_gap *gp, double *mom)
+{
+    sec_lanes ln;
+    sec_lanes_setup(&ln, K, a, j0, gp, 8);
+    double *al = ln.al, *yl = ln.yl;
+    long long *w0 = ln.w0, *w1 = ln.w1, (*lt)[8] = ln.lt, (*rt)[8] = ln.rt;
+    const ptrdiff_t lmax = ln.lmax, rmin = ln.rmin;
+    const __m512d alv = _mm512_loadu_pd(al), ymv = _mm512_loadu_pd(yl);
+    const __m512i w0v = _mm512_loadu_si512(w0), w1v = _mm512_loadu_si512(w1);
+    __m512i ltv[SEC_NTIERS], rtv[SEC_NTIERS];
+    for (int t = 0; t < SEC_NTIERS; ++t) {
+        ltv[t] = _mm512_loadu_si512(lt[t]);
+        rtv[t] = _mm512_loadu_si512(rt[t]);
+    }
+    double out[2][SEC_NMOM][8];
+    for (int side = 0; side < 2; ++side) {
+        __m512d acc[SEC_NMOM];
+        for (int k = 0; k < SEC_NMOM; ++k)
+            acc[k] = _mm512_setzero_pd();
+        /* segments of poles where the lanes need at most kmax moments */
+        ptrdiff_t bound[SEC_NTIERS];
+        for (int t = 0; t < SEC_NTIERS; ++t) {
+            bound[t] = side ? rmin : lmax;
+            for (int q = 0; q < 8; ++q)
+                bound[t] = side ? (rt[t][q] > bound[t] ? (ptrdiff_t)rt[t][q] : bound[t])
+                                : (lt[t][q] < bound[t] ? (ptrdiff_t)lt[t][q] : bound[t]);
+        }
+        if (!side) {
+            ptrdiff_t mu = 0;
+            mu = sec_mom8_range(a, u2, mu, bound[2], 5, 0, w0v, w1v, ltv, rtv, alv, ymv, acc);
+            mu = sec_mom8_range(a, u2, mu, bound[1], 7, 0, w0v, w1v, ltv, rtv, alv, ymv, acc);
+            mu = sec_mom8_range(a, u2, mu, bound[0], 10, 0, w0v, w1v, ltv, rtv, alv, ymv, acc);
+            sec_mom8_range(a, u2, mu, lmax, SEC_NMOM, 0, w0v, w1v, ltv, rtv, alv, ymv, acc);
+        } else {
+            ptrdiff_t mu = rmin;
+            mu = sec_mom8_range(a, u2, mu, bound[0], SEC_NMOM, 1, w0v, w1v, ltv, rtv, alv, ymv, acc);
+            mu = sec_mom8_range(a, u2, mu, bound[1], 10, 1, w0v, w1v, ltv, rtv, alv, ymv, acc);
+            mu = sec_mom8_range(a, u2, mu, bound[2], 7, 1, w0v, w1v, ltv, rtv, alv, ymv, acc);
+            sec_mom8_range(a, u2, mu, K, 5, 1, w0v, w1v, ltv, rtv, alv, ymv, acc);
+        }
+        for (int k = 0; k < SEC_NMOM; ++k)
+            _mm512_storeu_pd(out[side][k], acc[k]);
+    }
+    for (int q = 0; q < 8; ++q)
+        sec_moments_store(mom + q * SEC_GAP_STRIDE, &out[0][0][q], &out[1][0][q], 8, gp + q);
+}
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define SEC_HAVE_V4 1
+#if defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) && !defined(FGR_NO_MULTIVERSIONING) \
+    && !defined(__clang__)
+#define SEC_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SEC_CLONES
+#endif
+/* inlined into each clone of its caller */
+#define SEC_CLONES_INLINE __attribute__((always_inline))
+typedef double sec_v4 __attribute__((vector_size(32)));
+typedef long long sec_m4 __attribute__((vector_size(32)));
+
+/* Poles mu0 <= mu < max(mu0, mu1) of one side, at most kmax moments (a
+ * constant after inlining); returns the end.  A lane outside its range adds
+ * the bits of +0.0, which leaves its sum unchanged (the sums start at +0.0
+ * and never become -0.0). */
+SEC_CLONES_INLINE static inline ptrdiff_t
+sec_mom4_range(const double *a, const double *u2, ptrdiff_t mu0, ptrdiff_t mu1, const int kmax, const int side,
+               const sec_m4 *pw0, const sec_m4 *pw1, const sec_m4 *lt, const sec_m4 *rt, const sec_v4 *pal,
+               const sec_v4 *pyl, sec_v4 *acc)
+{
+    const sec_v4 one = {1.0, 1.0, 1.0, 1.0}, al = *pal, yl = *pyl;
+    const sec_m4 w0 = *pw0, w1 = *pw1;
+    for (ptrdiff_t mu = mu0; mu < mu1; ++mu) {
+        const sec_m4 muv = {mu, mu, mu, mu};
+        const sec_m4 far = side ? (muv >= w1) : (muv < w0); /* all ones where the pole is far */
+        sec_m4 need[SEC_NTIERS];
+        for (int t = 0; t < SEC_NTIERS; ++t)
+            need[t] = far & (side ? (muv < rt[t]) : (muv >= lt[t]));
+        const sec_v4 av = {a[mu], a[mu], a[mu], a[mu]}, uv = {u2[mu], u2[mu], u2[mu], u2[mu]};
+        const sec_v4 r = one / ((av - al) - yl);
+        sec_v4 t = uv * r;
+        acc[0] += (sec_v4)((sec_m4)t & far);
+        for (int k = 1; k < kmax; ++k) {
+            const sec_m4 m = k >= SEC_TIERS[0].nk ? need[0] : k >= SEC_TIERS[1].nk ? need[1]
+                           : k >= SEC_TIERS[2].nk ? need[2] : far;
+            t = t * r;
+            acc[k] += (sec_v4)((sec_m4)t & m);
+        }
+    }
+    return mu1 > mu0 ? mu1 : mu0;
+}
+
+/* The moments of four gaps j0 .. j0+3 at once (lane q: gap j0+q), bitwise
+ * sec_gap_moments: per lane the same divisions, products and sums in the
+ * same order. */
+SEC_CLONES static void sec_gap_moments4(ptrdiff_t K, const double *a, const double *u2, ptrdiff_t j0,
+                                        sec_gap *gp, double *mom)
+{
+    sec_lanes ln;
+    sec_lanes_setup(&ln, K, a, j0, gp, 4);
+    sec_v4 al, yl;
+    sec_m4 w0, w1, lt[SEC_NTIERS], rt[SEC_NTIERS];
+    memcpy(&al, ln.al, sizeof al);
+    memcpy(&yl, ln.yl, sizeof yl);
+    memcpy(&w0, ln.w0, sizeof w0);
+    memcpy(&w1, ln.w1, sizeof w1);
+    for (int t = 0; t < SEC_NTIERS; ++t) {
+        memcpy(&lt[t], ln.lt[t], sizeof lt[t]);
+        memcpy(&rt[t], ln.rt[t], sizeof rt[t]);
+    }
+    const ptrdiff_t lmax = ln.lmax, rmin = ln.rmin;
+    sec_v4 acc[2][SEC_NMOM];
+    for (int side = 0; side < 2; ++side) {
+        for (int k = 0; k < SEC_NMOM; ++k)
+            acc[side][k] = al - al;
+        ptrdiff_t bound[SEC_NTIERS];
+        for (int t = 0; t < SEC_NTIERS; ++t) {
+            bound[t] = side ? rmin : lmax;
+            for (int q = 0; q < 4; ++q)
+                bound[t] = side ? (rt[t][q] > bound[t] ? (ptrdiff_t)rt[t][q] : bound[t])
+                                : (lt[t][q] < bound[t] ? (ptrdiff_t)lt[t][q] : bound[t]);
+        }
+        sec_v4 *A = acc[side];
+        if (!side) {
+            ptrdiff_t mu = 0;
+            mu = sec_mom4_range(a, u2, mu, bound[2], 5, 0, &w0, &w1, lt, rt, &al, &yl, A);
+            mu = sec_mom4_range(a, u2, mu, bound[1], 7, 0, &w0, &w1, lt, rt, &al, &yl, A);
+            mu = sec_mom4_range(a, u2, mu, bound[0], 10, 0, &w0, &w1, lt, rt, &al, &yl, A);
+            sec_mom4_range(a, u2, mu, lmax, SEC_NMOM, 0, &w0, &w1, lt, rt, &al, &yl, A);
+        } else {
+            ptrdiff_t mu = rmin;
+            mu = sec_mom4_range(a, u2, mu, bound[0], SEC_NMOM, 1, &w0, &w1, lt, rt, &al, &yl, A);
+            mu = sec_mom4_range(a, u2, mu, bound[1], 10, 1, &w0, &w1, lt, rt, &al, &yl, A);
+            mu = sec_mom4_range(a, u2, mu, bound[2], 7, 1, &w0, &w1, lt, rt, &al, &yl, A);
+            sec_mom4_range(a, u2, mu, K, 5, 1, &w0, &w1, lt, rt, &al, &yl, A);
+        }
+    }
+    for (int q = 0; q < 4; ++q)
+        sec_moments_store(mom + q * SEC_GAP_STRIDE, (const double *)acc[0] + q, (const double *)acc[1] + q, 4,
+                          gp + q);
+}
+#endif
+
+/* The smallest and largest unit coupling, and whether the poles are distinct
+ * and every u2 is positive (else the one-coupling solver, which deflates). */
+static int sec_scaled_plain(ptrdiff_t L, const double *d, const double *u2, double *umin, double *umax)
+{
+    double lo = INFINITY, hi = 0.0;
+    for (ptrdiff_t mu = 0; mu < L; ++mu) {
+        if (!(u2[mu] > 0.0) || !isfinite(u2[mu]) || !isfinite(d[mu]) || (mu > 0 && !(d[mu] > d[mu - 1])))
+            return 0;
+        lo = fmin(lo, u2[mu]);
+        hi = fmax(hi, u2[mu]);
+    }
+    *umin = lo;
+    *umax = hi;
+    return 1;
+}
+
+int fgr_arrowhead_solve_scaled(ptrdiff_t L, const double *d, const double *u2, ptrdiff_t G,
+                               const double *c, double alpha, double *e, double *w, ptrdiff_t ld,
+                               ptrdiff_t min_l, double *work, ptrdiff_t *iwork, int scalar_only)
+{
+    double umin = 0.0, umax = 0.0;
+    for (ptrdiff_t g = 0; g < G; ++g)
+        if (!isfinite(c[g]) || !(c[g] >= 0.0))
+            return FGR_SEC_BAD_COUPLING;
+    const int plain = L >= SEC_GAP_MIN_L && L >= min_l && isfinite(alpha) && sec_scaled_plain(L, d, u2, &umin, &umax);
+    double *a = work, *s = work + L, *z2 = work + 2 * L, *cs = work + 3 * L;
+    double *mom = cs + G, *sub = mom + SEC_GAP_BLOCK * SEC_GAP_STRIDE;
+    sec_gap gp[SEC_GAP_BLOCK];
+    /* the bath's scale 2^k, independent of the couplings (scaling by 2^-k is
+     * exact; z2 = c u2 scales as u2) */
+    int k = 0;
+    double ssum = 0.0;
+    if (plain) {
+        double big = fabs(alpha);
+        for (ptrdiff_t mu = 0; mu < L; ++mu)
+            big = fmax(big, fabs(d[mu]));
+        big = fmax(big, sqrt(umax));
+        k = big > 0.0 ? ilogb(big) : 0;
+        for (ptrdiff_t mu = 0; mu < L; ++mu) {
+            a[mu] = ldexp(d[mu], -k);
+            s[mu] = ldexp(u2[mu], -2 * k);
+            ssum += s[mu];
+        }
+    }
+    /* per coupling: the factor, or 0 where the one-coupling solver takes over
+     * (a zero coupling, scaled couplings that could under- or overflow,
+     * deflation, small L) */
+    for (ptrdiff_t g = 0; g < G; ++g) {
+        const int ok = plain && c[g] * ldexp(umin, -2 * k) >= 0x1p-600 && c[g] * ldexp(umax, -2 * k) <= 0x1p600;
+        cs[g] = ok ? c[g] : 0.0;
+        if (ok)
+            continue;
+        for (ptrdiff_t mu = 0; mu < L; ++mu)
+            z2[mu] = c[g] * u2[mu];
+        const int code = fgr_arrowhead_solve_path(L, d, z2, alpha, e + g * ld, w + g * ld, NULL, NULL,
+                                                  sub, iwork, scalar_only);
+        if (code != 0)
+            return code;
+    }
+    if (!plain)
+        return 0;
+    const ptrdiff_t K = L;
+    const double alpha_s = ldexp(alpha, -k);
+    /* outer roots, over all poles */
+    for (ptrdiff_t g = 0; g < G; ++g) {
+        if (cs[g] == 0.0)
+            continue;
+        for (int side = 0; side < 2; ++side) {
+            const ptrdiff_t j = side ? K : 0;
+            double y, wj;
+            ptrdiff_t o;
+            if (sec_root_scaled(K, a, s, alpha_s, cs[g] * ssum, cs[g], j, NULL, NULL, &y, &o, &wj))
+                return 1;
+            e[g * ld + j] = ldexp(a[o] + y, k);
+            w[g * ld + j] = wj;
+            if (!isfinite(e[g * ld + j]))
+                return FGR_SEC_RANGE;
+        }
+    }
+    /* interior roots, SEC_GAP_BLOCK gaps at a time: one moment pass for all couplings */
+    for (ptrdiff_t j0 = 1; j0 < K; j0 += SEC_GAP_BLOCK) {
+        const ptrdiff_t n = K - j0 < SEC_GAP_BLOCK ? K - j0 : SEC_GAP_BLOCK;
+        for (ptrdiff_t q = 0; q < n; ++q)
+            gp[q] = sec_gap_window(K, a, j0 + q);
+        ptrdiff_t q0 = 0;
+#ifdef SEC_HAVE_AVX512
+        if (!scalar_only && sec_avx512_usable())
+            for (; q0 + 8 <= n; q0 += 8)
+                sec_gap_moments8(K, a, s, j0 + q0, gp + q0, mom + q0 * SEC_GAP_STRIDE);
+#endif
+#ifdef SEC_HAVE_V4
+        for (; q0 + 4 <= n; q0 += 4)
+            sec_gap_moments4(K, a, s, j0 + q0, gp + q0, mom + q0 * SEC_GAP_STRIDE);
+#endif
+        sec_gap_moments(K, a, s, j0 + q0, n - q0, gp + q0, mom + q0 * SEC_GAP_STRIDE);
+        for (ptrdiff_t g = 0; g < G; ++g) {
+            if (cs[g] == 0.0)
+                continue;
+            for (ptrdiff_t q = 0; q < n; ++q) {
+                const ptrdiff_t j = j0 + q;
+                const int ok = gp[q].w1 >= 0;
+                double y, wj;
+                ptrdiff_t o;
+                if (sec_root_scaled(K, a, s, alpha_s, cs[g] * ssum, cs[g], j, ok ? gp + q : NULL,
+                                    ok ? mom + q * SEC_GAP_STRIDE : NULL, &y, &o, &wj))
+                    return 1;
+                e[g * ld + j] = ldexp(a[o] + y, k);
+                w[g * ld + j] = wj;
+                if (!isfinite(e[g * ld + j]))
+                    return FGR_SEC_RANGE;
+            }
         }
     }
     return 0;

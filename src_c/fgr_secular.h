@@ -72,6 +72,26 @@ int fgr_arrowhead_solve_path(ptrdiff_t L, const double *d, const double *z2, dou
                              double *e, double *w, double *tau, ptrdiff_t *origin,
                              double *work, ptrdiff_t *iwork, int scalar_only);
 
+/*
+ * Several couplings on one bath: for g < G, the arrowhead with z2 = c[g] u2
+ * (u2[0..L-1] >= 0 the unit couplings, c[g] >= 0 the factors): ascending
+ * eigenvalues e[g*ld .. g*ld+L] and weights w[g*ld .. g*ld+L] (ld >= L+1).
+ * The poles' far field in each gap is computed once for all couplings (see
+ * fgr_secular.c); the numbers of coupling g do not depend on the others.
+ * Distinct poles with positive u2 and L >= max(32, min_l) take this path
+ * (the sampler passes min_l = FGR_SEC_SCALED_MIN_L, where it starts to pay
+ * off for a single coupling); otherwise (and
+ * for factors whose couplings could leave the safe range) each coupling is
+ * solved by fgr_arrowhead_solve_path on z2 = c[g] * u2.  Errors as there
+ * (the first one stops the solve; FGR_SEC_BAD_COUPLING also for a negative or
+ * non-finite c[g]).
+ */
+#define FGR_SEC_SCALED_WORK(L, G) (3 * (size_t)(L) + (size_t)(G) + 64 * 56 + FGR_SEC_WORK(L))
+#define FGR_SEC_SCALED_MIN_L 512
+int fgr_arrowhead_solve_scaled(ptrdiff_t L, const double *d, const double *u2, ptrdiff_t G,
+                               const double *c, double alpha, double *e, double *w, ptrdiff_t ld,
+                               ptrdiff_t min_l, double *work, ptrdiff_t *iwork, int scalar_only);
+
 #ifdef __cplusplus
 }
 #endif

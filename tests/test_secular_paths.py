@@ -102,6 +102,7 @@ def test_paths_bitwise_on_dumitriu_edelman_rows():
 def _force_reference(mp):
     """The one-root secular path and LAPACK dsterf wherever the samplers call them."""
     mp.setattr(_sampler, "arrowhead_rows", functools.partial(_sampler.arrowhead_rows, scalar=True))
+    mp.setattr(_sampler, "arrowhead_rows_scaled", functools.partial(_sampler.arrowhead_rows_scaled, scalar=True))
     mp.setattr(_sampler, "tridiag_eigvals_rows", functools.partial(_sampler.tridiag_eigvals_rows, lapack=True))
 
 
