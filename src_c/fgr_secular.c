@@ -606,30 +606,25 @@ int fgr_arrowhead_solve_path(ptrdiff_t L, const double *d, const double *z2, dou
     }
 
     /* A coupling deflated by the DBL_MIN threshold (not merged into an active
-     * repeated pole) must really be negligible:
-     * its pole's weight is ~ z2 / (d - e)^2 with e the nearest root of the
-     * active problem.  Energies beyond ~1e154 |z| make the threshold drop
-     * couplings that mix states closer than |z| (e.g. the level sitting on a
-     * pole while another pole is at 1e160): refuse instead of returning a
-     * wrong spectrum.  The roots e[ndefl..L] are ascending. */
+     * repeated pole) must really be negligible.  Restoring it would give its
+     * pole a root at offset ~z2/F and weight ~z2/F^2, F = F(d[mu]) the active
+     * problem's secular function at the pole (to first order in z2/F^2,
+     * which the test below keeps under 2^-54; the other roots then move by
+     * ~z2/F, below rounding of the energy scale).  Energies beyond ~1e154 |z|
+     * make the threshold drop couplings that mix states closer than |z|
+     * (e.g. the level sitting on a pole while another pole is at 1e160, F = 0):
+     * refuse instead of returning a wrong spectrum.  A far detuned level
+     * (a bath at 1e139 and the level at 1e292) keeps its deflated couplings:
+     * their weights ~1e-306 are below the resolution of sum w = 1. */
     for (mu = 0; mu < L; ++mu) {
         if (!(z2[mu] > 0.0) || ldexp(z2[mu], -2 * k) >= DBL_MIN || pole_is_active(a, K, ldexp(d[mu], -k)))
             continue;
-        ptrdiff_t lo = ndefl, hi = L + 1; /* first root >= d[mu], by bisection */
-        while (lo < hi) {
-            const ptrdiff_t mid = lo + (hi - lo) / 2;
-            if (e[mid] < d[mu])
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        double dist = INFINITY;
-        if (lo <= L)
-            dist = fmin(dist, e[lo] - d[mu]);
-        if (lo > ndefl)
-            dist = fmin(dist, d[mu] - e[lo - 1]);
-        /* weight z2 / dist^2 above ~eps/2: compared as amplitudes (no overflow) */
-        if (sqrt(z2[mu]) > 0x1p-27 * dist)
+        const double x = ldexp(d[mu], -k);
+        double F = x - alpha_s;
+        for (j = 0; j < K; ++j)
+            F -= s[j] / (x - a[j]);
+        /* weight z2 / F^2 above 2^-54: compared as amplitudes (no overflow) */
+        if (!(sqrt(z2[mu]) <= 0x1p-27 * ldexp(fabs(F), k)))
             return FGR_SEC_SCALE;
     }
 
@@ -687,7 +682,7 @@ int fgr_arrowhead_solve_path(ptrdiff_t L, const double *d, const double *z2, dou
  * over the poles per gap thus serves every coupling: an additional
  * coupling costs O(window) per evaluation instead of O(L).
  *
- * Below min_l poles (a parameter: ~500 on current CPUs, where one pass of
+ * Below min_l poles (a parameter: ~400 on current CPUs, where one pass of
  * moments costs as much as the one-coupling solver's passes) every coupling
  * goes to the one-coupling solver.  Outer roots, gaps whose window would
  * exceed SEC_GAP_WMAX poles, and

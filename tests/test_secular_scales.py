@@ -109,3 +109,21 @@ def test_repeated_pole_group_merges_subthreshold_couplings():
     E, W = mp_arrowhead(d, z2, 0.0)
     np.testing.assert_allclose(e, E, rtol=1e-15, atol=1e-15)
     np.testing.assert_allclose(w, W, rtol=1e-14, atol=1e-300)
+
+
+@pytest.mark.parametrize("alpha", [-1e292, 1e250, -1e200])
+def test_far_detuned_level_with_a_coupled_bath_solves(alpha):
+    """A bath of width ~1e139 with couplings ~1e139 and the level at >= 1e200:
+    the couplings fall below the threshold in units of |alpha|, yet each only
+    gives its pole a weight ~|W|^2 / alpha^2 (the first-order test, not the
+    distance to the nearest root, which is another bath level's ~1e139).  Was
+    refused ("too many decades"); solved, against 400-digit mpmath."""
+    d = np.array([-2e139, -5e138, 5e138, 2e139])
+    z2 = 1e278 * np.array([0.3, 0.05, 0.7, 0.2])
+    e, w, _, _ = _sampler.arrowhead(d, z2, alpha)
+    E, W = mp_arrowhead(d, z2, alpha)
+    np.testing.assert_allclose(e, E, rtol=1e-15, atol=1e-15 * np.max(np.abs(E)))
+    np.testing.assert_allclose(w, W, rtol=0, atol=1e-15)
+    assert abs(w.sum() - 1.0) <= 1e-15
+    spec = fgrkern.LevelDotModel(4, 1.0, "GUE", lam=1e139, eps0=alpha).sample(4, rng=7)
+    np.testing.assert_allclose(spec.weights.sum(axis=1), 1.0, rtol=0, atol=1e-15)
