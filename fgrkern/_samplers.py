@@ -175,20 +175,23 @@ def sample_secular(m: "LevelDotModel", gen: np.random.Generator, gs: Sequence[fl
         for u, ks in groups.items():
             poles = poles0 if u == u0 else poles0 * (u0 / u)
             factors = np.array([_coupling_scale(m, float(gs[k]), u) for k in ks])
-            e = np.empty((len(ks), stop - start, M))
-            w = np.empty((len(ks), stop - start, M))
-            for r0 in range(0, stop - start, per_call):
+            # the solver's output for all couplings of the group: rows per call
+            # also bounded by _CHUNK_ELEMENTS (G x rows x M doubles, twice)
+            step = max(1, min(per_call, _CHUNK_ELEMENTS // (len(ks) * M)))
+            for r0 in range(start, stop, step):
                 check_stop()
-                r1 = min(stop - start, r0 + per_call)
-                _sampler.arrowhead_rows_scaled(poles if poles.shape[0] == 1 else poles[r0:r1], draws[r0:r1],
-                                               factors, m.eps0 / u, e[:, r0:r1], w[:, r0:r1])
-            with np.errstate(over="ignore"):
-                e *= u
-            for i, k in enumerate(ks):
-                if not np.all(np.isfinite(e[i])):
-                    raise ValueError(range_message(m, float(gs[k])))
-                outs[k][0][start:stop] = e[i]
-                outs[k][1][start:stop] = w[i]
+                r1 = min(stop, r0 + step)
+                e = np.empty((len(ks), r1 - r0, M))
+                w = np.empty((len(ks), r1 - r0, M))
+                _sampler.arrowhead_rows_scaled(poles if poles.shape[0] == 1 else poles[r0 - start:r1 - start],
+                                               draws[r0 - start:r1 - start], factors, m.eps0 / u, e, w)
+                with np.errstate(over="ignore"):
+                    e *= u
+                for i, k in enumerate(ks):
+                    if not np.all(np.isfinite(e[i])):
+                        raise ValueError(range_message(m, float(gs[k])))
+                    outs[k][0][r0:r1] = e[i]
+                    outs[k][1][r0:r1] = w[i]
 
 
 def _draw_poisson_levels(m: "LevelDotModel", gen: np.random.Generator, out: np.ndarray, unit: float = 1.0) -> None:

@@ -1129,7 +1129,7 @@ int fgr_arrowhead_solve_scaled(ptrdiff_t L, const double *d, const double *u2, p
     for (ptrdiff_t g = 0; g < G; ++g)
         if (!isfinite(c[g]) || !(c[g] >= 0.0))
             return FGR_SEC_BAD_COUPLING;
-    const int plain = L >= SEC_GAP_MIN_L && L >= min_l && isfinite(alpha) && sec_scaled_plain(L, d, u2, &umin, &umax);
+    int plain = L >= SEC_GAP_MIN_L && L >= min_l && isfinite(alpha) && sec_scaled_plain(L, d, u2, &umin, &umax);
     double *a = work, *s = work + L, *z2 = work + 2 * L, *cs = work + 3 * L;
     double *mom = cs + G, *sub = mom + SEC_GAP_BLOCK * SEC_GAP_STRIDE;
     sec_gap gp[SEC_GAP_BLOCK];
@@ -1149,6 +1149,10 @@ int fgr_arrowhead_solve_scaled(ptrdiff_t L, const double *d, const double *u2, p
             ssum += s[mu];
         }
     }
+    /* the scaled unit couplings must keep full precision (u2 spread over
+     * hundreds of decades, or far below the energies: the one-coupling solver
+     * deflates and checks those) */
+    plain = plain && ldexp(umin, -2 * k) >= 0x1p-900;
     /* per coupling: the factor, or 0 where the one-coupling solver takes over
      * (a zero coupling, scaled couplings that could under- or overflow,
      * deflation, small L) */
