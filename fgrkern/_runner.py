@@ -188,7 +188,14 @@ class _Run:
             _add_note(failure, f"simulate: the {self.reduction.done_samples()} completed samples are saved in "
                                f"checkpoint {self.plan.checkpoint!r}; rerun the same call (or command) to resume")
         # Never return (or raise) while our threads still compute.
-        return _through_interrupts(sched.join) or again
+        again = _through_interrupts(sched.join) or again
+        if isinstance(failure, KeyboardInterrupt):
+            # An impatient second Ctrl-C comes ~0.02-0.2 s after the first; the
+            # cleanup above may be over by then, and the signal would interrupt
+            # the interpreter's printing of the traceback and of the note that
+            # names the checkpoint ("lost sys.stderr").  Absorb it here.
+            again = _through_interrupts(lambda: time.sleep(_SECOND_INTERRUPT_WINDOW)) or again
+        return again
 
     def _harvest(self, sched: ChunkScheduler[tuple[int, Moments]]) -> None:
         """Keep chunks that finished but were not reduced when the run failed (pending in the checkpoint)."""
@@ -198,6 +205,10 @@ class _Run:
                 self.accept(i, idx, mom)
             except Exception:  # a malformed result is simply recomputed on resume
                 continue
+
+
+#: Seconds after a Ctrl-C's cleanup during which a second Ctrl-C is absorbed.
+_SECOND_INTERRUPT_WINDOW = 0.25
 
 
 def _through_interrupts(step: Callable[[], None]) -> bool:
