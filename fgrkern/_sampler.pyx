@@ -177,9 +177,9 @@ def tridiag_eigvals_rows(double[:, ::1] diag, double[:, ::1] off, bint lapack=Fa
 
     ``off`` has the same shape as ``diag``; its last column is ignored and all
     of it is overwritten (GIL released).  The rows run dsterf's algorithm in
-    lanes, eight matrices at once (src_c/fgr_sterf.c: one vector step per
-    lane on AVX-512 CPUs, interleaved scalar lanes elsewhere or with
-    ``scalar=True``; the same bits as the reference dsterf either way); rows
+    lanes (src_c/fgr_sterf.c: 16 matrices in AVX-512 vector lanes, or eight
+    interleaved scalar lanes elsewhere or with ``scalar=True``; the same bits
+    as the reference dsterf either way); rows
     it does not handle, or all with ``lapack=True``, call LAPACK dsterf.
     ``check`` (if given) is called between slices of about ``slice_steps``
     QL/QR steps: an exception it raises (a stop request) ends the call, with

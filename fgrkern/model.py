@@ -401,8 +401,10 @@ class LevelDotModel:
         else:
             # per block: dot diagonal, off-diagonal, coupling draws, z^2 and
             # the dot spectra's copy of the originals (6 L doubles a row, 8 with
-            # numpy temporaries), plus the solver's 5 L + 4 words of scratch
-            check_allocation(out_bytes + 8.0 * (8.0 * _samplers.secular_block(self, size) * L + 5.0 * L + 4.0),
+            # numpy temporaries); the solver's scratch (< 9 L + 4096 words) and
+            # output per call (<= 2 * _CHUNK_ELEMENTS doubles)
+            check_allocation(out_bytes + 8.0 * (8.0 * _samplers.secular_block(self, size) * L + 9.0 * L + 4096.0
+                                                + 2.0 * _samplers._CHUNK_ELEMENTS),
                              f"sample(size={size}) with n = {self.n} (M = {M} eigenpairs per realisation)")
 
     def check_phases(self, t: np.ndarray, g_max: float) -> None:

@@ -86,7 +86,7 @@ int fgr_arrowhead_solve_path(ptrdiff_t L, const double *d, const double *z2, dou
  * (the first one stops the solve; FGR_SEC_BAD_COUPLING also for a negative or
  * non-finite c[g]).
  */
-#define FGR_SEC_SCALED_WORK(L, G) (3 * (size_t)(L) + (size_t)(G) + 64 * 56 + FGR_SEC_WORK(L))
+#define FGR_SEC_SCALED_WORK(L, G) (3 * (size_t)(L) + (size_t)(G) + 64 * 60 + FGR_SEC_WORK(L))
 #define FGR_SEC_SCALED_MIN_L 400
 int fgr_arrowhead_solve_scaled(ptrdiff_t L, const double *d, const double *u2, ptrdiff_t G,
                                const double *c, double alpha, double *e, double *w, ptrdiff_t ld,

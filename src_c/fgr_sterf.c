@@ -448,16 +448,19 @@ static int sterf_run_scalar(fgr_sterf_batch *b, ptrdiff_t budget)
 #ifdef STERF_HAVE_AVX512
 /*
  * Eight lanes' sweep steps as one vector step: vector lane k holds matrix k's
- * sweep state (p, c, s, gamma, sigma and its position i); its reads and
- * writes are gathers and scatters at per-lane addresses.  Every lane
- * performs sterf_step's IEEE operations in the same order (vector division
- * and multiplication are correctly rounded as the scalar ones; no FMA), so
- * the results are bitwise those of the scalar lanes.  With q = 0 (QL, i
- * descending) or q = 1 (QR, i ascending) a step reads e[i] and d[i + q] and
- * writes d[i + 1 - q] and, except in a sweep's first step, e[i + 1 - 2q];
- * a sweep's last step also writes e[i] and d[i + q].  One step is a chain of
- * two dependent divisions (~40 cycles of latency), so two independent
- * groups of eight lanes are stepped in turn to keep the divider busy.  The scalar control (deflation, shifts, 2x2 blocks) runs per lane
+ * sweep state (p, c, s, gamma, sigma and its position i); it reads and
+ * writes its own matrix at per-lane addresses (sterf_load8/sterf_store8:
+ * scalar loads and stores, a third of the cost of hardware gathers and
+ * scatters here; a sweep's rare last step uses a masked scatter).  Every
+ * lane performs sterf_step's IEEE operations in the same order (vector
+ * division and multiplication are correctly rounded as the scalar ones; no
+ * FMA), so the results are bitwise those of the scalar lanes.  With q = 0
+ * (QL, i descending) or q = 1 (QR, i ascending) a step reads e[i] and
+ * d[i + q] and writes d[i + 1 - q] and, except in a sweep's first step,
+ * e[i + 1 - 2q]; a sweep's last step also writes e[i] and d[i + q].  One
+ * step is a chain of two dependent divisions (~40 cycles of latency), so two
+ * independent groups of eight lanes are stepped in turn to keep the divider
+ * busy.  The scalar control (deflation, shifts, 2x2 blocks) runs per lane
  * between sweeps, which are ~n/2 steps long.
  */
 typedef struct {

@@ -236,3 +236,38 @@ def test_sampler_takes_the_far_field_path_and_agrees_with_the_one_coupling_solve
     ref = m.sample_couplings(gs, 2, rng=3)
     for a, b in zip(specs, ref):
         assert a.energies.tobytes() == b.energies.tobytes() and a.weights.tobytes() == b.weights.tobytes()
+
+
+def test_far_pole_at_the_window_edge_derivative_series():
+    """A heavy pole exactly 16 half-gaps from the gap's midpoint (the nearest
+    far pole the series takes) and a root near the gap's end: the weight
+    needs the derivative series to ~1e-17 of that pole's term (it was kept to
+    14 * 16^-13 ~ 3e-15: one moment short).  Against a 50-digit bisection."""
+    d = np.array(sorted([0.0, 2.0, 17.0] + [-100.0 - 10 * i for i in range(40)]))
+    u2 = np.full(d.size, 1e-6)
+    u2[d == 17.0] = 2.25e6
+    with mp.workdps(50):
+        D = [mp.mpf(float(x)) for x in d]
+        U = [mp.mpf(float(x)) for x in u2]
+        xr = mp.mpf("1.99")
+        alpha = float(xr - mp.fsum(z / (xr - p) for z, p in zip(U, D)))
+
+        def f(x):
+            return x - mp.mpf(alpha) - mp.fsum(z / (x - p) for z, p in zip(U, D))
+
+        lo, hi = mp.mpf("1.9"), mp.mpf(2) - mp.mpf(10) ** -30  # f increases across the gap
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if f(mid) < 0 else (lo, mid)
+        x = (lo + hi) / 2
+        w_ref = 1 / (1 + mp.fsum(z / (x - p) ** 2 for z, p in zip(U, D)))
+        # what any backward-stable solver can reach: eps * sum|terms| / f'(x)
+        e_tol = float(4 * mp.mpf(2) ** -52 * (abs(x) + abs(alpha) + mp.fsum(z / abs(x - p) for z, p in zip(U, D)))
+                      * w_ref)
+    e, w = solve(d, u2, [1.0], alpha)
+    j = int(np.searchsorted(d, 0.0)) + 1  # the root in (0, 2)
+    assert 1.9 < e[0][j] < 2.0
+    assert float(abs((mp.mpf(float(w[0][j])) - w_ref) / w_ref)) <= 1e-15
+    assert abs(e[0][j] - float(x)) <= e_tol
+    _, w1 = one_coupling(d, u2, alpha)
+    assert float(abs((mp.mpf(float(w1[j])) - w_ref) / w_ref)) <= 1e-15  # the one-coupling solver, alike
