@@ -37,8 +37,6 @@ cdef extern from "fgr_secular.h" nogil:
     int FGR_SEC_BAD_POLES, FGR_SEC_BAD_COUPLING, FGR_SEC_BAD_ALPHA, FGR_SEC_RANGE, FGR_SEC_SCALE
 
 cdef extern from "fgr_sterf.h" nogil:
-    Py_ssize_t fgr_sterf_rows(Py_ssize_t rows, Py_ssize_t n, double *diag, double *off, Py_ssize_t ld,
-                              int *status)
     ctypedef struct fgr_sterf_batch:
         pass
     size_t fgr_sterf_batch_size()

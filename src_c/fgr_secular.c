@@ -754,7 +754,7 @@ static sec_gap sec_gap_window(ptrdiff_t K, const double *a, ptrdiff_t j)
                 hi = mid;
         }
         gp.lt[t] = lo;
-        lo = w1 < 0 ? K : w1;
+        lo = w1;
         hi = K; /* right: the first mu with D >= X */
         while (lo < hi) {
             const ptrdiff_t mid = lo + (hi - lo) / 2;

@@ -676,13 +676,3 @@ int fgr_sterf_run(fgr_sterf_batch *b, ptrdiff_t budget, int scalar_only)
     (void)scalar_only;
     return sterf_run_scalar(b, budget);
 }
-
-ptrdiff_t fgr_sterf_rows(ptrdiff_t rows, ptrdiff_t n, double *diag, double *off, ptrdiff_t ld,
-                         int *status)
-{
-    fgr_sterf_batch b;
-    fgr_sterf_begin(&b, rows, n, diag, off, ld, status);
-    while (!fgr_sterf_run(&b, PTRDIFF_MAX, 0))
-        ;
-    return b.nfail;
-}

@@ -20,14 +20,9 @@ extern "C" {
  * tridiagonal matrix with that diagonal and off-diagonal off[r*ld .. r*ld+n-2]
  * (off is overwritten).  status[r] = 0 on success; otherwise (a block that
  * dsterf would rescale, or no convergence) the row is left half-done and the
- * caller must run LAPACK dsterf on a copy of the original row.  Returns the
- * number of such rows.
- */
-ptrdiff_t fgr_sterf_rows(ptrdiff_t rows, ptrdiff_t n, double *diag, double *off, ptrdiff_t ld,
-                         int *status);
-
-/*
- * The same computation in slices, so that a caller can check for an interrupt
+ * caller must run LAPACK dsterf on a copy of the original row.
+ *
+ * The computation runs in slices, so that a caller can check for an interrupt
  * between them: allocate fgr_sterf_batch_size() bytes, call fgr_sterf_begin
  * once, then fgr_sterf_run until it returns 1; fgr_sterf_failed gives the
  * number of rows handed back (status[r] != 0).  Each fgr_sterf_run call does
