@@ -3,7 +3,7 @@
  *
  * Speed comes from two places:
  *   - a branch-free sin/cos (Cody-Waite reduction by pi/2 in three 33-bit
- *     pieces + Taylor polynomials on [-pi/4, pi/4]) that the compiler can
+ *     pieces + minimax polynomials on [-pi/4, pi/4]) that the compiler can
  *     vectorise, used while |e t| <= FGR_FAST_PHASE_LIMIT (absolute error
  *     ~2 ulp of 1);
  *   - on uniform time grids t_k = t_0 + k dt, the factorisation
@@ -43,6 +43,15 @@ static const double PIO2_3 = 2.02226624871116645580e-21;
  * leaves that integer in the low mantissa bits. */
 static const double ROUND_MAGIC = 6755399441055744.0;
 
+/* sin r = r + r^3 (S1 + S2 r^2 + ... + S6 r^10),
+ * cos r = 1 - r^2/2 + r^4 (C1 + C2 r^2 + ... + C6 r^10)  (fdlibm k_sin.c, k_cos.c) */
+static const double S1 = -1.66666666666666324348e-01, S2 = 8.33333333332248946124e-03,
+                    S3 = -1.98412698298579493134e-04, S4 = 2.75573137070700676789e-06,
+                    S5 = -2.50507602534068634195e-08, S6 = 1.58969099521155010221e-10;
+static const double C1 = 4.16666666666666019037e-02, C2 = -1.38888888888741095749e-03,
+                    C3 = 2.48015872894767294178e-05, C4 = -2.75573143513906633035e-07,
+                    C5 = 2.08757232129817482790e-09, C6 = -1.13596475577881948265e-11;
+
 #define LANES 8
 
 /* Eigenpairs per cache block (a multiple of LANES): the phasors of the
@@ -67,16 +76,16 @@ static inline void fast_sincos(double x, double *s_out, double *c_out)
     double k = shifted - ROUND_MAGIC;
     uint64_t q = bits_of(shifted);  /* low bits: k mod 4 (two's complement) */
     double r = ((x - k * PIO2_1) - k * PIO2_2) - k * PIO2_3;
-    double r2 = r * r;
-    /* Taylor series; truncation < 1e-18 on |r| <= pi/4. */
-    double ps = -1.0 / 6 + r2 * (1.0 / 120 + r2 * (-1.0 / 5040 + r2 * (1.0 / 362880
-              + r2 * (-1.0 / 39916800 + r2 * (1.0 / 6227020800.0 + r2 * (-1.0 / 1307674368000.0
-              + r2 * (1.0 / 355687428096000.0)))))));
-    double pc = 1.0 / 24 + r2 * (-1.0 / 720 + r2 * (1.0 / 40320 + r2 * (-1.0 / 3628800
-              + r2 * (1.0 / 479001600 + r2 * (-1.0 / 87178291200.0 + r2 * (1.0 / 20922789888000.0
-              + r2 * (-1.0 / 6402373705728000.0)))))));
+    double r2 = r * r, r4 = r2 * r2;
+    /* fdlibm's minimax polynomials (__kernel_sin/__kernel_cos): error below
+     * 2^-58 on |r| <= pi/4, with two terms fewer each than the Taylor series
+     * of the same accuracy.  Estrin's scheme: the loop is bound by the
+     * multiplier ports, and the shorter dependency chains let more
+     * iterations overlap. */
+    double ps = (S1 + S2 * r2) + r4 * ((S3 + S4 * r2) + r4 * (S5 + S6 * r2));
+    double pc = (C1 + C2 * r2) + r4 * ((C3 + C4 * r2) + r4 * (C5 + C6 * r2));
     double sn = r + r * r2 * ps;
-    double cs = 1.0 - 0.5 * r2 + r2 * r2 * pc;
+    double cs = 1.0 - 0.5 * r2 + r4 * pc;
     uint64_t swap = (uint64_t)0 - (q & 1u);            /* all ones for odd quadrants */
     uint64_t sb = (bits_of(sn) & ~swap) | (bits_of(cs) & swap);
     uint64_t cb = (bits_of(cs) & ~swap) | (bits_of(sn) & swap);
