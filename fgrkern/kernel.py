@@ -164,6 +164,27 @@ def survival_probability(energies, weights, t, *, workers=None, grid="auto", ret
     return P, ipr.reshape(batch)
 
 
+def _survival_rows_1(e: np.ndarray, w: np.ndarray, t1: np.ndarray,
+                     dt: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """``survival_probability(e, w, t1, workers=1, return_ipr=True)`` for a sampler's own output.
+
+    ``e``, ``w``: C-contiguous float64 (rows, M) arrays from one of this
+    package's samplers (finite, ``w >= 0``, rows summing to 1); ``t1``: the
+    contiguous float64 (T,) grid and ``dt = _uniform_step(t1)``, computed once
+    per run.  simulate calls this once per coupling and chunk: the checks of
+    the public function cost as much as the kernel itself on small chunks.
+    Same compiled calls, so the same bits.
+    """
+    if e.size and t1.size and math.isinf(float(np.max(np.abs(e))) * float(np.max(np.abs(t1)))):
+        raise ValueError("max|energies| * max|t| overflows a double: the phases e*t are not representable")
+    out = np.empty((e.shape[0], t1.shape[0]), dtype=np.float64)
+    if t1.shape[0] > 0 and e.shape[0] > 0:
+        _run_rows(e, None, w, None, t1, out, dt, 1)
+    ipr = np.empty(w.shape[0], dtype=np.float64)
+    _kernel.ipr_rows(w, ipr, 0, w.shape[0])
+    return out, ipr
+
+
 def _check_inputs(e: np.ndarray, w: np.ndarray, tt: np.ndarray, grid: object) -> tuple[int, ...]:
     """The batch shape of (energies, weights); ValueError naming the argument for anything the kernel refuses."""
     if e.ndim == 0:

@@ -479,3 +479,21 @@ def test_prop_long_time_average_is_ipr(gw):
     assert bound < 2e-3  # the check is informative
     assert abs(P.mean() - ipr) <= bound + 1e-12
     assert ipr == pytest.approx(math.fsum(w * w), rel=1e-15)
+
+
+# --------------------------------------------------------------------------
+# simulate's unchecked per-coupling call
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("t", [np.geomspace(0.1, 300.0, 37), 0.5 + 0.25 * np.arange(50.0), np.array([2.0])])
+def test_simulate_kernel_call_is_the_public_one(t):
+    # simulate skips the public function's checks for the package's own
+    # sampler output; it must compute the same bits, on either grid path
+    from fgrkern.kernel import _survival_rows_1, _uniform_step
+
+    spec = fgrkern.LevelDotModel(40, 0.3, "GOE").sample(6, rng=3)
+    e, w = spec.energies, spec.weights
+    P, ipr = _survival_rows_1(e, w, t, _uniform_step(t))
+    P_ref, ipr_ref = sp(e, w, t, workers=1, return_ipr=True)
+    assert np.array_equal(P, P_ref) and np.array_equal(ipr, ipr_ref)
+    with pytest.raises(ValueError, match="overflows"):
+        _survival_rows_1(e, w, np.array([1e308, 2e308 / 3]), None)
