@@ -1007,6 +1007,255 @@ SEC_AVX512 static void sec_gap_moments8(ptrdiff_t K, const double *a, const doub
     for (int q = 0; q < 8; ++q)
         sec_moments_store(mom + q * SEC_GAP_STRIDE, &out[0][0][q], &out[1][0][q], 8, gp + q);
 }
+
+/* The interior roots of gaps with an expansion, SEC_LANES at a time (any
+ * mix of gaps and couplings per vector).  Lane l holds one root: its
+ * window's poles are copied, transposed, when it takes the root (each
+ * root's ~4-6 evaluations then load them as vectors, where gathers would
+ * load them every time), as are the gap's 60 series coefficients.  sec_sums
+ * adds pole w0 + i (below split) to pair lane i mod 2, pole split + i
+ * (above) to pair lane i mod 2, and a left-over last pole of either side
+ * after the pair sum.  The copy keeps the paired poles below split in rows
+ * [0, nlo) and those above in rows [nlo, ntot) (nlo even: the same
+ * parities), the left-over poles apart.  A vector runs to the longest of
+ * its lanes' windows, so the roots are taken in order of window length. */
+typedef struct {
+    double pa[SEC_GAP_WMAX][SEC_LANES], pu[SEC_GAP_WMAX][SEC_LANES]; /* paired poles */
+    double xa[2][SEC_LANES], xu[2][SEC_LANES];                       /* left-over pole below, above */
+    double coef[SEC_GAP_STRIDE][SEC_LANES];
+    long long nlo[SEC_LANES], ntot[SEC_LANES]; /* paired rows below split, in all (even) */
+    double cs[SEC_LANES], al[SEC_LANES], ym[SEC_LANES];
+    __mmask8 oddlo, oddhi; /* lanes with a left-over pole below, above */
+} sec_win8;
+
+/* Lane l takes root j of factor cs. */
+static void sec_win8_load(sec_win8 *wn, int l, const double *a, const double *u2, ptrdiff_t j,
+                          const sec_gap *gp, const double *mom, double cs)
+{
+    const ptrdiff_t w0 = gp->w0, w1 = gp->w1, nlo = j - w0, nhi = w1 - j;
+    const ptrdiff_t plo = nlo & ~(ptrdiff_t)1, phi = nhi & ~(ptrdiff_t)1;
+    for (ptrdiff_t i = 0; i < plo; ++i) {
+        wn->pa[i][l] = a[w0 + i];
+        wn->pu[i][l] = u2[w0 + i];
+    }
+    for (ptrdiff_t i = 0; i < phi; ++i) {
+        wn->pa[plo + i][l] = a[j + i];
+        wn->pu[plo + i][l] = u2[j + i];
+    }
+    /* without a left-over pole, one that is not the origin keeps the
+     * masked-out lane off the reciprocal's slow path */
+    wn->xa[0][l] = (nlo & 1) ? a[j - 1] : a[w0];
+    wn->xu[0][l] = (nlo & 1) ? u2[j - 1] : 0.0;
+    wn->xa[1][l] = a[w1 - 1];
+    wn->xu[1][l] = (nhi & 1) ? u2[w1 - 1] : 0.0;
+    const __mmask8 bit = (__mmask8)(1u << l);
+    wn->oddlo = (nlo & 1) ? (wn->oddlo | bit) : (wn->oddlo & ~bit);
+    wn->oddhi = (nhi & 1) ? (wn->oddhi | bit) : (wn->oddhi & ~bit);
+    wn->nlo[l] = plo;
+    wn->ntot[l] = plo + phi;
+    for (int k = 0; k < SEC_GAP_STRIDE; ++k)
+        wn->coef[k][l] = mom[k];
+    wn->cs[l] = cs;
+    wn->al[l] = a[j - 1];
+    wn->ym[l] = gp->ym;
+}
+
+/* An idle lane: no rows, no left-over poles (its results are not used). */
+static void sec_win8_idle(sec_win8 *wn, int l)
+{
+    wn->nlo[l] = wn->ntot[l] = 0;
+    wn->oddlo &= (__mmask8) ~(1u << l);
+    wn->oddhi &= (__mmask8) ~(1u << l);
+}
+
+/* sec_series on SEC_LANES coefficient columns c[k] */
+SEC_AVX512 static inline __m512d sec_series8(const double (*c)[SEC_LANES], __m512d h, __m512d h2, __m512d h4,
+                                             __m512d h8)
+{
+#define SEC_C(k) _mm512_loadu_pd(c[k])
+#define SEC_LIN(p, q, x) _mm512_add_pd(p, _mm512_mul_pd(q, x))
+    const __m512d q0 = SEC_LIN(SEC_C(0), SEC_C(1), h), q1 = SEC_LIN(SEC_C(2), SEC_C(3), h);
+    const __m512d q2 = SEC_LIN(SEC_C(4), SEC_C(5), h), q3 = SEC_LIN(SEC_C(6), SEC_C(7), h);
+    const __m512d q4 = SEC_LIN(SEC_C(8), SEC_C(9), h), q5 = SEC_LIN(SEC_C(10), SEC_C(11), h);
+    const __m512d q6 = SEC_LIN(SEC_C(12), SEC_C(13), h);
+    const __m512d r0 = SEC_LIN(q0, q1, h2), r1 = SEC_LIN(q2, q3, h2), r2 = SEC_LIN(q4, q5, h2);
+    const __m512d r3 = SEC_LIN(q6, SEC_C(14), h2);
+    return _mm512_add_pd(SEC_LIN(r0, r1, h4), _mm512_mul_pd(SEC_LIN(r2, r3, h4), h8));
+#undef SEC_C
+#undef SEC_LIN
+}
+
+/* The left-over pole (row x of xa, xu) added to the lanes m, after the pair sums as in sec_sums. */
+SEC_AVX512 static inline void sec_win8_last(const sec_win8 *wn, int x, __mmask8 m, __m512d aov, __m512d yv,
+                                            __m512d *f, __m512d *d)
+{
+    const __m512d r = sec_recip8(_mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(wn->xa[x]), aov), yv));
+    const __m512d t = _mm512_mul_pd(_mm512_loadu_pd(wn->xu[x]), r);
+    *f = _mm512_mask_add_pd(*f, m, *f, t);
+    *d = _mm512_mask_add_pd(*d, m, *d, _mm512_mul_pd(t, r));
+}
+
+/* sec_eval_gap for SEC_LANES requests (lane l: origin value ao[l], offset
+ * y[l], c0[l], hoff[l] = a[eo] - a[j-1]; rows < nmax), bitwise. */
+SEC_AVX512 static void sec_eval_gap8(const sec_win8 *wn, const double *ao, const double *y, const double *c0,
+                                     const double *hoff, ptrdiff_t nmax, sec_val *out)
+{
+    const __m512d aov = _mm512_loadu_pd(ao), yv = _mm512_loadu_pd(y);
+    const __m512i nlov = _mm512_loadu_si512(wn->nlo), ntotv = _mm512_loadu_si512(wn->ntot);
+    __m512d flE = _mm512_setzero_pd(), flO = flE, dlE = flE, dlO = flE;
+    __m512d fhE = flE, fhO = flE, dhE = flE, dhO = flE;
+    for (ptrdiff_t i = 0; i < nmax; i += 2) {
+        const __m512i iv = _mm512_set1_epi64((long long)i);
+        const __mmask8 ml = _mm512_cmplt_epi64_mask(iv, nlov);
+        const __mmask8 mh = _mm512_cmplt_epi64_mask(iv, ntotv) & ~ml;
+        const __m512d r0 = sec_recip8(_mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(wn->pa[i]), aov), yv));
+        const __m512d r1 = sec_recip8(_mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(wn->pa[i + 1]), aov), yv));
+        const __m512d t0 = _mm512_mul_pd(_mm512_loadu_pd(wn->pu[i]), r0);
+        const __m512d t1 = _mm512_mul_pd(_mm512_loadu_pd(wn->pu[i + 1]), r1);
+        const __m512d d0 = _mm512_mul_pd(t0, r0), d1 = _mm512_mul_pd(t1, r1);
+        flE = _mm512_mask_add_pd(flE, ml, flE, t0);
+        dlE = _mm512_mask_add_pd(dlE, ml, dlE, d0);
+        flO = _mm512_mask_add_pd(flO, ml, flO, t1);
+        dlO = _mm512_mask_add_pd(dlO, ml, dlO, d1);
+        fhE = _mm512_mask_add_pd(fhE, mh, fhE, t0);
+        dhE = _mm512_mask_add_pd(dhE, mh, dhE, d0);
+        fhO = _mm512_mask_add_pd(fhO, mh, fhO, t1);
+        dhO = _mm512_mask_add_pd(dhO, mh, dhO, d1);
+    }
+    __m512d flo = _mm512_add_pd(flE, flO), dlo = _mm512_add_pd(dlE, dlO);
+    __m512d fhi = _mm512_add_pd(fhE, fhO), dhi = _mm512_add_pd(dhE, dhO);
+    sec_win8_last(wn, 0, wn->oddlo, aov, yv, &flo, &dlo);
+    sec_win8_last(wn, 1, wn->oddhi, aov, yv, &fhi, &dhi);
+    const __m512d h = _mm512_sub_pd(_mm512_add_pd(_mm512_loadu_pd(hoff), yv), _mm512_loadu_pd(wn->ym));
+    const __m512d h2 = _mm512_mul_pd(h, h), h4 = _mm512_mul_pd(h2, h2), h8 = _mm512_mul_pd(h4, h4);
+    flo = _mm512_add_pd(flo, sec_series8(wn->coef, h, h2, h4, h8));
+    dlo = _mm512_add_pd(dlo, sec_series8(wn->coef + SEC_NMOM, h, h2, h4, h8));
+    fhi = _mm512_add_pd(fhi, sec_series8(wn->coef + 2 * SEC_NMOM, h, h2, h4, h8));
+    dhi = _mm512_add_pd(dhi, sec_series8(wn->coef + 3 * SEC_NMOM, h, h2, h4, h8));
+    /* sec_value on the scaled sums */
+    const __m512d csv = _mm512_loadu_pd(wn->cs), c0v = _mm512_loadu_pd(c0);
+    flo = _mm512_mul_pd(csv, flo);
+    dlo = _mm512_mul_pd(csv, dlo);
+    fhi = _mm512_mul_pd(csv, fhi);
+    dhi = _mm512_mul_pd(csv, dhi);
+    const __m512d f = _mm512_add_pd(_mm512_add_pd(c0v, yv), _mm512_add_pd(flo, fhi));
+    const __m512d err = _mm512_add_pd(_mm512_add_pd(_mm512_abs_pd(c0v), _mm512_abs_pd(yv)), _mm512_sub_pd(fhi, flo));
+    double fa[SEC_LANES], dla[SEC_LANES], dha[SEC_LANES], ea[SEC_LANES];
+    _mm512_storeu_pd(fa, f);
+    _mm512_storeu_pd(dla, dlo);
+    _mm512_storeu_pd(dha, dhi);
+    _mm512_storeu_pd(ea, err);
+    for (int l = 0; l < SEC_LANES; ++l) {
+        out[l].f = fa[l];
+        out[l].dlo = dla[l];
+        out[l].dhi = dha[l];
+        out[l].err = ea[l];
+    }
+}
+
+/* The interior roots with an expansion (gp[q].w1 >= 0) of gaps j0 .. j0+n-1
+ * for every factor cs[g] > 0: energies and weights to e, w (scale 2^k) as
+ * sec_root_scaled's, bitwise.  Returns the first root (g * n + q, the
+ * scalar path's order) at the iteration limit, or -1. */
+SEC_AVX512 static ptrdiff_t sec_gap_roots8(ptrdiff_t K, const double *a, const double *u2, double alpha,
+                                           const double *cs, ptrdiff_t G, ptrdiff_t j0, ptrdiff_t n,
+                                           const sec_gap *gp, const double *mom, int k, double *e, double *w,
+                                           ptrdiff_t ld)
+{
+    sec_win8 wn;
+    sec_root_state st[SEC_LANES];
+    ptrdiff_t tg[SEC_LANES], tq[SEC_LANES];
+    int busy[SEC_LANES];
+    double ao[SEC_LANES], y[SEC_LANES], c0[SEC_LANES], hoff[SEC_LANES];
+    sec_val v[SEC_LANES];
+    ptrdiff_t limit = -1;
+    /* the gaps with an expansion by window length (insertion sort, stable),
+     * each for every coupling in turn: lanes then hold similar windows */
+    int order[SEC_GAP_BLOCK], len[SEC_GAP_BLOCK], m = 0;
+    for (ptrdiff_t q = 0; q < n; ++q) {
+        if (gp[q].w1 < 0)
+            continue;
+        const int key = (int)(((j0 + q - gp[q].w0) & ~(ptrdiff_t)1) + ((gp[q].w1 - j0 - q) & ~(ptrdiff_t)1));
+        int p = m++;
+        for (; p > 0 && len[p - 1] > key; --p) {
+            order[p] = order[p - 1];
+            len[p] = len[p - 1];
+        }
+        order[p] = (int)q;
+        len[p] = key;
+    }
+    ptrdiff_t next = 0, g = 0; /* the next task: gap order[next], factor g */
+#define SEC_NEXT_TASK()                                                                                       \
+    do {                                                                                                      \
+        for (; next < m; g = 0, ++next) {                                                                     \
+            while (g < G && cs[g] == 0.0)                                                                     \
+                ++g;                                                                                          \
+            if (g < G)                                                                                        \
+                break;                                                                                        \
+        }                                                                                                     \
+    } while (0)
+    /* rows a lane does not use are read (masked out): keep them finite */
+    memset(&wn, 0, sizeof wn);
+    int nbusy = 0;
+    for (int l = 0; l < SEC_LANES; ++l) {
+        SEC_NEXT_TASK();
+        busy[l] = next < m;
+        if (!busy[l]) {
+            if (l == 0)
+                return -1;
+            /* an idle lane repeats lane 0's first request */
+            st[l] = st[0];
+            tg[l] = tg[0];
+            tq[l] = tq[0];
+            sec_win8_load(&wn, l, a, u2, j0 + tq[0], gp + tq[0], mom + tq[0] * SEC_GAP_STRIDE, cs[tg[0]]);
+            sec_win8_idle(&wn, l);
+            continue;
+        }
+        ++nbusy;
+        tg[l] = g;
+        tq[l] = order[next];
+        sec_start(&st[l], K, a, alpha, 0.0, j0 + tq[l]);
+        sec_win8_load(&wn, l, a, u2, j0 + tq[l], gp + tq[l], mom + tq[l] * SEC_GAP_STRIDE, cs[g]);
+        ++g;
+    }
+    while (nbusy > 0) {
+        ptrdiff_t nmax = 0;
+        for (int l = 0; l < SEC_LANES; ++l) {
+            ao[l] = a[st[l].eo];
+            y[l] = st[l].y;
+            c0[l] = st[l].c0;
+            hoff[l] = a[st[l].eo] - wn.al[l];
+            nmax = wn.ntot[l] > nmax ? (ptrdiff_t)wn.ntot[l] : nmax;
+        }
+        sec_eval_gap8(&wn, ao, y, c0, hoff, nmax, v);
+        for (int l = 0; l < SEC_LANES; ++l) {
+            if (!busy[l])
+                continue;
+            const int r = sec_step(&st[l], a, alpha, v[l]);
+            if (r == SEC_STEP_EVAL)
+                continue;
+            const ptrdiff_t j = j0 + tq[l];
+            e[tg[l] * ld + j] = ldexp(a[st[l].o] + st[l].y, k);
+            w[tg[l] * ld + j] = 1.0 / (1.0 + (v[l].dlo + v[l].dhi));
+            if (r == SEC_STEP_LIMIT && (limit < 0 || tg[l] * n + tq[l] < limit))
+                limit = tg[l] * n + tq[l];
+            SEC_NEXT_TASK();
+            if (next < m) {
+                tg[l] = g;
+                tq[l] = order[next];
+                sec_start(&st[l], K, a, alpha, 0.0, j0 + tq[l]);
+                sec_win8_load(&wn, l, a, u2, j0 + tq[l], gp + tq[l], mom + tq[l] * SEC_GAP_STRIDE, cs[g]);
+                ++g;
+            } else {
+                busy[l] = 0;
+                --nbusy;
+                sec_win8_idle(&wn, l);
+            }
+        }
+    }
+#undef SEC_NEXT_TASK
+    return limit;
+}
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -1207,6 +1456,12 @@ int fgr_arrowhead_solve_scaled(ptrdiff_t L, const double *d, const double *u2, p
                 sec_gap_moments4(K, a, s, j0 + q0, gp + q0, mom + q0 * SEC_GAP_STRIDE);
 #endif
         sec_gap_moments(K, a, s, j0 + q0, n - q0, gp + q0, mom + q0 * SEC_GAP_STRIDE);
+        /* the first root at the iteration limit of the vector pass, -2: no vector pass */
+        ptrdiff_t limit = -2;
+#ifdef SEC_HAVE_AVX512
+        if (!scalar_only && sec_avx512_usable())
+            limit = sec_gap_roots8(K, a, s, alpha_s, cs, G, j0, n, gp, mom, k, e, w, ld);
+#endif
         for (ptrdiff_t g = 0; g < G; ++g) {
             if (cs[g] == 0.0)
                 continue;
@@ -1215,6 +1470,14 @@ int fgr_arrowhead_solve_scaled(ptrdiff_t L, const double *d, const double *u2, p
                 const int ok = gp[q].w1 >= 0;
                 double y, wj;
                 ptrdiff_t o;
+                /* the same checks in the same order as the scalar path: the same return code */
+                if (ok && limit > -2) {
+                    if (g * n + q == limit)
+                        return 1;
+                    if (!isfinite(e[g * ld + j]))
+                        return FGR_SEC_RANGE;
+                    continue;
+                }
                 if (sec_root_scaled(K, a, s, alpha_s, cs[g] * ssum, cs[g], j, ok ? gp + q : NULL,
                                     ok ? mom + q * SEC_GAP_STRIDE : NULL, &y, &o, &wj))
                     return 1;
