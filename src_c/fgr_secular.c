@@ -1096,11 +1096,12 @@ SEC_AVX512 static inline void sec_win8_last(const sec_win8 *wn, int x, __mmask8 
 }
 
 /* sec_eval_gap for SEC_LANES requests (lane l: origin value ao[l], offset
- * y[l], c0[l], hoff[l] = a[eo] - a[j-1]; rows < nmax), bitwise. */
-SEC_AVX512 static void sec_eval_gap8(const sec_win8 *wn, const double *ao, const double *y, const double *c0,
-                                     const double *hoff, ptrdiff_t nmax, sec_val *out)
+ * y[l], c0[l], hoff[l] = a[eo] - a[j-1]; rows < nmax), bitwise: f, the
+ * split derivative sums and the error scale of sec_val. */
+SEC_AVX512 static inline void sec_eval_gap8(const sec_win8 *wn, __m512d aov, __m512d yv, __m512d c0v, __m512d hoff,
+                                            ptrdiff_t nmax, __m512d *fout, __m512d *dlout, __m512d *dhout,
+                                            __m512d *errout)
 {
-    const __m512d aov = _mm512_loadu_pd(ao), yv = _mm512_loadu_pd(y);
     const __m512i nlov = _mm512_loadu_si512(wn->nlo), ntotv = _mm512_loadu_si512(wn->ntot);
     __m512d flE = _mm512_setzero_pd(), flO = flE, dlE = flE, dlO = flE;
     __m512d fhE = flE, fhO = flE, dhE = flE, dhO = flE;
@@ -1126,48 +1127,155 @@ SEC_AVX512 static void sec_eval_gap8(const sec_win8 *wn, const double *ao, const
     __m512d fhi = _mm512_add_pd(fhE, fhO), dhi = _mm512_add_pd(dhE, dhO);
     sec_win8_last(wn, 0, wn->oddlo, aov, yv, &flo, &dlo);
     sec_win8_last(wn, 1, wn->oddhi, aov, yv, &fhi, &dhi);
-    const __m512d h = _mm512_sub_pd(_mm512_add_pd(_mm512_loadu_pd(hoff), yv), _mm512_loadu_pd(wn->ym));
+    const __m512d h = _mm512_sub_pd(_mm512_add_pd(hoff, yv), _mm512_loadu_pd(wn->ym));
     const __m512d h2 = _mm512_mul_pd(h, h), h4 = _mm512_mul_pd(h2, h2), h8 = _mm512_mul_pd(h4, h4);
     flo = _mm512_add_pd(flo, sec_series8(wn->coef, h, h2, h4, h8));
     dlo = _mm512_add_pd(dlo, sec_series8(wn->coef + SEC_NMOM, h, h2, h4, h8));
     fhi = _mm512_add_pd(fhi, sec_series8(wn->coef + 2 * SEC_NMOM, h, h2, h4, h8));
     dhi = _mm512_add_pd(dhi, sec_series8(wn->coef + 3 * SEC_NMOM, h, h2, h4, h8));
     /* sec_value on the scaled sums */
-    const __m512d csv = _mm512_loadu_pd(wn->cs), c0v = _mm512_loadu_pd(c0);
+    const __m512d csv = _mm512_loadu_pd(wn->cs);
     flo = _mm512_mul_pd(csv, flo);
     dlo = _mm512_mul_pd(csv, dlo);
     fhi = _mm512_mul_pd(csv, fhi);
     dhi = _mm512_mul_pd(csv, dhi);
-    const __m512d f = _mm512_add_pd(_mm512_add_pd(c0v, yv), _mm512_add_pd(flo, fhi));
-    const __m512d err = _mm512_add_pd(_mm512_add_pd(_mm512_abs_pd(c0v), _mm512_abs_pd(yv)), _mm512_sub_pd(fhi, flo));
-    double fa[SEC_LANES], dla[SEC_LANES], dha[SEC_LANES], ea[SEC_LANES];
-    _mm512_storeu_pd(fa, f);
-    _mm512_storeu_pd(dla, dlo);
-    _mm512_storeu_pd(dha, dhi);
-    _mm512_storeu_pd(ea, err);
-    for (int l = 0; l < SEC_LANES; ++l) {
-        out[l].f = fa[l];
-        out[l].dlo = dla[l];
-        out[l].dhi = dha[l];
-        out[l].err = ea[l];
+    *fout = _mm512_add_pd(_mm512_add_pd(c0v, yv), _mm512_add_pd(flo, fhi));
+    *dlout = dlo;
+    *dhout = dhi;
+    *errout = _mm512_add_pd(_mm512_add_pd(_mm512_abs_pd(c0v), _mm512_abs_pd(yv)), _mm512_sub_pd(fhi, flo));
+}
+
+/* The interior-root state of sec_root_state, one lane per root: the origin
+ * is the gap's left pole (kind 0) or, in lanes "right", its right pole
+ * (kind 2); split = j throughout. */
+typedef struct {
+    double y[SEC_LANES], lo[SEC_LANES], hi[SEC_LANES], delta_f[SEC_LANES];
+    long long it[SEC_LANES];
+    /* per root: a[j-1], a[j], a[j] - a[j-1], a[j-1] - alpha, a[j] - alpha */
+    double al[SEC_LANES], ar[SEC_LANES], gap[SEC_LANES], c0l[SEC_LANES], c0r[SEC_LANES];
+    __mmask8 started, right;
+} sec_state8;
+
+/* sec_start for interior root j in lane l */
+static void sec_start8(sec_state8 *st, int l, const double *a, double alpha, ptrdiff_t j)
+{
+    const __mmask8 bit = (__mmask8)(1u << l);
+    st->y[l] = 0.5 * (a[j] - a[j - 1]);
+    st->it[l] = 0;
+    st->al[l] = a[j - 1];
+    st->ar[l] = a[j];
+    st->gap[l] = a[j] - a[j - 1];
+    st->c0l[l] = a[j - 1] - alpha;
+    st->c0r[l] = a[j] - alpha;
+    st->started &= (__mmask8)~bit;
+    st->right &= (__mmask8)~bit;
+}
+
+/* sec_step for the lanes act of interior roots, bitwise (the same branches
+ * as masks; every division and square root correctly rounded as the scalar
+ * ones).  Returns the lanes that take another evaluation; *done and *limit:
+ * those with SEC_STEP_DONE, SEC_STEP_LIMIT.  Other lanes are left alone. */
+SEC_AVX512 static __mmask8 sec_step8(sec_state8 *st, __mmask8 act, __m512d f, __m512d dlo, __m512d dhi,
+                                     __m512d err, __mmask8 *done, __mmask8 *limit)
+{
+    const __m512d zero = _mm512_setzero_pd();
+    __m512d y = _mm512_loadu_pd(st->y), lo = _mm512_loadu_pd(st->lo), hi = _mm512_loadu_pd(st->hi);
+    __m512d delta_f = _mm512_loadu_pd(st->delta_f);
+    /* the first evaluation, at the middle of the gap, picks the origin */
+    const __mmask8 first = act & (__mmask8)~st->started;
+    if (first) {
+        const __mmask8 left = _mm512_cmp_pd_mask(f, zero, _CMP_GE_OQ);
+        const __m512d ymid = y, nymid = _mm512_sub_pd(zero, ymid), gap = _mm512_loadu_pd(st->gap);
+        const __mmask8 fl = first & left, fr = first & (__mmask8)~left;
+        lo = _mm512_mask_mov_pd(lo, fl, zero);
+        hi = _mm512_mask_mov_pd(hi, fl, ymid);
+        delta_f = _mm512_mask_mov_pd(delta_f, fl, gap);
+        lo = _mm512_mask_mov_pd(lo, fr, nymid);
+        hi = _mm512_mask_mov_pd(hi, fr, zero);
+        y = _mm512_mask_mov_pd(y, fr, nymid);
+        delta_f = _mm512_mask_mov_pd(delta_f, fr, _mm512_sub_pd(zero, gap));
+        st->right = (__mmask8)((st->right & ~first) | fr);
+        st->started |= first;
+        _mm512_storeu_pd(st->y, y);
     }
+    const __mmask8 right = st->right;
+    const __m512i it = _mm512_loadu_si512(st->it);
+    const __mmask8 lim = act & _mm512_cmpge_epi64_mask(it, _mm512_set1_epi64(SEC_MAXIT));
+    __mmask8 fin = _mm512_cmp_pd_mask(_mm512_abs_pd(f), _mm512_mul_pd(_mm512_set1_pd(SEC_TOL * DBL_EPSILON), err),
+                                      _CMP_LE_OQ);
+    __mmask8 go = act & (__mmask8)~lim & (__mmask8)~fin;
+    const __mmask8 neg = _mm512_cmp_pd_mask(f, zero, _CMP_LT_OQ);
+    lo = _mm512_mask_mov_pd(lo, go & neg, y);
+    hi = _mm512_mask_mov_pd(hi, go & (__mmask8)~neg, y);
+    const __m512d width = _mm512_mul_pd(_mm512_set1_pd(2.0 * DBL_EPSILON),
+                                        _mm512_max_pd(_mm512_abs_pd(lo), _mm512_abs_pd(hi)));
+    go &= (__mmask8)~_mm512_cmp_pd_mask(_mm512_sub_pd(hi, lo), width, _CMP_LE_OQ);
+    /* the gap model (gap_model_root; for kind 2 on -A and -delta_f, negated) */
+    const __m512d one = _mm512_set1_pd(1.0);
+    const __m512d dn = _mm512_mask_blend_pd(right, dlo, dhi), dfar = _mm512_mask_blend_pd(right, dhi, dlo);
+    const __m512d Bo = _mm512_mul_pd(y, _mm512_mul_pd(y, dn));
+    const __m512d t = _mm512_sub_pd(delta_f, y), d1 = _mm512_add_pd(dfar, one);
+    const __m512d Bf = _mm512_mul_pd(t, _mm512_mul_pd(t, d1));
+    const __m512d A0 = _mm512_sub_pd(_mm512_add_pd(f, _mm512_mul_pd(y, dn)), _mm512_mul_pd(t, d1));
+    const __m512d A = _mm512_mask_sub_pd(A0, right, zero, A0);
+    const __m512d D = _mm512_mask_sub_pd(delta_f, right, zero, delta_f);
+    const __m512d b = _mm512_add_pd(_mm512_add_pd(_mm512_mul_pd(A, D), Bo), Bf);
+    const __m512d c = _mm512_mul_pd(Bo, D);
+    __m512d disc = _mm512_sub_pd(_mm512_mul_pd(b, b), _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(4.0), A), c));
+    disc = _mm512_mask_mov_pd(disc, _mm512_cmp_pd_mask(disc, zero, _CMP_LT_OQ), zero);
+    const __m512d sq = _mm512_sqrt_pd(disc);
+    const __mmask8 a0 = _mm512_cmp_pd_mask(A, zero, _CMP_EQ_OQ), bpos = _mm512_cmp_pd_mask(b, zero, _CMP_GT_OQ);
+    const __m512d two = _mm512_set1_pd(2.0);
+    __m512d num = _mm512_mask_blend_pd(bpos, _mm512_sub_pd(b, sq), _mm512_mul_pd(two, c));
+    __m512d den = _mm512_mask_blend_pd(bpos, _mm512_mul_pd(two, A), _mm512_add_pd(b, sq));
+    num = _mm512_mask_mov_pd(num, a0, c);
+    den = _mm512_mask_mov_pd(den, a0, b);
+    const __m512d g = _mm512_div_pd(num, den);
+    __m512d ynew = _mm512_mask_sub_pd(g, right, zero, g);
+    /* rejected steps and, from SEC_RATIONAL_ITS on, every other step: sec_bisect */
+    const __mmask8 inside = _mm512_cmp_pd_mask(ynew, lo, _CMP_GT_OQ) & _mm512_cmp_pd_mask(ynew, hi, _CMP_LT_OQ);
+    const __mmask8 alt = _mm512_cmpge_epi64_mask(it, _mm512_set1_epi64(SEC_RATIONAL_ITS))
+                       & _mm512_test_epi64_mask(it, _mm512_set1_epi64(1));
+    const __mmask8 bis = go & ((__mmask8)~inside | alt);
+    if (bis) {
+        const __m512d eight = _mm512_set1_pd(8.0), tmin = _mm512_set1_pd(DBL_TRUE_MIN);
+        const __mmask8 up = _mm512_cmp_pd_mask(lo, zero, _CMP_GE_OQ)
+                          & _mm512_cmp_pd_mask(hi, _mm512_mul_pd(eight, lo), _CMP_GT_OQ);
+        const __mmask8 dw = _mm512_cmp_pd_mask(hi, zero, _CMP_LE_OQ)
+                          & _mm512_cmp_pd_mask(lo, _mm512_mul_pd(eight, hi), _CMP_LT_OQ);
+        const __m512d nlo = _mm512_sub_pd(zero, lo), nhi = _mm512_sub_pd(zero, hi);
+        const __m512d half = _mm512_set1_pd(0.5);
+        __m512d yb = _mm512_add_pd(_mm512_mul_pd(half, lo), _mm512_mul_pd(half, hi));
+        yb = _mm512_mask_mov_pd(yb, dw & ~up,
+                                _mm512_mul_pd(_mm512_sub_pd(zero, _mm512_sqrt_pd(_mm512_max_pd(nhi, tmin))),
+                                              _mm512_sqrt_pd(nlo)));
+        yb = _mm512_mask_mov_pd(yb, up, _mm512_mul_pd(_mm512_sqrt_pd(_mm512_max_pd(lo, tmin)), _mm512_sqrt_pd(hi)));
+        ynew = _mm512_mask_mov_pd(ynew, bis, yb);
+        const __mmask8 ok = _mm512_cmp_pd_mask(yb, lo, _CMP_GT_OQ) & _mm512_cmp_pd_mask(yb, hi, _CMP_LT_OQ);
+        go &= (__mmask8)~(bis & ~ok);
+    }
+    go &= (__mmask8)~_mm512_cmp_pd_mask(ynew, y, _CMP_EQ_OQ);
+    _mm512_storeu_pd(st->lo, lo);
+    _mm512_storeu_pd(st->hi, hi);
+    _mm512_storeu_pd(st->delta_f, delta_f);
+    _mm512_storeu_pd(st->y, _mm512_mask_mov_pd(y, go, ynew));
+    _mm512_storeu_si512(st->it, _mm512_mask_add_epi64(it, go, it, _mm512_set1_epi64(1)));
+    *limit = lim;
+    *done = act & (__mmask8)~lim & (__mmask8)~go;
+    return go;
 }
 
 /* The interior roots with an expansion (gp[q].w1 >= 0) of gaps j0 .. j0+n-1
  * for every factor cs[g] > 0: energies and weights to e, w (scale 2^k) as
  * sec_root_scaled's, bitwise.  Returns the first root (g * n + q, the
  * scalar path's order) at the iteration limit, or -1. */
-SEC_AVX512 static ptrdiff_t sec_gap_roots8(ptrdiff_t K, const double *a, const double *u2, double alpha,
-                                           const double *cs, ptrdiff_t G, ptrdiff_t j0, ptrdiff_t n,
-                                           const sec_gap *gp, const double *mom, int k, double *e, double *w,
-                                           ptrdiff_t ld)
+SEC_AVX512 static ptrdiff_t sec_gap_roots8(const double *a, const double *u2, double alpha, const double *cs,
+                                           ptrdiff_t G, ptrdiff_t j0, ptrdiff_t n, const sec_gap *gp,
+                                           const double *mom, int k, double *e, double *w, ptrdiff_t ld)
 {
     sec_win8 wn;
-    sec_root_state st[SEC_LANES];
+    sec_state8 st;
     ptrdiff_t tg[SEC_LANES], tq[SEC_LANES];
-    int busy[SEC_LANES];
-    double ao[SEC_LANES], y[SEC_LANES], c0[SEC_LANES], hoff[SEC_LANES];
-    sec_val v[SEC_LANES];
     ptrdiff_t limit = -1;
     /* the gaps with an expansion by window length (insertion sort, stable),
      * each for every coupling in turn: lanes then hold similar windows */
@@ -1194,61 +1302,72 @@ SEC_AVX512 static ptrdiff_t sec_gap_roots8(ptrdiff_t K, const double *a, const d
                 break;                                                                                        \
         }                                                                                                     \
     } while (0)
-    /* rows a lane does not use are read (masked out): keep them finite */
-    memset(&wn, 0, sizeof wn);
-    int nbusy = 0;
+    /* rows a lane does not use are read (masked out): rows [0, rows) are
+     * kept finite (zero or poles), the rest are cleared when first needed */
+    ptrdiff_t rows = 0;
+    memset(&st, 0, sizeof st);
+    wn.oddlo = wn.oddhi = 0;
+    __mmask8 busy = 0;
     for (int l = 0; l < SEC_LANES; ++l) {
         SEC_NEXT_TASK();
-        busy[l] = next < m;
-        if (!busy[l]) {
+        if (next == m) {
             if (l == 0)
                 return -1;
             /* an idle lane repeats lane 0's first request */
-            st[l] = st[0];
             tg[l] = tg[0];
             tq[l] = tq[0];
-            sec_win8_load(&wn, l, a, u2, j0 + tq[0], gp + tq[0], mom + tq[0] * SEC_GAP_STRIDE, cs[tg[0]]);
+        } else {
+            busy |= (__mmask8)(1u << l);
+            tg[l] = g++;
+            tq[l] = order[next];
+        }
+        sec_start8(&st, l, a, alpha, j0 + tq[l]);
+        sec_win8_load(&wn, l, a, u2, j0 + tq[l], gp + tq[l], mom + tq[l] * SEC_GAP_STRIDE, cs[tg[l]]);
+        if (!(busy >> l & 1))
             sec_win8_idle(&wn, l);
-            continue;
-        }
-        ++nbusy;
-        tg[l] = g;
-        tq[l] = order[next];
-        sec_start(&st[l], K, a, alpha, 0.0, j0 + tq[l]);
-        sec_win8_load(&wn, l, a, u2, j0 + tq[l], gp + tq[l], mom + tq[l] * SEC_GAP_STRIDE, cs[g]);
-        ++g;
     }
-    while (nbusy > 0) {
+    while (busy) {
         ptrdiff_t nmax = 0;
-        for (int l = 0; l < SEC_LANES; ++l) {
-            ao[l] = a[st[l].eo];
-            y[l] = st[l].y;
-            c0[l] = st[l].c0;
-            hoff[l] = a[st[l].eo] - wn.al[l];
+        for (int l = 0; l < SEC_LANES; ++l)
             nmax = wn.ntot[l] > nmax ? (ptrdiff_t)wn.ntot[l] : nmax;
+        if (nmax > rows) {
+            for (ptrdiff_t i = rows; i < nmax; ++i)
+                for (int l = 0; l < SEC_LANES; ++l)
+                    if (i >= wn.ntot[l])
+                        wn.pa[i][l] = wn.pu[i][l] = 0.0;
+            rows = nmax;
         }
-        sec_eval_gap8(&wn, ao, y, c0, hoff, nmax, v);
+        /* the origin a[eo], its offset from a[j-1] and c0 of each lane */
+        const __mmask8 right = st.right;
+        const __m512d aov = _mm512_mask_blend_pd(right, _mm512_loadu_pd(st.al), _mm512_loadu_pd(st.ar));
+        const __m512d hoff = _mm512_maskz_mov_pd(right, _mm512_loadu_pd(st.gap)); /* a[j-1] - a[j-1] = +0 */
+        const __m512d c0v = _mm512_mask_blend_pd(right, _mm512_loadu_pd(st.c0l), _mm512_loadu_pd(st.c0r));
+        __m512d f, dlo, dhi, err;
+        sec_eval_gap8(&wn, aov, _mm512_loadu_pd(st.y), c0v, hoff, nmax, &f, &dlo, &dhi, &err);
+        __mmask8 done, lim;
+        sec_step8(&st, busy, f, dlo, dhi, err, &done, &lim);
+        __mmask8 fin = done | lim;
+        if (!fin)
+            continue;
+        double wl[SEC_LANES];
+        _mm512_storeu_pd(wl, _mm512_div_pd(_mm512_set1_pd(1.0), _mm512_add_pd(_mm512_set1_pd(1.0), _mm512_add_pd(dlo, dhi))));
         for (int l = 0; l < SEC_LANES; ++l) {
-            if (!busy[l])
-                continue;
-            const int r = sec_step(&st[l], a, alpha, v[l]);
-            if (r == SEC_STEP_EVAL)
+            if (!(fin >> l & 1))
                 continue;
             const ptrdiff_t j = j0 + tq[l];
-            e[tg[l] * ld + j] = ldexp(a[st[l].o] + st[l].y, k);
-            w[tg[l] * ld + j] = 1.0 / (1.0 + (v[l].dlo + v[l].dhi));
-            if (r == SEC_STEP_LIMIT && (limit < 0 || tg[l] * n + tq[l] < limit))
+            const double ao = (st.right >> l & 1) ? st.ar[l] : st.al[l];
+            e[tg[l] * ld + j] = ldexp(ao + st.y[l], k);
+            w[tg[l] * ld + j] = wl[l];
+            if ((lim >> l & 1) && (limit < 0 || tg[l] * n + tq[l] < limit))
                 limit = tg[l] * n + tq[l];
             SEC_NEXT_TASK();
             if (next < m) {
-                tg[l] = g;
+                tg[l] = g++;
                 tq[l] = order[next];
-                sec_start(&st[l], K, a, alpha, 0.0, j0 + tq[l]);
-                sec_win8_load(&wn, l, a, u2, j0 + tq[l], gp + tq[l], mom + tq[l] * SEC_GAP_STRIDE, cs[g]);
-                ++g;
+                sec_start8(&st, l, a, alpha, j0 + tq[l]);
+                sec_win8_load(&wn, l, a, u2, j0 + tq[l], gp + tq[l], mom + tq[l] * SEC_GAP_STRIDE, cs[tg[l]]);
             } else {
-                busy[l] = 0;
-                --nbusy;
+                busy &= (__mmask8) ~(1u << l);
                 sec_win8_idle(&wn, l);
             }
         }
@@ -1460,7 +1579,7 @@ int fgr_arrowhead_solve_scaled(ptrdiff_t L, const double *d, const double *u2, p
         ptrdiff_t limit = -2;
 #ifdef SEC_HAVE_AVX512
         if (!scalar_only && sec_avx512_usable())
-            limit = sec_gap_roots8(K, a, s, alpha_s, cs, G, j0, n, gp, mom, k, e, w, ld);
+            limit = sec_gap_roots8(a, s, alpha_s, cs, G, j0, n, gp, mom, k, e, w, ld);
 #endif
         for (ptrdiff_t g = 0; g < G; ++g) {
             if (cs[g] == 0.0)
