@@ -686,15 +686,16 @@ int fgr_arrowhead_solve_path(ptrdiff_t L, const double *d, const double *z2, dou
  * over the poles per gap thus serves every coupling: an additional
  * coupling costs O(window) per evaluation instead of O(L).
  *
- * Below min_l poles (a parameter: ~400 on current CPUs, where one pass of
- * moments costs as much as the one-coupling solver's passes) every coupling
- * goes to the one-coupling solver.  Outer roots, gaps whose window would
+ * Below min_l poles (a parameter: ~200 on current CPUs with AVX-512, where
+ * one pass of moments and the roots of one coupling cost as much as the
+ * one-coupling solver) every coupling goes to the one-coupling solver.  Outer roots, gaps whose window would
  * exceed SEC_GAP_WMAX poles, and
  * couplings outside the range where no scaled quantity can under- or
  * overflow are solved with evaluations over all poles.  Whatever the other
  * couplings of a call, the numbers of coupling g are the same (every
  * decision depends only on the bath and on c_g).  The scalar path (the
- * reference) and the AVX-512 moment pass give the same bits.
+ * reference), the vector moment passes and the AVX-512 roots (eight per
+ * vector, any mix of gaps and couplings: sec_gap_roots8) give the same bits.
  * ====================================================================== */
 /* terms of the two series; moments accumulated (the derivative needs one more) */
 #define SEC_NMOM 15
@@ -1265,6 +1266,122 @@ SEC_AVX512 static __mmask8 sec_step8(sec_state8 *st, __mmask8 act, __m512d f, __
     return go;
 }
 
+/* The roots of a driver call: the gaps with an expansion in order of window
+ * length (order[0..m)), each for every factor cs[g] > 0 in turn. */
+typedef struct {
+    const double *a, *u2, *cs, *mom;
+    const sec_gap *gp;
+    double alpha;
+    ptrdiff_t G, j0, n, m, next, g; /* the next root: gap order[next], factor g */
+    int order[SEC_GAP_BLOCK];
+} sec_queue8;
+
+/* Takes the next root into lane l of (wn, st); 0 if none is left. */
+static int sec_queue8_take(sec_queue8 *qu, sec_win8 *wn, sec_state8 *st, ptrdiff_t *tg, ptrdiff_t *tq, int l)
+{
+    for (; qu->next < qu->m; qu->g = 0, ++qu->next) {
+        while (qu->g < qu->G && qu->cs[qu->g] == 0.0)
+            ++qu->g;
+        if (qu->g < qu->G)
+            break;
+    }
+    if (qu->next == qu->m)
+        return 0;
+    const ptrdiff_t q = qu->order[qu->next], j = qu->j0 + q;
+    tg[l] = qu->g++;
+    tq[l] = q;
+    sec_start8(st, l, qu->a, qu->alpha, j);
+    sec_win8_load(wn, l, qu->a, qu->u2, j, qu->gp + q, qu->mom + q * SEC_GAP_STRIDE, qu->cs[tg[l]]);
+    return 1;
+}
+
+/* Eight roots in flight: window copies, iteration state, and the outcome
+ * of the last step (done / limit lanes and their weights). */
+typedef struct {
+    sec_win8 wn;
+    sec_state8 st;
+    ptrdiff_t tg[SEC_LANES], tq[SEC_LANES];
+    ptrdiff_t rows; /* rows [0, rows) of every lane are finite (zero or poles) */
+    double wl[SEC_LANES];
+    __mmask8 busy, done, lim;
+} sec_group8;
+
+/* Fills the group's lanes; an idle lane repeats lane 0's first request. */
+static void sec_group8_init(sec_group8 *gr, sec_queue8 *qu)
+{
+    memset(&gr->st, 0, sizeof gr->st);
+    gr->wn.oddlo = gr->wn.oddhi = 0;
+    gr->rows = 0;
+    gr->busy = gr->done = gr->lim = 0;
+    for (int l = 0; l < SEC_LANES; ++l) {
+        if (sec_queue8_take(qu, &gr->wn, &gr->st, gr->tg, gr->tq, l)) {
+            gr->busy |= (__mmask8)(1u << l);
+            continue;
+        }
+        if (l == 0)
+            return; /* an empty group is never evaluated */
+        const ptrdiff_t q = gr->tq[0], j = qu->j0 + q;
+        gr->tg[l] = gr->tg[0];
+        gr->tq[l] = q;
+        sec_start8(&gr->st, l, qu->a, qu->alpha, j);
+        sec_win8_load(&gr->wn, l, qu->a, qu->u2, j, qu->gp + q, qu->mom + q * SEC_GAP_STRIDE, qu->cs[gr->tg[l]]);
+        sec_win8_idle(&gr->wn, l);
+    }
+}
+
+/* One evaluation and step of the group's busy lanes; the finished ones are
+ * left to sec_group8_finish. */
+SEC_AVX512 static void sec_group8_step(sec_group8 *gr)
+{
+    sec_win8 *wn = &gr->wn;
+    ptrdiff_t nmax = 0;
+    for (int l = 0; l < SEC_LANES; ++l)
+        nmax = wn->ntot[l] > nmax ? (ptrdiff_t)wn->ntot[l] : nmax;
+    /* rows a lane does not use are read (masked out): keep them finite */
+    if (nmax > gr->rows) {
+        for (ptrdiff_t i = gr->rows; i < nmax; ++i)
+            for (int l = 0; l < SEC_LANES; ++l)
+                if (i >= wn->ntot[l])
+                    wn->pa[i][l] = wn->pu[i][l] = 0.0;
+        gr->rows = nmax;
+    }
+    /* the origin a[eo], its offset from a[j-1] and c0 of each lane */
+    const sec_state8 *st = &gr->st;
+    const __mmask8 right = st->right;
+    const __m512d aov = _mm512_mask_blend_pd(right, _mm512_loadu_pd(st->al), _mm512_loadu_pd(st->ar));
+    const __m512d hoff = _mm512_maskz_mov_pd(right, _mm512_loadu_pd(st->gap)); /* a[j-1] - a[j-1] = +0 */
+    const __m512d c0v = _mm512_mask_blend_pd(right, _mm512_loadu_pd(st->c0l), _mm512_loadu_pd(st->c0r));
+    __m512d f, dlo, dhi, err;
+    sec_eval_gap8(wn, aov, _mm512_loadu_pd(st->y), c0v, hoff, nmax, &f, &dlo, &dhi, &err);
+    sec_step8(&gr->st, gr->busy, f, dlo, dhi, err, &gr->done, &gr->lim);
+    if (gr->done | gr->lim) {
+        const __m512d one = _mm512_set1_pd(1.0);
+        _mm512_storeu_pd(gr->wl, _mm512_div_pd(one, _mm512_add_pd(one, _mm512_add_pd(dlo, dhi))));
+    }
+}
+
+/* The roots the last step finished: results out, next roots in. */
+static void sec_group8_finish(sec_group8 *gr, sec_queue8 *qu, int k, double *e, double *w, ptrdiff_t ld,
+                              ptrdiff_t *limit)
+{
+    const __mmask8 fin = gr->done | gr->lim;
+    for (int l = 0; l < SEC_LANES; ++l) {
+        if (!(fin >> l & 1))
+            continue;
+        const ptrdiff_t j = qu->j0 + gr->tq[l], g = gr->tg[l];
+        const double ao = (gr->st.right >> l & 1) ? gr->st.ar[l] : gr->st.al[l];
+        e[g * ld + j] = ldexp(ao + gr->st.y[l], k);
+        w[g * ld + j] = gr->wl[l];
+        if ((gr->lim >> l & 1) && (*limit < 0 || g * qu->n + gr->tq[l] < *limit))
+            *limit = g * qu->n + gr->tq[l];
+        if (!sec_queue8_take(qu, &gr->wn, &gr->st, gr->tg, gr->tq, l)) {
+            gr->busy &= (__mmask8) ~(1u << l);
+            sec_win8_idle(&gr->wn, l);
+        }
+    }
+    gr->done = gr->lim = 0;
+}
+
 /* The interior roots with an expansion (gp[q].w1 >= 0) of gaps j0 .. j0+n-1
  * for every factor cs[g] > 0: energies and weights to e, w (scale 2^k) as
  * sec_root_scaled's, bitwise.  Returns the first root (g * n + q, the
@@ -1273,106 +1390,39 @@ SEC_AVX512 static ptrdiff_t sec_gap_roots8(const double *a, const double *u2, do
                                            ptrdiff_t G, ptrdiff_t j0, ptrdiff_t n, const sec_gap *gp,
                                            const double *mom, int k, double *e, double *w, ptrdiff_t ld)
 {
-    sec_win8 wn;
-    sec_state8 st;
-    ptrdiff_t tg[SEC_LANES], tq[SEC_LANES];
+    sec_queue8 qu;
+    sec_group8 grp;
     ptrdiff_t limit = -1;
-    /* the gaps with an expansion by window length (insertion sort, stable),
-     * each for every coupling in turn: lanes then hold similar windows */
-    int order[SEC_GAP_BLOCK], len[SEC_GAP_BLOCK], m = 0;
+    qu.a = a;
+    qu.u2 = u2;
+    qu.cs = cs;
+    qu.mom = mom;
+    qu.gp = gp;
+    qu.alpha = alpha;
+    qu.G = G;
+    qu.j0 = j0;
+    qu.n = n;
+    qu.next = qu.g = 0;
+    /* the gaps by window length (insertion sort, stable): lanes then hold similar windows */
+    int len[SEC_GAP_BLOCK], m = 0;
     for (ptrdiff_t q = 0; q < n; ++q) {
         if (gp[q].w1 < 0)
             continue;
         const int key = (int)(((j0 + q - gp[q].w0) & ~(ptrdiff_t)1) + ((gp[q].w1 - j0 - q) & ~(ptrdiff_t)1));
         int p = m++;
         for (; p > 0 && len[p - 1] > key; --p) {
-            order[p] = order[p - 1];
+            qu.order[p] = qu.order[p - 1];
             len[p] = len[p - 1];
         }
-        order[p] = (int)q;
+        qu.order[p] = (int)q;
         len[p] = key;
     }
-    ptrdiff_t next = 0, g = 0; /* the next task: gap order[next], factor g */
-#define SEC_NEXT_TASK()                                                                                       \
-    do {                                                                                                      \
-        for (; next < m; g = 0, ++next) {                                                                     \
-            while (g < G && cs[g] == 0.0)                                                                     \
-                ++g;                                                                                          \
-            if (g < G)                                                                                        \
-                break;                                                                                        \
-        }                                                                                                     \
-    } while (0)
-    /* rows a lane does not use are read (masked out): rows [0, rows) are
-     * kept finite (zero or poles), the rest are cleared when first needed */
-    ptrdiff_t rows = 0;
-    memset(&st, 0, sizeof st);
-    wn.oddlo = wn.oddhi = 0;
-    __mmask8 busy = 0;
-    for (int l = 0; l < SEC_LANES; ++l) {
-        SEC_NEXT_TASK();
-        if (next == m) {
-            if (l == 0)
-                return -1;
-            /* an idle lane repeats lane 0's first request */
-            tg[l] = tg[0];
-            tq[l] = tq[0];
-        } else {
-            busy |= (__mmask8)(1u << l);
-            tg[l] = g++;
-            tq[l] = order[next];
-        }
-        sec_start8(&st, l, a, alpha, j0 + tq[l]);
-        sec_win8_load(&wn, l, a, u2, j0 + tq[l], gp + tq[l], mom + tq[l] * SEC_GAP_STRIDE, cs[tg[l]]);
-        if (!(busy >> l & 1))
-            sec_win8_idle(&wn, l);
+    qu.m = m;
+    sec_group8_init(&grp, &qu);
+    while (grp.busy) {
+        sec_group8_step(&grp);
+        sec_group8_finish(&grp, &qu, k, e, w, ld, &limit);
     }
-    while (busy) {
-        ptrdiff_t nmax = 0;
-        for (int l = 0; l < SEC_LANES; ++l)
-            nmax = wn.ntot[l] > nmax ? (ptrdiff_t)wn.ntot[l] : nmax;
-        if (nmax > rows) {
-            for (ptrdiff_t i = rows; i < nmax; ++i)
-                for (int l = 0; l < SEC_LANES; ++l)
-                    if (i >= wn.ntot[l])
-                        wn.pa[i][l] = wn.pu[i][l] = 0.0;
-            rows = nmax;
-        }
-        /* the origin a[eo], its offset from a[j-1] and c0 of each lane */
-        const __mmask8 right = st.right;
-        const __m512d aov = _mm512_mask_blend_pd(right, _mm512_loadu_pd(st.al), _mm512_loadu_pd(st.ar));
-        const __m512d hoff = _mm512_maskz_mov_pd(right, _mm512_loadu_pd(st.gap)); /* a[j-1] - a[j-1] = +0 */
-        const __m512d c0v = _mm512_mask_blend_pd(right, _mm512_loadu_pd(st.c0l), _mm512_loadu_pd(st.c0r));
-        __m512d f, dlo, dhi, err;
-        sec_eval_gap8(&wn, aov, _mm512_loadu_pd(st.y), c0v, hoff, nmax, &f, &dlo, &dhi, &err);
-        __mmask8 done, lim;
-        sec_step8(&st, busy, f, dlo, dhi, err, &done, &lim);
-        __mmask8 fin = done | lim;
-        if (!fin)
-            continue;
-        double wl[SEC_LANES];
-        _mm512_storeu_pd(wl, _mm512_div_pd(_mm512_set1_pd(1.0), _mm512_add_pd(_mm512_set1_pd(1.0), _mm512_add_pd(dlo, dhi))));
-        for (int l = 0; l < SEC_LANES; ++l) {
-            if (!(fin >> l & 1))
-                continue;
-            const ptrdiff_t j = j0 + tq[l];
-            const double ao = (st.right >> l & 1) ? st.ar[l] : st.al[l];
-            e[tg[l] * ld + j] = ldexp(ao + st.y[l], k);
-            w[tg[l] * ld + j] = wl[l];
-            if ((lim >> l & 1) && (limit < 0 || tg[l] * n + tq[l] < limit))
-                limit = tg[l] * n + tq[l];
-            SEC_NEXT_TASK();
-            if (next < m) {
-                tg[l] = g++;
-                tq[l] = order[next];
-                sec_start8(&st, l, a, alpha, j0 + tq[l]);
-                sec_win8_load(&wn, l, a, u2, j0 + tq[l], gp + tq[l], mom + tq[l] * SEC_GAP_STRIDE, cs[tg[l]]);
-            } else {
-                busy &= (__mmask8) ~(1u << l);
-                sec_win8_idle(&wn, l);
-            }
-        }
-    }
-#undef SEC_NEXT_TASK
     return limit;
 }
 #endif
