@@ -1385,13 +1385,17 @@ static void sec_group8_finish(sec_group8 *gr, sec_queue8 *qu, int k, double *e, 
 /* The interior roots with an expansion (gp[q].w1 >= 0) of gaps j0 .. j0+n-1
  * for every factor cs[g] > 0: energies and weights to e, w (scale 2^k) as
  * sec_root_scaled's, bitwise.  Returns the first root (g * n + q, the
- * scalar path's order) at the iteration limit, or -1. */
+ * scalar path's order) at the iteration limit, or -1.  Two groups of lanes
+ * take turns, each group's finished roots handled after the other group's
+ * step: a step ends in a long dependent chain (division, square roots)
+ * that the other group's independent work then overlaps, and the branches
+ * on its outcome are resolved by the time they are reached. */
 SEC_AVX512 static ptrdiff_t sec_gap_roots8(const double *a, const double *u2, double alpha, const double *cs,
                                            ptrdiff_t G, ptrdiff_t j0, ptrdiff_t n, const sec_gap *gp,
                                            const double *mom, int k, double *e, double *w, ptrdiff_t ld)
 {
     sec_queue8 qu;
-    sec_group8 grp;
+    sec_group8 grp[2];
     ptrdiff_t limit = -1;
     qu.a = a;
     qu.u2 = u2;
@@ -1418,10 +1422,15 @@ SEC_AVX512 static ptrdiff_t sec_gap_roots8(const double *a, const double *u2, do
         len[p] = key;
     }
     qu.m = m;
-    sec_group8_init(&grp, &qu);
-    while (grp.busy) {
-        sec_group8_step(&grp);
-        sec_group8_finish(&grp, &qu, k, e, w, ld, &limit);
+    sec_group8_init(&grp[0], &qu);
+    sec_group8_init(&grp[1], &qu);
+    for (int c = 0;; c ^= 1) {
+        sec_group8 *cur = &grp[c], *oth = &grp[c ^ 1];
+        if (cur->busy)
+            sec_group8_step(cur);
+        sec_group8_finish(oth, &qu, k, e, w, ld, &limit);
+        if (!cur->busy && !oth->busy)
+            break;
     }
     return limit;
 }
