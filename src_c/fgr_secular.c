@@ -1023,7 +1023,9 @@ SEC_AVX512 static void sec_gap_moments8(ptrdiff_t K, const double *a, const doub
 typedef struct {
     double pa[SEC_GAP_WMAX][SEC_LANES], pu[SEC_GAP_WMAX][SEC_LANES]; /* paired poles */
     double xa[2][SEC_LANES], xu[2][SEC_LANES];                       /* left-over pole below, above */
-    double coef[SEC_GAP_STRIDE][SEC_LANES];
+    /* per side: F_0 .. F_14 and 15 F_15 (the derivative's other coefficients
+     * (k+1) F_(k+1) are formed from F_(k+1) by the same product each time) */
+    double coef[2 * SEC_NACC][SEC_LANES];
     long long nlo[SEC_LANES], ntot[SEC_LANES]; /* paired rows below split, in all (even) */
     double cs[SEC_LANES], al[SEC_LANES], ym[SEC_LANES];
     __mmask8 oddlo, oddhi; /* lanes with a left-over pole below, above */
@@ -1054,8 +1056,12 @@ static void sec_win8_load(sec_win8 *wn, int l, const double *a, const double *u2
     wn->oddhi = (nhi & 1) ? (wn->oddhi | bit) : (wn->oddhi & ~bit);
     wn->nlo[l] = plo;
     wn->ntot[l] = plo + phi;
-    for (int k = 0; k < SEC_GAP_STRIDE; ++k)
-        wn->coef[k][l] = mom[k];
+    for (int side = 0; side < 2; ++side) {
+        const double *F = mom + 2 * SEC_NMOM * side;
+        for (int k = 0; k < SEC_NMOM; ++k)
+            wn->coef[SEC_NACC * side + k][l] = F[k];
+        wn->coef[SEC_NACC * side + SEC_NMOM][l] = F[2 * SEC_NMOM - 1];
+    }
     wn->cs[l] = cs;
     wn->al[l] = a[j - 1];
     wn->ym[l] = gp->ym;
@@ -1069,11 +1075,15 @@ static void sec_win8_idle(sec_win8 *wn, int l)
     wn->oddhi &= (__mmask8) ~(1u << l);
 }
 
-/* sec_series on SEC_LANES coefficient columns c[k] */
-SEC_AVX512 static inline __m512d sec_series8(const double (*c)[SEC_LANES], __m512d h, __m512d h2, __m512d h4,
-                                             __m512d h8)
+/* sec_series on SEC_LANES coefficient columns: c[k] (deriv = 0) or (k+1) c[k+1] (deriv = 1; the
+ * last one, 15 F_15, is stored as such) */
+SEC_AVX512 static inline __m512d sec_series8(const double (*c)[SEC_LANES], const int deriv, __m512d h, __m512d h2,
+                                             __m512d h4, __m512d h8)
 {
-#define SEC_C(k) _mm512_loadu_pd(c[k])
+#define SEC_C(k)                                                                                              \
+    (!deriv ? _mm512_loadu_pd(c[k])                                                                        \
+            : (k) + 1 == SEC_NMOM ? _mm512_loadu_pd(c[SEC_NMOM])                                              \
+                                  : _mm512_mul_pd(_mm512_set1_pd((double)((k) + 1)), _mm512_loadu_pd(c[(k) + 1])))
 #define SEC_LIN(p, q, x) _mm512_add_pd(p, _mm512_mul_pd(q, x))
     const __m512d q0 = SEC_LIN(SEC_C(0), SEC_C(1), h), q1 = SEC_LIN(SEC_C(2), SEC_C(3), h);
     const __m512d q2 = SEC_LIN(SEC_C(4), SEC_C(5), h), q3 = SEC_LIN(SEC_C(6), SEC_C(7), h);
@@ -1130,10 +1140,10 @@ SEC_AVX512 static inline void sec_eval_gap8(const sec_win8 *wn, __m512d aov, __m
     sec_win8_last(wn, 1, wn->oddhi, aov, yv, &fhi, &dhi);
     const __m512d h = _mm512_sub_pd(_mm512_add_pd(hoff, yv), _mm512_loadu_pd(wn->ym));
     const __m512d h2 = _mm512_mul_pd(h, h), h4 = _mm512_mul_pd(h2, h2), h8 = _mm512_mul_pd(h4, h4);
-    flo = _mm512_add_pd(flo, sec_series8(wn->coef, h, h2, h4, h8));
-    dlo = _mm512_add_pd(dlo, sec_series8(wn->coef + SEC_NMOM, h, h2, h4, h8));
-    fhi = _mm512_add_pd(fhi, sec_series8(wn->coef + 2 * SEC_NMOM, h, h2, h4, h8));
-    dhi = _mm512_add_pd(dhi, sec_series8(wn->coef + 3 * SEC_NMOM, h, h2, h4, h8));
+    flo = _mm512_add_pd(flo, sec_series8(wn->coef, 0, h, h2, h4, h8));
+    dlo = _mm512_add_pd(dlo, sec_series8(wn->coef, 1, h, h2, h4, h8));
+    fhi = _mm512_add_pd(fhi, sec_series8(wn->coef + SEC_NACC, 0, h, h2, h4, h8));
+    dhi = _mm512_add_pd(dhi, sec_series8(wn->coef + SEC_NACC, 1, h, h2, h4, h8));
     /* sec_value on the scaled sums */
     const __m512d csv = _mm512_loadu_pd(wn->cs);
     flo = _mm512_mul_pd(csv, flo);
