@@ -688,8 +688,8 @@ int fgr_arrowhead_solve_path(ptrdiff_t L, const double *d, const double *z2, dou
  *
  * Below min_l poles (a parameter: ~300 on current CPUs with AVX-512, where
  * one pass of moments and the roots of one coupling cost as much as the
- * one-coupling solver) every coupling goes to the one-coupling solver.  Outer roots, gaps whose window would
- * exceed SEC_GAP_WMAX poles, and
+ * one-coupling solver) every coupling goes to the one-coupling solver.
+ * Outer roots, gaps whose window would exceed SEC_GAP_WMAX poles, and
  * couplings outside the range where no scaled quantity can under- or
  * overflow are solved with evaluations over all poles.  Whatever the other
  * couplings of a call, the numbers of coupling g are the same (every
@@ -1013,7 +1013,7 @@ SEC_AVX512 static void sec_gap_moments8(ptrdiff_t K, const double *a, const doub
  * mix of gaps and couplings per vector).  Lane l holds one root: its
  * window's poles are copied, transposed, when it takes the root (each
  * root's ~4-6 evaluations then load them as vectors, where gathers would
- * load them every time), as are the gap's 60 series coefficients.  sec_sums
+ * load them every time), as are the gap's series coefficients.  sec_sums
  * adds pole w0 + i (below split) to pair lane i mod 2, pole split + i
  * (above) to pair lane i mod 2, and a left-over last pole of either side
  * after the pair sum.  The copy keeps the paired poles below split in rows
@@ -1182,6 +1182,12 @@ static void sec_start8(sec_state8 *st, int l, const double *a, double alpha, ptr
     st->right &= (__mmask8)~bit;
 }
 
+/* -x as the scalar code's unary minus (0 - x would turn -0 into +0) */
+SEC_AVX512 static inline __m512d sec_neg8(__m512d x)
+{
+    return _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(x), _mm512_set1_epi64((long long)(1ULL << 63))));
+}
+
 /* sec_step for the lanes act of interior roots, bitwise (the same branches
  * as masks; every division and square root correctly rounded as the scalar
  * ones).  Returns the lanes that take another evaluation; *done and *limit:
@@ -1196,7 +1202,7 @@ SEC_AVX512 static __mmask8 sec_step8(sec_state8 *st, __mmask8 act, __m512d f, __
     const __mmask8 first = act & (__mmask8)~st->started;
     if (first) {
         const __mmask8 left = _mm512_cmp_pd_mask(f, zero, _CMP_GE_OQ);
-        const __m512d ymid = y, nymid = _mm512_sub_pd(zero, ymid), gap = _mm512_loadu_pd(st->gap);
+        const __m512d ymid = y, nymid = sec_neg8(ymid), gap = _mm512_loadu_pd(st->gap);
         const __mmask8 fl = first & left, fr = first & (__mmask8)~left;
         lo = _mm512_mask_mov_pd(lo, fl, zero);
         hi = _mm512_mask_mov_pd(hi, fl, ymid);
@@ -1204,7 +1210,7 @@ SEC_AVX512 static __mmask8 sec_step8(sec_state8 *st, __mmask8 act, __m512d f, __
         lo = _mm512_mask_mov_pd(lo, fr, nymid);
         hi = _mm512_mask_mov_pd(hi, fr, zero);
         y = _mm512_mask_mov_pd(y, fr, nymid);
-        delta_f = _mm512_mask_mov_pd(delta_f, fr, _mm512_sub_pd(zero, gap));
+        delta_f = _mm512_mask_mov_pd(delta_f, fr, sec_neg8(gap));
         st->right = (__mmask8)((st->right & ~first) | fr);
         st->started |= first;
         _mm512_storeu_pd(st->y, y);
@@ -1228,8 +1234,8 @@ SEC_AVX512 static __mmask8 sec_step8(sec_state8 *st, __mmask8 act, __m512d f, __
     const __m512d t = _mm512_sub_pd(delta_f, y), d1 = _mm512_add_pd(dfar, one);
     const __m512d Bf = _mm512_mul_pd(t, _mm512_mul_pd(t, d1));
     const __m512d A0 = _mm512_sub_pd(_mm512_add_pd(f, _mm512_mul_pd(y, dn)), _mm512_mul_pd(t, d1));
-    const __m512d A = _mm512_mask_sub_pd(A0, right, zero, A0);
-    const __m512d D = _mm512_mask_sub_pd(delta_f, right, zero, delta_f);
+    const __m512d A = _mm512_mask_mov_pd(A0, right, sec_neg8(A0));
+    const __m512d D = _mm512_mask_mov_pd(delta_f, right, sec_neg8(delta_f));
     const __m512d b = _mm512_add_pd(_mm512_add_pd(_mm512_mul_pd(A, D), Bo), Bf);
     const __m512d c = _mm512_mul_pd(Bo, D);
     __m512d disc = _mm512_sub_pd(_mm512_mul_pd(b, b), _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(4.0), A), c));
@@ -1242,7 +1248,7 @@ SEC_AVX512 static __mmask8 sec_step8(sec_state8 *st, __mmask8 act, __m512d f, __
     num = _mm512_mask_mov_pd(num, a0, c);
     den = _mm512_mask_mov_pd(den, a0, b);
     const __m512d g = _mm512_div_pd(num, den);
-    __m512d ynew = _mm512_mask_sub_pd(g, right, zero, g);
+    __m512d ynew = _mm512_mask_mov_pd(g, right, sec_neg8(g));
     /* rejected steps and, from SEC_RATIONAL_ITS on, every other step: sec_bisect */
     const __mmask8 inside = _mm512_cmp_pd_mask(ynew, lo, _CMP_GT_OQ) & _mm512_cmp_pd_mask(ynew, hi, _CMP_LT_OQ);
     const __mmask8 alt = _mm512_cmpge_epi64_mask(it, _mm512_set1_epi64(SEC_RATIONAL_ITS))
@@ -1254,11 +1260,11 @@ SEC_AVX512 static __mmask8 sec_step8(sec_state8 *st, __mmask8 act, __m512d f, __
                           & _mm512_cmp_pd_mask(hi, _mm512_mul_pd(eight, lo), _CMP_GT_OQ);
         const __mmask8 dw = _mm512_cmp_pd_mask(hi, zero, _CMP_LE_OQ)
                           & _mm512_cmp_pd_mask(lo, _mm512_mul_pd(eight, hi), _CMP_LT_OQ);
-        const __m512d nlo = _mm512_sub_pd(zero, lo), nhi = _mm512_sub_pd(zero, hi);
+        const __m512d nlo = sec_neg8(lo), nhi = sec_neg8(hi);
         const __m512d half = _mm512_set1_pd(0.5);
         __m512d yb = _mm512_add_pd(_mm512_mul_pd(half, lo), _mm512_mul_pd(half, hi));
         yb = _mm512_mask_mov_pd(yb, dw & ~up,
-                                _mm512_mul_pd(_mm512_sub_pd(zero, _mm512_sqrt_pd(_mm512_max_pd(nhi, tmin))),
+                                _mm512_mul_pd(sec_neg8(_mm512_sqrt_pd(_mm512_max_pd(nhi, tmin))),
                                               _mm512_sqrt_pd(nlo)));
         yb = _mm512_mask_mov_pd(yb, up, _mm512_mul_pd(_mm512_sqrt_pd(_mm512_max_pd(lo, tmin)), _mm512_sqrt_pd(hi)));
         ynew = _mm512_mask_mov_pd(ynew, bis, yb);
