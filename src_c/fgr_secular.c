@@ -686,7 +686,7 @@ int fgr_arrowhead_solve_path(ptrdiff_t L, const double *d, const double *z2, dou
  * over the poles per gap thus serves every coupling: an additional
  * coupling costs O(window) per evaluation instead of O(L).
  *
- * Below min_l poles (a parameter: ~300 on current CPUs with AVX-512, where
+ * Below min_l poles (a parameter: ~250 on current CPUs with AVX-512, where
  * one pass of moments and the roots of one coupling cost as much as the
  * one-coupling solver) every coupling goes to the one-coupling solver.
  * Outer roots, gaps whose window would exceed SEC_GAP_WMAX poles, and
@@ -743,28 +743,32 @@ static sec_gap sec_gap_window(ptrdiff_t K, const double *a, ptrdiff_t j)
     gp.ym = ym;
     gp.w0 = w0;
     gp.w1 = (w1 - w0 <= SEC_GAP_WMAX && R < INFINITY) ? w1 : -1;
-    /* tier bounds by bisection on D = (a[mu] - a[j-1]) - ym (monotone in mu) */
+    /* tier bounds by bisection on D = (a[mu] - a[j-1]) - ym (monotone in mu;
+     * the tiers nest).  The probes' outcomes are unpredictable, so the
+     * search is branch-free (a conditional move per step); any search finds
+     * the same boundary of a monotone test. */
+    ptrdiff_t lend = w0, rbeg = w1;
     for (int t = 0; t < SEC_NTIERS; ++t) {
         const double X = SEC_TIERS[t].x * ym;
-        ptrdiff_t lo = 0, hi = w0; /* left: the first mu with -D < X */
-        while (lo < hi) {
-            const ptrdiff_t mid = lo + (hi - lo) / 2;
-            if (-((a[mid] - a[jl]) - ym) >= X)
-                lo = mid + 1;
-            else
-                hi = mid;
+        /* left: the first mu in [0, lend) with -D < X */
+        ptrdiff_t base = 0, n = lend;
+        while (n > 1) {
+            const ptrdiff_t half = n / 2;
+            base = (-((a[base + half] - a[jl]) - ym) >= X) ? base + half : base;
+            n -= half;
         }
-        gp.lt[t] = lo;
-        lo = w1;
-        hi = K; /* right: the first mu with D >= X */
-        while (lo < hi) {
-            const ptrdiff_t mid = lo + (hi - lo) / 2;
-            if (((a[mid] - a[jl]) - ym) >= X)
-                hi = mid;
-            else
-                lo = mid + 1;
+        lend = n > 0 ? base + (-((a[base] - a[jl]) - ym) >= X) : 0;
+        gp.lt[t] = lend;
+        /* right: the first mu in [rbeg, K) with D >= X */
+        base = rbeg;
+        n = K - rbeg;
+        while (n > 1) {
+            const ptrdiff_t half = n / 2;
+            base = (((a[base + half] - a[jl]) - ym) >= X) ? base : base + half;
+            n -= half;
         }
-        gp.rt[t] = lo;
+        rbeg = n > 0 ? base + !(((a[base] - a[jl]) - ym) >= X) : rbeg;
+        gp.rt[t] = rbeg;
     }
     return gp;
 }
