@@ -151,3 +151,22 @@ def test_weak_coupling_against_mpmath():
             x = (lo + hi) / 2
             wr = 1 / (1 + mp.fsum(z / (x - p) ** 2 for z, p in zip(Z, D)))
             assert float(abs((mp.mpf(float(w[0][j])) - wr) / wr)) <= 1e-13, j
+
+
+@pytest.mark.parametrize("scale", [2.0**-500, 1e-150, 1.0, 1e150, 2.0**500])
+def test_bitwise_extreme_scales(scale):
+    """Energies near the ends of the double range, poles spread over decades
+    and near-degenerate pairs (gaps ~1e-13 of the bandwidth): the lanes and
+    the reference see the same scaled problem."""
+    rng = np.random.default_rng(int(abs(math.log2(scale))) + 1)
+    L = 203
+    d = np.sort(np.concatenate([np.exp(rng.uniform(-20, 2, 120)) * rng.choice([-1, 1], 120),
+                                rng.uniform(-1, 1, L - 120)]))
+    d[50] = d[49] * (1 + 1e-13) if d[49] > 0 else d[49] * (1 - 1e-13)
+    d = np.unique(d)
+    u2 = 10.0 ** rng.uniform(-6.0, 0.0, d.size) / d.size
+    cs = np.array([1e-20, 1e-4, 1.0, 1e3])
+    a = solve(d * scale, u2 * scale**2, cs, 0.3 * scale)
+    b = solve(d * scale, u2 * scale**2, cs, 0.3 * scale, scalar=True)
+    assert same(a, b)
+    assert np.all(np.isfinite(a[0])) and np.all(a[1] >= 0.0)
