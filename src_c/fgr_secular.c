@@ -686,15 +686,16 @@ int fgr_arrowhead_solve_path(ptrdiff_t L, const double *d, const double *z2, dou
  * over the poles per gap thus serves every coupling: an additional
  * coupling costs O(window) per evaluation instead of O(L).
  *
- * Below min_l poles (a parameter: ~400 on current CPUs, where one pass of
- * moments costs as much as the one-coupling solver's passes) every coupling
- * goes to the one-coupling solver.  Outer roots, gaps whose window would
- * exceed SEC_GAP_WMAX poles, and
+ * Below min_l poles (a parameter: ~250 on current CPUs with AVX-512, where
+ * one pass of moments and the roots of one coupling cost as much as the
+ * one-coupling solver) every coupling goes to the one-coupling solver.
+ * Outer roots, gaps whose window would exceed SEC_GAP_WMAX poles, and
  * couplings outside the range where no scaled quantity can under- or
  * overflow are solved with evaluations over all poles.  Whatever the other
  * couplings of a call, the numbers of coupling g are the same (every
  * decision depends only on the bath and on c_g).  The scalar path (the
- * reference) and the AVX-512 moment pass give the same bits.
+ * reference), the vector moment passes and the AVX-512 roots (eight per
+ * vector, any mix of gaps and couplings: sec_gap_roots8) give the same bits.
  * ====================================================================== */
 /* terms of the two series; moments accumulated (the derivative needs one more) */
 #define SEC_NMOM 15
@@ -742,28 +743,32 @@ static sec_gap sec_gap_window(ptrdiff_t K, const double *a, ptrdiff_t j)
     gp.ym = ym;
     gp.w0 = w0;
     gp.w1 = (w1 - w0 <= SEC_GAP_WMAX && R < INFINITY) ? w1 : -1;
-    /* tier bounds by bisection on D = (a[mu] - a[j-1]) - ym (monotone in mu) */
+    /* tier bounds by bisection on D = (a[mu] - a[j-1]) - ym (monotone in mu;
+     * the tiers nest).  The probes' outcomes are unpredictable, so the
+     * search is branch-free (a conditional move per step); any search finds
+     * the same boundary of a monotone test. */
+    ptrdiff_t lend = w0, rbeg = w1;
     for (int t = 0; t < SEC_NTIERS; ++t) {
         const double X = SEC_TIERS[t].x * ym;
-        ptrdiff_t lo = 0, hi = w0; /* left: the first mu with -D < X */
-        while (lo < hi) {
-            const ptrdiff_t mid = lo + (hi - lo) / 2;
-            if (-((a[mid] - a[jl]) - ym) >= X)
-                lo = mid + 1;
-            else
-                hi = mid;
+        /* left: the first mu in [0, lend) with -D < X */
+        ptrdiff_t base = 0, n = lend;
+        while (n > 1) {
+            const ptrdiff_t half = n / 2;
+            base = (-((a[base + half] - a[jl]) - ym) >= X) ? base + half : base;
+            n -= half;
         }
-        gp.lt[t] = lo;
-        lo = w1;
-        hi = K; /* right: the first mu with D >= X */
-        while (lo < hi) {
-            const ptrdiff_t mid = lo + (hi - lo) / 2;
-            if (((a[mid] - a[jl]) - ym) >= X)
-                hi = mid;
-            else
-                lo = mid + 1;
+        lend = n > 0 ? base + (-((a[base] - a[jl]) - ym) >= X) : 0;
+        gp.lt[t] = lend;
+        /* right: the first mu in [rbeg, K) with D >= X */
+        base = rbeg;
+        n = K - rbeg;
+        while (n > 1) {
+            const ptrdiff_t half = n / 2;
+            base = (((a[base + half] - a[jl]) - ym) >= X) ? base : base + half;
+            n -= half;
         }
-        gp.rt[t] = lo;
+        rbeg = n > 0 ? base + !(((a[base] - a[jl]) - ym) >= X) : rbeg;
+        gp.rt[t] = rbeg;
     }
     return gp;
 }
@@ -1007,6 +1012,449 @@ SEC_AVX512 static void sec_gap_moments8(ptrdiff_t K, const double *a, const doub
     for (int q = 0; q < 8; ++q)
         sec_moments_store(mom + q * SEC_GAP_STRIDE, &out[0][0][q], &out[1][0][q], 8, gp + q);
 }
+
+/* The interior roots of gaps with an expansion, SEC_LANES at a time (any
+ * mix of gaps and couplings per vector).  Lane l holds one root: its
+ * window's poles are copied, transposed, when it takes the root (each
+ * root's ~4-6 evaluations then load them as vectors, where gathers would
+ * load them every time), as are the gap's series coefficients.  sec_sums
+ * adds pole w0 + i (below split) to pair lane i mod 2, pole split + i
+ * (above) to pair lane i mod 2, and a left-over last pole of either side
+ * after the pair sum.  The copy keeps the paired poles below split in rows
+ * [0, nlo) and those above in rows [nlo, ntot) (nlo even: the same
+ * parities), the left-over poles apart.  A vector runs to the longest of
+ * its lanes' windows, so the roots are taken in order of window length. */
+typedef struct {
+    double pa[SEC_GAP_WMAX][SEC_LANES], pu[SEC_GAP_WMAX][SEC_LANES]; /* paired poles */
+    double xa[2][SEC_LANES], xu[2][SEC_LANES];                       /* left-over pole below, above */
+    /* per side: F_0 .. F_14 and 15 F_15 (the derivative's other coefficients
+     * (k+1) F_(k+1) are formed from F_(k+1) by the same product each time) */
+    double coef[2 * SEC_NACC][SEC_LANES];
+    long long nlo[SEC_LANES], ntot[SEC_LANES]; /* paired rows below split, in all (even) */
+    double cs[SEC_LANES], al[SEC_LANES], ym[SEC_LANES];
+    __mmask8 oddlo, oddhi; /* lanes with a left-over pole below, above */
+} sec_win8;
+
+/* Lane l takes root j of factor cs. */
+static void sec_win8_load(sec_win8 *wn, int l, const double *a, const double *u2, ptrdiff_t j,
+                          const sec_gap *gp, const double *mom, double cs)
+{
+    const ptrdiff_t w0 = gp->w0, w1 = gp->w1, nlo = j - w0, nhi = w1 - j;
+    const ptrdiff_t plo = nlo & ~(ptrdiff_t)1, phi = nhi & ~(ptrdiff_t)1;
+    for (ptrdiff_t i = 0; i < plo; ++i) {
+        wn->pa[i][l] = a[w0 + i];
+        wn->pu[i][l] = u2[w0 + i];
+    }
+    for (ptrdiff_t i = 0; i < phi; ++i) {
+        wn->pa[plo + i][l] = a[j + i];
+        wn->pu[plo + i][l] = u2[j + i];
+    }
+    /* without a left-over pole, one that is not the origin keeps the
+     * masked-out lane off the reciprocal's slow path */
+    wn->xa[0][l] = (nlo & 1) ? a[j - 1] : a[w0];
+    wn->xu[0][l] = (nlo & 1) ? u2[j - 1] : 0.0;
+    wn->xa[1][l] = a[w1 - 1];
+    wn->xu[1][l] = (nhi & 1) ? u2[w1 - 1] : 0.0;
+    const __mmask8 bit = (__mmask8)(1u << l);
+    wn->oddlo = (nlo & 1) ? (wn->oddlo | bit) : (wn->oddlo & ~bit);
+    wn->oddhi = (nhi & 1) ? (wn->oddhi | bit) : (wn->oddhi & ~bit);
+    wn->nlo[l] = plo;
+    wn->ntot[l] = plo + phi;
+    for (int side = 0; side < 2; ++side) {
+        const double *F = mom + 2 * SEC_NMOM * side;
+        for (int k = 0; k < SEC_NMOM; ++k)
+            wn->coef[SEC_NACC * side + k][l] = F[k];
+        wn->coef[SEC_NACC * side + SEC_NMOM][l] = F[2 * SEC_NMOM - 1];
+    }
+    wn->cs[l] = cs;
+    wn->al[l] = a[j - 1];
+    wn->ym[l] = gp->ym;
+}
+
+/* An idle lane: no rows, no left-over poles (its results are not used). */
+static void sec_win8_idle(sec_win8 *wn, int l)
+{
+    wn->nlo[l] = wn->ntot[l] = 0;
+    wn->oddlo &= (__mmask8) ~(1u << l);
+    wn->oddhi &= (__mmask8) ~(1u << l);
+}
+
+/* sec_series on SEC_LANES coefficient columns: c[k] (deriv = 0) or (k+1) c[k+1] (deriv = 1; the
+ * last one, 15 F_15, is stored as such) */
+SEC_AVX512 static inline __m512d sec_series8(const double (*c)[SEC_LANES], const int deriv, __m512d h, __m512d h2,
+                                             __m512d h4, __m512d h8)
+{
+#define SEC_C(k)                                                                                              \
+    (!deriv ? _mm512_loadu_pd(c[k])                                                                        \
+            : (k) + 1 == SEC_NMOM ? _mm512_loadu_pd(c[SEC_NMOM])                                              \
+                                  : _mm512_mul_pd(_mm512_set1_pd((double)((k) + 1)), _mm512_loadu_pd(c[(k) + 1])))
+#define SEC_LIN(p, q, x) _mm512_add_pd(p, _mm512_mul_pd(q, x))
+    const __m512d q0 = SEC_LIN(SEC_C(0), SEC_C(1), h), q1 = SEC_LIN(SEC_C(2), SEC_C(3), h);
+    const __m512d q2 = SEC_LIN(SEC_C(4), SEC_C(5), h), q3 = SEC_LIN(SEC_C(6), SEC_C(7), h);
+    const __m512d q4 = SEC_LIN(SEC_C(8), SEC_C(9), h), q5 = SEC_LIN(SEC_C(10), SEC_C(11), h);
+    const __m512d q6 = SEC_LIN(SEC_C(12), SEC_C(13), h);
+    const __m512d r0 = SEC_LIN(q0, q1, h2), r1 = SEC_LIN(q2, q3, h2), r2 = SEC_LIN(q4, q5, h2);
+    const __m512d r3 = SEC_LIN(q6, SEC_C(14), h2);
+    return _mm512_add_pd(SEC_LIN(r0, r1, h4), _mm512_mul_pd(SEC_LIN(r2, r3, h4), h8));
+#undef SEC_C
+#undef SEC_LIN
+}
+
+/* The left-over pole (row x of xa, xu) added to the lanes m, after the pair sums as in sec_sums. */
+SEC_AVX512 static inline void sec_win8_last(const sec_win8 *wn, int x, __mmask8 m, __m512d aov, __m512d yv,
+                                            __m512d *f, __m512d *d)
+{
+    const __m512d r = sec_recip8(_mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(wn->xa[x]), aov), yv));
+    const __m512d t = _mm512_mul_pd(_mm512_loadu_pd(wn->xu[x]), r);
+    *f = _mm512_mask_add_pd(*f, m, *f, t);
+    *d = _mm512_mask_add_pd(*d, m, *d, _mm512_mul_pd(t, r));
+}
+
+/* sec_eval_gap for SEC_LANES requests (lane l: origin value ao[l], offset
+ * y[l], c0[l], hoff[l] = a[eo] - a[j-1]; rows < nmax), bitwise: f, the
+ * split derivative sums and the error scale of sec_val. */
+SEC_AVX512 static inline void sec_eval_gap8(const sec_win8 *wn, __m512d aov, __m512d yv, __m512d c0v, __m512d hoff,
+                                            ptrdiff_t nmax, __m512d *fout, __m512d *dlout, __m512d *dhout,
+                                            __m512d *errout)
+{
+    const __m512i nlov = _mm512_loadu_si512(wn->nlo), ntotv = _mm512_loadu_si512(wn->ntot);
+    __m512d flE = _mm512_setzero_pd(), flO = flE, dlE = flE, dlO = flE;
+    __m512d fhE = flE, fhO = flE, dhE = flE, dhO = flE;
+    for (ptrdiff_t i = 0; i < nmax; i += 2) {
+        const __m512i iv = _mm512_set1_epi64((long long)i);
+        const __mmask8 ml = _mm512_cmplt_epi64_mask(iv, nlov);
+        const __mmask8 mh = _mm512_cmplt_epi64_mask(iv, ntotv) & ~ml;
+        const __m512d r0 = sec_recip8(_mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(wn->pa[i]), aov), yv));
+        const __m512d r1 = sec_recip8(_mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(wn->pa[i + 1]), aov), yv));
+        const __m512d t0 = _mm512_mul_pd(_mm512_loadu_pd(wn->pu[i]), r0);
+        const __m512d t1 = _mm512_mul_pd(_mm512_loadu_pd(wn->pu[i + 1]), r1);
+        const __m512d d0 = _mm512_mul_pd(t0, r0), d1 = _mm512_mul_pd(t1, r1);
+        flE = _mm512_mask_add_pd(flE, ml, flE, t0);
+        dlE = _mm512_mask_add_pd(dlE, ml, dlE, d0);
+        flO = _mm512_mask_add_pd(flO, ml, flO, t1);
+        dlO = _mm512_mask_add_pd(dlO, ml, dlO, d1);
+        fhE = _mm512_mask_add_pd(fhE, mh, fhE, t0);
+        dhE = _mm512_mask_add_pd(dhE, mh, dhE, d0);
+        fhO = _mm512_mask_add_pd(fhO, mh, fhO, t1);
+        dhO = _mm512_mask_add_pd(dhO, mh, dhO, d1);
+    }
+    __m512d flo = _mm512_add_pd(flE, flO), dlo = _mm512_add_pd(dlE, dlO);
+    __m512d fhi = _mm512_add_pd(fhE, fhO), dhi = _mm512_add_pd(dhE, dhO);
+    sec_win8_last(wn, 0, wn->oddlo, aov, yv, &flo, &dlo);
+    sec_win8_last(wn, 1, wn->oddhi, aov, yv, &fhi, &dhi);
+    const __m512d h = _mm512_sub_pd(_mm512_add_pd(hoff, yv), _mm512_loadu_pd(wn->ym));
+    const __m512d h2 = _mm512_mul_pd(h, h), h4 = _mm512_mul_pd(h2, h2), h8 = _mm512_mul_pd(h4, h4);
+    flo = _mm512_add_pd(flo, sec_series8(wn->coef, 0, h, h2, h4, h8));
+    dlo = _mm512_add_pd(dlo, sec_series8(wn->coef, 1, h, h2, h4, h8));
+    fhi = _mm512_add_pd(fhi, sec_series8(wn->coef + SEC_NACC, 0, h, h2, h4, h8));
+    dhi = _mm512_add_pd(dhi, sec_series8(wn->coef + SEC_NACC, 1, h, h2, h4, h8));
+    /* sec_value on the scaled sums */
+    const __m512d csv = _mm512_loadu_pd(wn->cs);
+    flo = _mm512_mul_pd(csv, flo);
+    dlo = _mm512_mul_pd(csv, dlo);
+    fhi = _mm512_mul_pd(csv, fhi);
+    dhi = _mm512_mul_pd(csv, dhi);
+    *fout = _mm512_add_pd(_mm512_add_pd(c0v, yv), _mm512_add_pd(flo, fhi));
+    *dlout = dlo;
+    *dhout = dhi;
+    *errout = _mm512_add_pd(_mm512_add_pd(_mm512_abs_pd(c0v), _mm512_abs_pd(yv)), _mm512_sub_pd(fhi, flo));
+}
+
+/* The interior-root state of sec_root_state, one lane per root: the origin
+ * is the gap's left pole (kind 0) or, in lanes "right", its right pole
+ * (kind 2); split = j throughout. */
+typedef struct {
+    double y[SEC_LANES], lo[SEC_LANES], hi[SEC_LANES], delta_f[SEC_LANES];
+    long long it[SEC_LANES];
+    /* per root: a[j-1], a[j], a[j] - a[j-1], a[j-1] - alpha, a[j] - alpha */
+    double al[SEC_LANES], ar[SEC_LANES], gap[SEC_LANES], c0l[SEC_LANES], c0r[SEC_LANES];
+    __mmask8 started, right;
+} sec_state8;
+
+/* sec_start for interior root j in lane l */
+static void sec_start8(sec_state8 *st, int l, const double *a, double alpha, ptrdiff_t j)
+{
+    const __mmask8 bit = (__mmask8)(1u << l);
+    st->y[l] = 0.5 * (a[j] - a[j - 1]);
+    st->it[l] = 0;
+    st->al[l] = a[j - 1];
+    st->ar[l] = a[j];
+    st->gap[l] = a[j] - a[j - 1];
+    st->c0l[l] = a[j - 1] - alpha;
+    st->c0r[l] = a[j] - alpha;
+    st->started &= (__mmask8)~bit;
+    st->right &= (__mmask8)~bit;
+}
+
+/* -x as the scalar code's unary minus (0 - x would turn -0 into +0) */
+SEC_AVX512 static inline __m512d sec_neg8(__m512d x)
+{
+    return _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(x), _mm512_set1_epi64((long long)(1ULL << 63))));
+}
+
+/* sec_step for the lanes act of interior roots, bitwise (the same branches
+ * as masks; every division and square root correctly rounded as the scalar
+ * ones).  Returns the lanes that take another evaluation; *done and *limit:
+ * those with SEC_STEP_DONE, SEC_STEP_LIMIT.  Other lanes are left alone. */
+SEC_AVX512 static __mmask8 sec_step8(sec_state8 *st, __mmask8 act, __m512d f, __m512d dlo, __m512d dhi,
+                                     __m512d err, __mmask8 *done, __mmask8 *limit)
+{
+    const __m512d zero = _mm512_setzero_pd();
+    __m512d y = _mm512_loadu_pd(st->y), lo = _mm512_loadu_pd(st->lo), hi = _mm512_loadu_pd(st->hi);
+    __m512d delta_f = _mm512_loadu_pd(st->delta_f);
+    /* the first evaluation, at the middle of the gap, picks the origin */
+    const __mmask8 first = act & (__mmask8)~st->started;
+    if (first) {
+        const __mmask8 left = _mm512_cmp_pd_mask(f, zero, _CMP_GE_OQ);
+        const __m512d ymid = y, nymid = sec_neg8(ymid), gap = _mm512_loadu_pd(st->gap);
+        const __mmask8 fl = first & left, fr = first & (__mmask8)~left;
+        lo = _mm512_mask_mov_pd(lo, fl, zero);
+        hi = _mm512_mask_mov_pd(hi, fl, ymid);
+        delta_f = _mm512_mask_mov_pd(delta_f, fl, gap);
+        lo = _mm512_mask_mov_pd(lo, fr, nymid);
+        hi = _mm512_mask_mov_pd(hi, fr, zero);
+        y = _mm512_mask_mov_pd(y, fr, nymid);
+        delta_f = _mm512_mask_mov_pd(delta_f, fr, sec_neg8(gap));
+        st->right = (__mmask8)((st->right & ~first) | fr);
+        st->started |= first;
+        _mm512_storeu_pd(st->y, y);
+    }
+    const __mmask8 right = st->right;
+    const __m512i it = _mm512_loadu_si512(st->it);
+    const __mmask8 lim = act & _mm512_cmpge_epi64_mask(it, _mm512_set1_epi64(SEC_MAXIT));
+    __mmask8 fin = _mm512_cmp_pd_mask(_mm512_abs_pd(f), _mm512_mul_pd(_mm512_set1_pd(SEC_TOL * DBL_EPSILON), err),
+                                      _CMP_LE_OQ);
+    __mmask8 go = act & (__mmask8)~lim & (__mmask8)~fin;
+    const __mmask8 neg = _mm512_cmp_pd_mask(f, zero, _CMP_LT_OQ);
+    lo = _mm512_mask_mov_pd(lo, go & neg, y);
+    hi = _mm512_mask_mov_pd(hi, go & (__mmask8)~neg, y);
+    const __m512d width = _mm512_mul_pd(_mm512_set1_pd(2.0 * DBL_EPSILON),
+                                        _mm512_max_pd(_mm512_abs_pd(lo), _mm512_abs_pd(hi)));
+    go &= (__mmask8)~_mm512_cmp_pd_mask(_mm512_sub_pd(hi, lo), width, _CMP_LE_OQ);
+    /* the gap model (gap_model_root; for kind 2 on -A and -delta_f, negated) */
+    const __m512d one = _mm512_set1_pd(1.0);
+    const __m512d dn = _mm512_mask_blend_pd(right, dlo, dhi), dfar = _mm512_mask_blend_pd(right, dhi, dlo);
+    const __m512d Bo = _mm512_mul_pd(y, _mm512_mul_pd(y, dn));
+    const __m512d t = _mm512_sub_pd(delta_f, y), d1 = _mm512_add_pd(dfar, one);
+    const __m512d Bf = _mm512_mul_pd(t, _mm512_mul_pd(t, d1));
+    const __m512d A0 = _mm512_sub_pd(_mm512_add_pd(f, _mm512_mul_pd(y, dn)), _mm512_mul_pd(t, d1));
+    const __m512d A = _mm512_mask_mov_pd(A0, right, sec_neg8(A0));
+    const __m512d D = _mm512_mask_mov_pd(delta_f, right, sec_neg8(delta_f));
+    const __m512d b = _mm512_add_pd(_mm512_add_pd(_mm512_mul_pd(A, D), Bo), Bf);
+    const __m512d c = _mm512_mul_pd(Bo, D);
+    __m512d disc = _mm512_sub_pd(_mm512_mul_pd(b, b), _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(4.0), A), c));
+    disc = _mm512_mask_mov_pd(disc, _mm512_cmp_pd_mask(disc, zero, _CMP_LT_OQ), zero);
+    const __m512d sq = _mm512_sqrt_pd(disc);
+    const __mmask8 a0 = _mm512_cmp_pd_mask(A, zero, _CMP_EQ_OQ), bpos = _mm512_cmp_pd_mask(b, zero, _CMP_GT_OQ);
+    const __m512d two = _mm512_set1_pd(2.0);
+    __m512d num = _mm512_mask_blend_pd(bpos, _mm512_sub_pd(b, sq), _mm512_mul_pd(two, c));
+    __m512d den = _mm512_mask_blend_pd(bpos, _mm512_mul_pd(two, A), _mm512_add_pd(b, sq));
+    num = _mm512_mask_mov_pd(num, a0, c);
+    den = _mm512_mask_mov_pd(den, a0, b);
+    const __m512d g = _mm512_div_pd(num, den);
+    __m512d ynew = _mm512_mask_mov_pd(g, right, sec_neg8(g));
+    /* rejected steps and, from SEC_RATIONAL_ITS on, every other step: sec_bisect */
+    const __mmask8 inside = _mm512_cmp_pd_mask(ynew, lo, _CMP_GT_OQ) & _mm512_cmp_pd_mask(ynew, hi, _CMP_LT_OQ);
+    const __mmask8 alt = _mm512_cmpge_epi64_mask(it, _mm512_set1_epi64(SEC_RATIONAL_ITS))
+                       & _mm512_test_epi64_mask(it, _mm512_set1_epi64(1));
+    const __mmask8 bis = go & ((__mmask8)~inside | alt);
+    if (bis) {
+        const __m512d eight = _mm512_set1_pd(8.0), tmin = _mm512_set1_pd(DBL_TRUE_MIN);
+        const __mmask8 up = _mm512_cmp_pd_mask(lo, zero, _CMP_GE_OQ)
+                          & _mm512_cmp_pd_mask(hi, _mm512_mul_pd(eight, lo), _CMP_GT_OQ);
+        const __mmask8 dw = _mm512_cmp_pd_mask(hi, zero, _CMP_LE_OQ)
+                          & _mm512_cmp_pd_mask(lo, _mm512_mul_pd(eight, hi), _CMP_LT_OQ);
+        const __m512d nlo = sec_neg8(lo), nhi = sec_neg8(hi);
+        const __m512d half = _mm512_set1_pd(0.5);
+        __m512d yb = _mm512_add_pd(_mm512_mul_pd(half, lo), _mm512_mul_pd(half, hi));
+        yb = _mm512_mask_mov_pd(yb, dw & ~up,
+                                _mm512_mul_pd(sec_neg8(_mm512_sqrt_pd(_mm512_max_pd(nhi, tmin))),
+                                              _mm512_sqrt_pd(nlo)));
+        yb = _mm512_mask_mov_pd(yb, up, _mm512_mul_pd(_mm512_sqrt_pd(_mm512_max_pd(lo, tmin)), _mm512_sqrt_pd(hi)));
+        ynew = _mm512_mask_mov_pd(ynew, bis, yb);
+        const __mmask8 ok = _mm512_cmp_pd_mask(yb, lo, _CMP_GT_OQ) & _mm512_cmp_pd_mask(yb, hi, _CMP_LT_OQ);
+        go &= (__mmask8)~(bis & ~ok);
+    }
+    go &= (__mmask8)~_mm512_cmp_pd_mask(ynew, y, _CMP_EQ_OQ);
+    _mm512_storeu_pd(st->lo, lo);
+    _mm512_storeu_pd(st->hi, hi);
+    _mm512_storeu_pd(st->delta_f, delta_f);
+    _mm512_storeu_pd(st->y, _mm512_mask_mov_pd(y, go, ynew));
+    _mm512_storeu_si512(st->it, _mm512_mask_add_epi64(it, go, it, _mm512_set1_epi64(1)));
+    *limit = lim;
+    *done = act & (__mmask8)~lim & (__mmask8)~go;
+    return go;
+}
+
+/* The roots of a driver call: the gaps with an expansion in order of window
+ * length (order[0..m)), each for every factor cs[g] > 0 in turn. */
+typedef struct {
+    const double *a, *u2, *cs, *mom;
+    const sec_gap *gp;
+    double alpha;
+    ptrdiff_t G, j0, n, m, next, g; /* the next root: gap order[next], factor g */
+    int order[SEC_GAP_BLOCK];
+} sec_queue8;
+
+/* Takes the next root into lane l of (wn, st); 0 if none is left. */
+static int sec_queue8_take(sec_queue8 *qu, sec_win8 *wn, sec_state8 *st, ptrdiff_t *tg, ptrdiff_t *tq, int l)
+{
+    for (; qu->next < qu->m; qu->g = 0, ++qu->next) {
+        while (qu->g < qu->G && qu->cs[qu->g] == 0.0)
+            ++qu->g;
+        if (qu->g < qu->G)
+            break;
+    }
+    if (qu->next == qu->m)
+        return 0;
+    const ptrdiff_t q = qu->order[qu->next], j = qu->j0 + q;
+    tg[l] = qu->g++;
+    tq[l] = q;
+    sec_start8(st, l, qu->a, qu->alpha, j);
+    sec_win8_load(wn, l, qu->a, qu->u2, j, qu->gp + q, qu->mom + q * SEC_GAP_STRIDE, qu->cs[tg[l]]);
+    return 1;
+}
+
+/* Eight roots in flight: window copies, iteration state, and the outcome
+ * of the last step (done / limit lanes and their weights). */
+typedef struct {
+    sec_win8 wn;
+    sec_state8 st;
+    ptrdiff_t tg[SEC_LANES], tq[SEC_LANES];
+    ptrdiff_t rows; /* rows [0, rows) of every lane are finite (zero or poles) */
+    double wl[SEC_LANES];
+    __mmask8 busy, done, lim;
+} sec_group8;
+
+/* Fills the group's lanes; an idle lane repeats lane 0's first request. */
+static void sec_group8_init(sec_group8 *gr, sec_queue8 *qu)
+{
+    memset(&gr->st, 0, sizeof gr->st);
+    gr->wn.oddlo = gr->wn.oddhi = 0;
+    gr->rows = 0;
+    gr->busy = gr->done = gr->lim = 0;
+    for (int l = 0; l < SEC_LANES; ++l) {
+        if (sec_queue8_take(qu, &gr->wn, &gr->st, gr->tg, gr->tq, l)) {
+            gr->busy |= (__mmask8)(1u << l);
+            continue;
+        }
+        if (l == 0)
+            return; /* an empty group is never evaluated */
+        const ptrdiff_t q = gr->tq[0], j = qu->j0 + q;
+        gr->tg[l] = gr->tg[0];
+        gr->tq[l] = q;
+        sec_start8(&gr->st, l, qu->a, qu->alpha, j);
+        sec_win8_load(&gr->wn, l, qu->a, qu->u2, j, qu->gp + q, qu->mom + q * SEC_GAP_STRIDE, qu->cs[gr->tg[l]]);
+        sec_win8_idle(&gr->wn, l);
+    }
+}
+
+/* One evaluation and step of the group's busy lanes; the finished ones are
+ * left to sec_group8_finish. */
+SEC_AVX512 static void sec_group8_step(sec_group8 *gr)
+{
+    sec_win8 *wn = &gr->wn;
+    ptrdiff_t nmax = 0;
+    for (int l = 0; l < SEC_LANES; ++l)
+        nmax = wn->ntot[l] > nmax ? (ptrdiff_t)wn->ntot[l] : nmax;
+    /* rows a lane does not use are read (masked out): keep them finite */
+    if (nmax > gr->rows) {
+        for (ptrdiff_t i = gr->rows; i < nmax; ++i)
+            for (int l = 0; l < SEC_LANES; ++l)
+                if (i >= wn->ntot[l])
+                    wn->pa[i][l] = wn->pu[i][l] = 0.0;
+        gr->rows = nmax;
+    }
+    /* the origin a[eo], its offset from a[j-1] and c0 of each lane */
+    const sec_state8 *st = &gr->st;
+    const __mmask8 right = st->right;
+    const __m512d aov = _mm512_mask_blend_pd(right, _mm512_loadu_pd(st->al), _mm512_loadu_pd(st->ar));
+    const __m512d hoff = _mm512_maskz_mov_pd(right, _mm512_loadu_pd(st->gap)); /* a[j-1] - a[j-1] = +0 */
+    const __m512d c0v = _mm512_mask_blend_pd(right, _mm512_loadu_pd(st->c0l), _mm512_loadu_pd(st->c0r));
+    __m512d f, dlo, dhi, err;
+    sec_eval_gap8(wn, aov, _mm512_loadu_pd(st->y), c0v, hoff, nmax, &f, &dlo, &dhi, &err);
+    sec_step8(&gr->st, gr->busy, f, dlo, dhi, err, &gr->done, &gr->lim);
+    if (gr->done | gr->lim) {
+        const __m512d one = _mm512_set1_pd(1.0);
+        _mm512_storeu_pd(gr->wl, _mm512_div_pd(one, _mm512_add_pd(one, _mm512_add_pd(dlo, dhi))));
+    }
+}
+
+/* The roots the last step finished: results out, next roots in. */
+static void sec_group8_finish(sec_group8 *gr, sec_queue8 *qu, int k, double *e, double *w, ptrdiff_t ld,
+                              ptrdiff_t *limit)
+{
+    const __mmask8 fin = gr->done | gr->lim;
+    for (int l = 0; l < SEC_LANES; ++l) {
+        if (!(fin >> l & 1))
+            continue;
+        const ptrdiff_t j = qu->j0 + gr->tq[l], g = gr->tg[l];
+        const double ao = (gr->st.right >> l & 1) ? gr->st.ar[l] : gr->st.al[l];
+        e[g * ld + j] = ldexp(ao + gr->st.y[l], k);
+        w[g * ld + j] = gr->wl[l];
+        if ((gr->lim >> l & 1) && (*limit < 0 || g * qu->n + gr->tq[l] < *limit))
+            *limit = g * qu->n + gr->tq[l];
+        if (!sec_queue8_take(qu, &gr->wn, &gr->st, gr->tg, gr->tq, l)) {
+            gr->busy &= (__mmask8) ~(1u << l);
+            sec_win8_idle(&gr->wn, l);
+        }
+    }
+    gr->done = gr->lim = 0;
+}
+
+/* The interior roots with an expansion (gp[q].w1 >= 0) of gaps j0 .. j0+n-1
+ * for every factor cs[g] > 0: energies and weights to e, w (scale 2^k) as
+ * sec_root_scaled's, bitwise.  Returns the first root (g * n + q, the
+ * scalar path's order) at the iteration limit, or -1.  Two groups of lanes
+ * take turns, each group's finished roots handled after the other group's
+ * step: a step ends in a long dependent chain (division, square roots)
+ * that the other group's independent work then overlaps, and the branches
+ * on its outcome are resolved by the time they are reached.  The groups'
+ * copies take ~31 KB of stack (no allocation per call). */
+SEC_AVX512 static ptrdiff_t sec_gap_roots8(const double *a, const double *u2, double alpha, const double *cs,
+                                           ptrdiff_t G, ptrdiff_t j0, ptrdiff_t n, const sec_gap *gp,
+                                           const double *mom, int k, double *e, double *w, ptrdiff_t ld)
+{
+    sec_queue8 qu;
+    sec_group8 grp[2];
+    ptrdiff_t limit = -1;
+    qu.a = a;
+    qu.u2 = u2;
+    qu.cs = cs;
+    qu.mom = mom;
+    qu.gp = gp;
+    qu.alpha = alpha;
+    qu.G = G;
+    qu.j0 = j0;
+    qu.n = n;
+    qu.next = qu.g = 0;
+    /* the gaps by window length (insertion sort, stable): lanes then hold similar windows */
+    int len[SEC_GAP_BLOCK], m = 0;
+    for (ptrdiff_t q = 0; q < n; ++q) {
+        if (gp[q].w1 < 0)
+            continue;
+        const int key = (int)(((j0 + q - gp[q].w0) & ~(ptrdiff_t)1) + ((gp[q].w1 - j0 - q) & ~(ptrdiff_t)1));
+        int p = m++;
+        for (; p > 0 && len[p - 1] > key; --p) {
+            qu.order[p] = qu.order[p - 1];
+            len[p] = len[p - 1];
+        }
+        qu.order[p] = (int)q;
+        len[p] = key;
+    }
+    qu.m = m;
+    sec_group8_init(&grp[0], &qu);
+    sec_group8_init(&grp[1], &qu);
+    for (int c = 0;; c ^= 1) {
+        sec_group8 *cur = &grp[c], *oth = &grp[c ^ 1];
+        if (cur->busy)
+            sec_group8_step(cur);
+        sec_group8_finish(oth, &qu, k, e, w, ld, &limit);
+        if (!cur->busy && !oth->busy)
+            break;
+    }
+    return limit;
+}
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -1207,6 +1655,12 @@ int fgr_arrowhead_solve_scaled(ptrdiff_t L, const double *d, const double *u2, p
                 sec_gap_moments4(K, a, s, j0 + q0, gp + q0, mom + q0 * SEC_GAP_STRIDE);
 #endif
         sec_gap_moments(K, a, s, j0 + q0, n - q0, gp + q0, mom + q0 * SEC_GAP_STRIDE);
+        /* the first root at the iteration limit of the vector pass, -2: no vector pass */
+        ptrdiff_t limit = -2;
+#ifdef SEC_HAVE_AVX512
+        if (!scalar_only && sec_avx512_usable())
+            limit = sec_gap_roots8(a, s, alpha_s, cs, G, j0, n, gp, mom, k, e, w, ld);
+#endif
         for (ptrdiff_t g = 0; g < G; ++g) {
             if (cs[g] == 0.0)
                 continue;
@@ -1215,6 +1669,14 @@ int fgr_arrowhead_solve_scaled(ptrdiff_t L, const double *d, const double *u2, p
                 const int ok = gp[q].w1 >= 0;
                 double y, wj;
                 ptrdiff_t o;
+                /* the same checks in the same order as the scalar path: the same return code */
+                if (ok && limit > -2) {
+                    if (g * n + q == limit)
+                        return 1;
+                    if (!isfinite(e[g * ld + j]))
+                        return FGR_SEC_RANGE;
+                    continue;
+                }
                 if (sec_root_scaled(K, a, s, alpha_s, cs[g] * ssum, cs[g], j, ok ? gp + q : NULL,
                                     ok ? mom + q * SEC_GAP_STRIDE : NULL, &y, &o, &wj))
                     return 1;
