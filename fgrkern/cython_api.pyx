@@ -242,7 +242,7 @@ cdef int arrowhead_solve(Py_ssize_t L, const double *d, const double *z2, double
 
     ``d[0..L-1]`` ascending, ``z2 = |z|^2 >= 0``; ``e``, ``w`` receive L + 1
     values: the sampler's one-coupling solver (``LevelDotModel.sample`` uses it
-    below 250 bath levels and the far-field variant for several couplings, equal
+    below 240 bath levels and the far-field variant for several couplings, equal
     to rounding, above).
     Returns ARROWHEAD_OK (0); ARROWHEAD_BAD_POLES / _BAD_COUPLING /
     _BAD_ALPHA / _RANGE / _NO_MEMORY / _BAD_SIZE (< 0) on invalid input, an

@@ -686,7 +686,7 @@ int fgr_arrowhead_solve_path(ptrdiff_t L, const double *d, const double *z2, dou
  * over the poles per gap thus serves every coupling: an additional
  * coupling costs O(window) per evaluation instead of O(L).
  *
- * Below min_l poles (a parameter: ~250 on current CPUs with AVX-512, where
+ * Below min_l poles (a parameter: ~240 on current CPUs with AVX-512, where
  * one pass of moments and the roots of one coupling cost as much as the
  * one-coupling solver) every coupling goes to the one-coupling solver.
  * Outer roots, gaps whose window would exceed SEC_GAP_WMAX poles, and

@@ -87,7 +87,7 @@ int fgr_arrowhead_solve_path(ptrdiff_t L, const double *d, const double *z2, dou
  * non-finite c[g]).
  */
 #define FGR_SEC_SCALED_WORK(L, G) (3 * (size_t)(L) + (size_t)(G) + 64 * 60 + FGR_SEC_WORK(L))
-#define FGR_SEC_SCALED_MIN_L 250
+#define FGR_SEC_SCALED_MIN_L 240
 int fgr_arrowhead_solve_scaled(ptrdiff_t L, const double *d, const double *u2, ptrdiff_t G,
                                const double *c, double alpha, double *e, double *w, ptrdiff_t ld,
                                ptrdiff_t min_l, double *work, ptrdiff_t *iwork, int scalar_only);
