@@ -34,9 +34,9 @@ SYSTEMATIC_COEFF = 1.5
 #: Start of the window in which curves are judged (see the module docstring).
 TAU_LATE = 0.05
 #: Extra cost of one more coupling on common random numbers, relative to a one-coupling
-#: sample (secular solve + kernel vs. the bath's spectrum): measured 0.17 at N = 999
-#: (23 couplings cost 4.7x one), used only to scale time estimates between presets.
-COUPLING_COST = 0.17
+#: sample (secular solve + kernel vs. the bath's spectrum): measured 0.09 at N = 999
+#: (23 couplings cost 3.0x one), used only to scale time estimates between presets.
+COUPLING_COST = 0.09
 
 
 def compare(mean: np.ndarray, sem: np.ndarray, th: np.ndarray, allowance: np.ndarray | None = None,
