@@ -14,7 +14,10 @@ reproduce``) goes through :func:`safe_write`:
   flushed and fsync'ed, then renamed over the target, and the directory is
   fsync'ed: a crash leaves the old file or the new one, never a torn file;
 - a new file gets the usual permissions (0666 minus the umask); replacing a
-  file keeps that file's permission bits (and, where permitted, its owner).
+  file keeps that file's permission bits (and, where permitted, its owner);
+- on any error, Ctrl-C included, the temporary file is removed and the old file
+  is untouched (a SIGINT is held for the moments between creating the temporary
+  file and recording it, and while removing it).
 
 Result and checkpoint files are plain ``numpy.savez`` archives.  Their
 metadata is one JSON document stored as a 0-d unicode array under the key
@@ -27,14 +30,17 @@ against a schema; any failure is one ``ValueError`` naming the file.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import math
 import os
 import secrets
+import signal
 import stat
+import threading
 import zipfile
-from typing import IO, Any, Callable, Mapping
+from typing import IO, Any, Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -148,14 +154,16 @@ def probe_directory(path: Any, name: str) -> str:
     directory = os.path.dirname(_target(p, name))
     for _ in range(8):
         tmp = _temp_name(directory)
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise ValueError(f"{name}: cannot create files in {directory!r} ({exc.strerror})") from None
-        os.close(fd)
-        os.unlink(tmp)
+        # a Ctrl-C between creating and removing the file must not leave it behind
+        with _sigint_deferred():
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise ValueError(f"{name}: cannot create files in {directory!r} ({exc.strerror})") from None
+            os.close(fd)
+            os.unlink(tmp)
         return p
     raise ValueError(f"{name}: cannot create a temporary file in {directory!r}")  # pragma: no cover
 
@@ -174,18 +182,26 @@ def safe_write(path: Any, name: str, writer: Callable[[IO[bytes]], None]) -> str
     except FileNotFoundError:
         old = None
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        tmp = _temp_name(directory)
-        try:
-            # 0o666: the kernel applies the umask, as for any new file.
-            fd = os.open(tmp, flags, 0o666)
-            break
-        except FileExistsError:
-            continue
-    else:  # pragma: no cover
-        raise OSError(errno.EEXIST, f"cannot create a temporary file in {directory!r}")
+    tmp, fd, fh = "", -1, None
     try:
-        with os.fdopen(fd, "wb") as fh:
+        # Python raises a Ctrl-C at the first check after a call returns: one
+        # that arrives while os.open creates the file would otherwise come
+        # before its name is recorded (the file left behind, the descriptor
+        # leaked).  The SIGINT is held until the file object owns the descriptor.
+        with _sigint_deferred():
+            for _ in range(100):
+                name_try = _temp_name(directory)
+                try:
+                    # 0o666: the kernel applies the umask, as for any new file.
+                    fd = os.open(name_try, flags, 0o666)
+                except FileExistsError:
+                    continue
+                tmp = name_try
+                fh = os.fdopen(fd, "wb")
+                break
+            else:  # pragma: no cover
+                raise OSError(errno.EEXIST, f"cannot create a temporary file in {directory!r}")
+        with fh:
             if old is not None:
                 _keep_owner_and_mode(fh.fileno(), old)
             writer(fh)
@@ -201,13 +217,47 @@ def safe_write(path: Any, name: str, writer: Callable[[IO[bytes]], None]) -> str
                 raise ValueError(f"{name}: {path!r} became {_kind(st.st_mode)} while writing; not replaced")
         os.replace(tmp, target)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        if tmp:
+            with _sigint_deferred():  # a second Ctrl-C must not skip the removal
+                try:
+                    if fh is not None:
+                        fh.close()  # no-op if the with block closed it
+                    else:
+                        os.close(fd)
+                except OSError:  # e.g. the final flush on a full disk
+                    pass
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
         raise
     _fsync_dir(directory)
     return target
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold a SIGINT that arrives inside the block and deliver it to the previous handler at the end.
+
+    Only Python's main thread runs signal handlers (elsewhere nothing is
+    raised, so nothing is held); a handler that is not a Python callable
+    (ignored, default action) is left alone.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.getsignal(signal.SIGINT)
+    if not callable(old):
+        yield
+        return
+    held: list[Any] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if held:
+            old(signal.SIGINT, held[0])
 
 
 def _keep_owner_and_mode(fd: int, old: os.stat_result) -> None:

@@ -13,6 +13,7 @@ import errno
 import io
 import json
 import os
+import signal
 import socket
 import stat
 import threading
@@ -262,6 +263,114 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
     with pytest.raises(OSError):
         ck.safe_write(p, "path", lambda fh: os.close(fh.fileno()))
     assert p.read_bytes() == before and leftovers(tmp_path) == []
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def _sigint_inside(fn):
+    """``fn`` wrapped so that a real SIGINT arrives while it runs, after its work.
+
+    Python raises KeyboardInterrupt at its next check (the loop's backward
+    jump), i.e. where a Ctrl-C during the system call itself would surface:
+    after the file exists, before the caller has recorded it.
+    """
+    def wrapped(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        if ".fgrkern-" in str(args[0]):
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):
+                pass
+        return out
+    return wrapped
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")
+@pytest.mark.parametrize("existing", [True, False])
+def test_ctrl_c_while_creating_the_temp_file_leaves_nothing(tmp_path, monkeypatch, existing):
+    p = tmp_path / "r.npz"
+    if existing:
+        small_result(rng=1).save(p)
+    before = p.read_bytes() if existing else None
+    fds = _open_fds()
+    monkeypatch.setattr(ck.os, "open", _sigint_inside(os.open))
+    with pytest.raises(KeyboardInterrupt):
+        ck.safe_write(p, "path", lambda fh: fh.write(b"new"))
+    monkeypatch.undo()
+    assert leftovers(tmp_path) == []
+    assert (p.read_bytes() == before) if existing else not p.exists()
+    assert _open_fds() == fds
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ctrl_c_while_removing_the_temp_file_still_removes_it(tmp_path, monkeypatch):
+    p = tmp_path / "r.npz"
+    small_result(rng=1).save(p)
+    before = p.read_bytes()
+
+    def full_disk(fh):
+        fh.write(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    real_unlink = os.unlink
+
+    def unlink_after_sigint(path, *a, **k):
+        # the signal comes first: without the hold, the removal would be skipped
+        if ".fgrkern-" in str(path):
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):
+                pass
+        return real_unlink(path, *a, **k)
+
+    monkeypatch.setattr(ck.os, "unlink", unlink_after_sigint)
+    with pytest.raises(KeyboardInterrupt) as e:
+        ck.safe_write(p, "path", full_disk)
+    monkeypatch.undo()
+    assert isinstance(e.value.__context__, OSError)  # the write's own failure is kept
+    assert p.read_bytes() == before and leftovers(tmp_path) == []
+
+
+def test_ctrl_c_during_the_directory_probe_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(ck.os, "open", _sigint_inside(os.open))
+    with pytest.raises(KeyboardInterrupt):
+        ck.probe_directory(tmp_path / "out.npz", "path")
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigint_hold_outside_the_main_thread_and_with_custom_handlers(tmp_path):
+    # worker threads never see KeyboardInterrupt: nothing is held there
+    box = {}
+    t = threading.Thread(target=lambda: box.setdefault("w", ck.safe_write(tmp_path / "a.bin", "p",
+                                                                          lambda fh: fh.write(b"x"))))
+    t.start()
+    t.join()
+    assert (tmp_path / "a.bin").read_bytes() == b"x"
+    # a user's own handler gets the held signal, once, after the file is recorded
+    calls = []
+    old = signal.signal(signal.SIGINT, lambda s, f: calls.append(s))
+    try:
+        real_open = os.open
+
+        def open_then_signal(path, *a, **k):
+            fd = real_open(path, *a, **k)
+            if ".fgrkern-" in str(path):
+                os.kill(os.getpid(), signal.SIGINT)
+                for _ in range(1000):
+                    pass
+                assert calls == []  # held while the file is not yet recorded
+            return fd
+
+        ck.os.open = open_then_signal
+        try:
+            ck.safe_write(tmp_path / "b.bin", "p", lambda fh: fh.write(b"y"))
+        finally:
+            ck.os.open = real_open
+    finally:
+        signal.signal(signal.SIGINT, old)
+    assert calls == [signal.SIGINT]
+    assert (tmp_path / "b.bin").read_bytes() == b"y" and leftovers(tmp_path) == []
 
 
 def test_unwritable_locations_fail_before_work(tmp_path):
