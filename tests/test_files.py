@@ -246,17 +246,18 @@ def test_temp_names_are_short_and_in_the_target_directory(tmp_path, monkeypatch)
 
 
 # ------------------------------------------------------------- item: failed writes
+def _full_disk(fh):
+    fh.write(b"partial")
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
 def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
     p = tmp_path / "r.npz"
     small_result(rng=1).save(p)
     before = p.read_bytes()
 
-    def full_disk(fh):
-        fh.write(b"partial")
-        raise OSError(errno.ENOSPC, "No space left on device")
-
     with pytest.raises(OSError) as e:
-        ck.safe_write(p, "path", full_disk)
+        ck.safe_write(p, "path", _full_disk)
     assert e.value.errno == errno.ENOSPC
     assert p.read_bytes() == before and leftovers(tmp_path) == []
     # A failing fsync (e.g. EIO on a network file system) is not swallowed either.
@@ -309,10 +310,6 @@ def test_ctrl_c_while_removing_the_temp_file_still_removes_it(tmp_path, monkeypa
     small_result(rng=1).save(p)
     before = p.read_bytes()
 
-    def full_disk(fh):
-        fh.write(b"partial")
-        raise OSError(errno.ENOSPC, "No space left on device")
-
     real_unlink = os.unlink
 
     def unlink_after_sigint(path, *a, **k):
@@ -325,7 +322,7 @@ def test_ctrl_c_while_removing_the_temp_file_still_removes_it(tmp_path, monkeypa
 
     monkeypatch.setattr(ck.os, "unlink", unlink_after_sigint)
     with pytest.raises(KeyboardInterrupt) as e:
-        ck.safe_write(p, "path", full_disk)
+        ck.safe_write(p, "path", _full_disk)
     monkeypatch.undo()
     assert isinstance(e.value.__context__, OSError)  # the write's own failure is kept
     assert p.read_bytes() == before and leftovers(tmp_path) == []
