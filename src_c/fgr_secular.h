@@ -84,7 +84,8 @@ int fgr_arrowhead_solve_path(ptrdiff_t L, const double *d, const double *z2, dou
  * for factors whose couplings could leave the safe range) each coupling is
  * solved by fgr_arrowhead_solve_path on z2 = c[g] * u2.  Errors as there
  * (the first one stops the solve; FGR_SEC_BAD_COUPLING also for a negative or
- * non-finite c[g]).
+ * non-finite c[g]); after an error the contents of e and w are unspecified
+ * (the vector lanes may have written roots beyond the failing one).
  */
 #define FGR_SEC_SCALED_WORK(L, G) (3 * (size_t)(L) + (size_t)(G) + 64 * 60 + FGR_SEC_WORK(L))
 #define FGR_SEC_SCALED_MIN_L 240

@@ -29,8 +29,9 @@ def solve(d, u2, cs, alpha, scalar=False):
     u2 = np.ascontiguousarray(u2, float)[None, :]
     cs = np.ascontiguousarray(cs, float)
     L = d.shape[1]
-    e = np.empty((cs.size, 1, L + 1))
-    w = np.empty((cs.size, 1, L + 1))
+    # NaN-filled: an entry neither path wrote cannot compare equal by accident
+    e = np.full((cs.size, 1, L + 1), np.nan)
+    w = np.full((cs.size, 1, L + 1), np.nan)
     _sampler.arrowhead_rows_scaled(d, u2, cs, alpha, e, w, scalar=scalar, min_l=0)
     return e[:, 0], w[:, 0]
 
@@ -46,6 +47,36 @@ def de_spectrum(rng, L, beta=2):
 
 def same(a, b):
     return a[0].tobytes() == b[0].tobytes() and a[1].tobytes() == b[1].tobytes()
+
+
+def _has_avx512f():
+    try:
+        with open("/proc/cpuinfo") as fh:
+            return " avx512f" in fh.read()
+    except OSError:
+        return False
+
+
+def test_vector_path_is_exercised():
+    """The bitwise tests below compare two runs of the scalar path on CPUs
+    without AVX-512; say so instead of passing silently."""
+    if not _has_avx512f():
+        pytest.skip("no AVX-512F here: the vector root lanes are not exercised by this file")
+
+
+def test_bitwise_unit_couplings_over_thirty_decades():
+    # tiny and huge unit couplings side by side drive roots to the edges of
+    # their gaps, where the iteration takes its geometric bisection steps
+    rng = np.random.default_rng(77)
+    for rep in range(30):
+        L = int(rng.integers(40, 200))
+        d = np.linspace(-1.0, 1.0, L) + rng.uniform(-0.2, 0.2, L) / L
+        u2 = 10.0 ** rng.uniform(-15.0, 15.0, L) / L
+        cs = 10.0 ** rng.uniform(-6.0, 2.0, int(rng.integers(1, 6)))
+        alpha = float(rng.uniform(-1.2, 1.2))
+        r = solve(d, u2, cs, alpha)
+        assert np.all(np.isfinite(r[0])) and np.all(np.isfinite(r[1]))
+        assert same(r, solve(d, u2, cs, alpha, scalar=True)), rep
 
 
 @pytest.mark.parametrize("L", [32, 33, 39, 40, 41, 63, 64, 65, 66, 127, 130, 257, 531])
