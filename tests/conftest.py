@@ -25,3 +25,25 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(
                 f"tests imported fgrkern from the source folder {pkg}, not the installed package"
             )
+
+
+@pytest.fixture(scope="session")
+def de_spectrum():
+    """``draw(rng, L, beta=2)``: the ascending eigenvalues of a Dumitriu-Edelman
+    beta-Hermite tridiagonal of size L (the sampler's dot spectrum, mean level
+    spacing ~ 1/L near the centre), a row of realistic poles for solver tests."""
+    import math
+
+    import numpy as np
+
+    from fgrkern import _sampler
+
+    def draw(rng, L, beta=2):
+        c = 2.0 / math.sqrt(2.0 * beta * L)
+        d = rng.standard_normal((1, L)) * c
+        e = np.zeros((1, L))
+        e[0, : L - 1] = np.sqrt(rng.standard_gamma(0.5 * beta * np.arange(L - 1, 0, -1))) * c
+        _sampler.tridiag_eigvals_rows(d, e)
+        return d[0]
+
+    return draw

@@ -36,15 +36,6 @@ def solve(d, u2, cs, alpha, scalar=False):
     return e[:, 0], w[:, 0]
 
 
-def de_spectrum(rng, L, beta=2):
-    c = 2.0 / math.sqrt(2.0 * beta * L)
-    d = rng.standard_normal((1, L)) * c
-    e = np.zeros((1, L))
-    e[0, : L - 1] = np.sqrt(rng.standard_gamma(0.5 * beta * np.arange(L - 1, 0, -1))) * c
-    _sampler.tridiag_eigvals_rows(d, e)
-    return d[0]
-
-
 def same(a, b):
     return a[0].tobytes() == b[0].tobytes() and a[1].tobytes() == b[1].tobytes()
 
@@ -80,7 +71,7 @@ def test_bitwise_unit_couplings_over_thirty_decades():
 
 
 @pytest.mark.parametrize("L", [32, 33, 39, 40, 41, 63, 64, 65, 66, 127, 130, 257, 531])
-def test_bitwise_against_scalar(L):
+def test_bitwise_against_scalar(L, de_spectrum):
     rng = np.random.default_rng(1000 + L)
     for rep in range(3):
         d = de_spectrum(rng, L, beta=1 + rep)
@@ -91,7 +82,7 @@ def test_bitwise_against_scalar(L):
         assert same(solve(d, u2, cs, alpha), solve(d, u2, cs, alpha, scalar=True)), (L, rep)
 
 
-def test_bitwise_mixed_factors():
+def test_bitwise_mixed_factors(de_spectrum):
     """Zero factors and factors outside the far-field path's range between
     ordinary ones: the lanes skip them, the one-coupling solver takes them."""
     rng = np.random.default_rng(7)
@@ -137,7 +128,7 @@ def test_bitwise_many_random_problems():
 
 
 @pytest.mark.parametrize("L", [45, 250])
-def test_against_lapack(L):
+def test_against_lapack(L, de_spectrum):
     """Energies and weights of every coupling against LAPACK on the dense
     arrowhead matrix, couplings from weak to strong."""
     rng = np.random.default_rng(L)

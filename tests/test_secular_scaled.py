@@ -48,21 +48,12 @@ def dense(d, z2, alpha):
     return ev, v[0] ** 2
 
 
-def de_spectrum(rng, L, beta=2):
-    c = 2.0 / math.sqrt(2.0 * beta * L)
-    d = rng.standard_normal((1, L)) * c
-    e = np.zeros((1, L))
-    e[0, : L - 1] = np.sqrt(rng.standard_gamma(0.5 * beta * np.arange(L - 1, 0, -1))) * c
-    _sampler.tridiag_eigvals_rows(d, e)
-    return d[0]
-
-
 FACTORS = [1e-9, 0.02, 0.3, 1.0, 7.0, 80.0]
 
 
 @pytest.mark.parametrize("L", [32, 100, 300])
 @pytest.mark.parametrize("beta", [1, 2, 4])
-def test_matches_lapack(L, beta):
+def test_matches_lapack(L, beta, de_spectrum):
     rng = np.random.default_rng(10 * L + beta)
     d = de_spectrum(rng, L, beta)
     u2 = rng.standard_gamma(0.5 * beta, L) / L
@@ -106,7 +97,7 @@ def test_tiny_weights_against_mpmath(seed):
 
 
 @pytest.mark.parametrize("L", [31, 32, 33, 64, 200, 523])
-def test_vector_and_scalar_paths_bitwise(L):
+def test_vector_and_scalar_paths_bitwise(L, de_spectrum):
     rng = np.random.default_rng(L)
     d = de_spectrum(rng, L)
     u2 = rng.standard_gamma(1.0, L) / L
@@ -116,7 +107,7 @@ def test_vector_and_scalar_paths_bitwise(L):
     assert a[0].tobytes() == b[0].tobytes() and a[1].tobytes() == b[1].tobytes()
 
 
-def test_each_coupling_is_independent_of_the_others():
+def test_each_coupling_is_independent_of_the_others(de_spectrum):
     rng = np.random.default_rng(5)
     d = de_spectrum(rng, 150)
     u2 = rng.standard_gamma(1.0, 150) / 150
@@ -179,7 +170,7 @@ def test_wide_gaps_and_clusters():
     alpha=st.floats(-3.0, 3.0),
     logc=st.lists(st.floats(-12.0, 4.0), min_size=1, max_size=4),
 )
-def test_identities(L, seed, alpha, logc):
+def test_identities(L, seed, alpha, logc, de_spectrum):
     rng = np.random.default_rng(seed)
     d = de_spectrum(rng, L)
     u2 = rng.standard_gamma(1.0, L) / L
