@@ -175,8 +175,7 @@ def _survival_rows_1(e: np.ndarray, w: np.ndarray, t1: np.ndarray,
     public function's checks would add ~15% to the kernel on small chunks.
     Same compiled calls, so the same bits.
     """
-    if e.size and t1.size and math.isinf(float(np.max(np.abs(e))) * float(np.max(np.abs(t1)))):
-        raise ValueError("max|energies| * max|t| overflows a double: the phases e*t are not representable")
+    _check_phases(e, t1)
     out = np.empty((e.shape[0], t1.shape[0]), dtype=np.float64)
     if t1.shape[0] > 0 and e.shape[0] > 0:
         _run_rows(e, None, w, None, t1, out, dt, 1)
@@ -209,10 +208,14 @@ def _check_inputs(e: np.ndarray, w: np.ndarray, tt: np.ndarray, grid: object) ->
         ) from None
     if np.any(w < 0):
         raise ValueError("weights must be non-negative (they are |<a|0>|^2)")
-    if e.size and tt.size and math.isinf(float(np.max(np.abs(e))) * float(np.max(np.abs(tt)))):
-        # e t would overflow to inf and sin/cos give NaN: no double can hold the phase
-        raise ValueError("max|energies| * max|t| overflows a double: the phases e*t are not representable")
+    _check_phases(e, tt)
     return batch
+
+
+def _check_phases(e: np.ndarray, t: np.ndarray) -> None:
+    """ValueError if some e*t overflows: sin/cos of inf would be NaN, and no double can hold the phase."""
+    if e.size and t.size and math.isinf(float(np.max(np.abs(e))) * float(np.max(np.abs(t)))):
+        raise ValueError("max|energies| * max|t| overflows a double: the phases e*t are not representable")
 
 
 def _run_rows(e_rows: np.ndarray, e_idx: np.ndarray | None, w_rows: np.ndarray, w_idx: np.ndarray | None,
