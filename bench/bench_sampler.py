@@ -25,7 +25,8 @@ Side by side in one process, one core (BLAS pinned to one thread):
    calls it (``arrowhead_rows_scaled``: one coupling, and the marginal cost of
    each of 8 couplings sharing its pass over the poles), on the reference path
    (``scalar=True``, no AVX-512; same bits), and the one-coupling solver of
-   ``fgrkern.cython_api`` (``arrowhead_rows``).
+   ``fgrkern.cython_api`` (``arrowhead_rows``); and the kernel alone, P(t) on the
+   241 times for one coupling as simulate computes it, per realisation.
 
 Usage: ``python bench/bench_sampler.py [--quick]``; ``run(args)`` returns the
 raw results (also written to bench/results/sampler.json).
@@ -47,6 +48,7 @@ import numpy as np
 import fgrkern as fk
 from fgrkern import _sampler, _samplers
 from fgrkern._parallel import single_threaded_blas
+from fgrkern.kernel import _survival_rows_1
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
@@ -226,10 +228,17 @@ def section_ratios(quick, sizes=None):
         def solve_one_coupling():
             return _sampler.arrowhead_rows(poles, z2, 0.0, e, w)
 
+        # P(t) alone, as simulate calls it per coupling: the O(N T) part of an extra coupling
+        spec = m.sample(n_sample, rng=7)
+        t_grid = np.ascontiguousarray(tau_grid * m.heisenberg_time)
+
+        def kernel():
+            return _survival_rows_1(spec.energies, spec.weights, t_grid, None)
+
         reps = 5 if M <= 1000 else (3 if M <= 2000 else 1)
-        t_lapack, t_vec, t_scal, t_samp, t_1g, t_ng, t_sol, t_sol8, t_ref, t_1c = _cpu_best(
+        t_lapack, t_vec, t_scal, t_samp, t_1g, t_ng, t_sol, t_sol8, t_ref, t_1c, t_kern = _cpu_best(
             [spectra(lapack=True), spectra(), spectra(scalar=True), lambda: m.sample(n_sample, rng=rng),
-             crn(1), crn(n_g), solve(False), solve(False, n_g), solve(True), solve_one_coupling], reps)
+             crn(1), crn(n_g), solve(False), solve(False, n_g), solve(True), solve_one_coupling, kernel], reps)
         t_tri = t_lapack / R
         t_one = t_samp / n_sample
         per_g = (t_ng - t_1g) / (n_g - 1) / n_sample
@@ -241,7 +250,8 @@ def section_ratios(quick, sizes=None):
                          realisation_over_dsterf=t_one / t_tri, extra_coupling_over_dsterf=per_g / t_tri,
                          solve_over_dsterf=t_sol / t_tri, solve_reference_path_over_dsterf=t_ref / t_tri,
                          extra_coupling_solve_over_dsterf=(t_sol8 - t_sol) / (n_g - 1) / t_tri,
-                         one_coupling_solver_over_dsterf=t_1c / t_tri))
+                         one_coupling_solver_over_dsterf=t_1c / t_tri,
+                         kernel_over_dsterf=t_kern / n_sample / t_tri))
     return rows
 
 
@@ -331,15 +341,16 @@ def _report_ratios(rows):
     print("\n## CPU time / one dsterf call (GUE, one core)\n")
     print("| N+1 | dsterf [ms] | realisation / dsterf | rows sampled | dot spectra / dsterf "
           "| same, scalar lanes / dsterf | each extra coupling / dsterf | secular solve / dsterf "
-          "| its extra coupling / dsterf | reference path / dsterf | one-coupling solver / dsterf |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| its extra coupling / dsterf | reference path / dsterf | one-coupling solver / dsterf "
+          "| kernel, 241 τ / dsterf |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['M']} | {1e3 * r['dsterf_s']:.2f} | {r['realisation_over_dsterf']:.3f} | "
               f"{r['sample_rows']} | {r['lanes_tridiag_over_dsterf']:.3f} | "
               f"{r['scalar_lanes_tridiag_over_dsterf']:.3f} | "
               f"{r['extra_coupling_over_dsterf']:.3f} | {r['solve_over_dsterf']:.3f} | "
               f"{r['extra_coupling_solve_over_dsterf']:.3f} | {r['solve_reference_path_over_dsterf']:.3f} | "
-              f"{r['one_coupling_solver_over_dsterf']:.3f} |")
+              f"{r['one_coupling_solver_over_dsterf']:.3f} | {r['kernel_over_dsterf']:.3f} |")
 
 
 def _report_scaling(rows, ex):
