@@ -51,13 +51,14 @@ def run_chunk(task: ChunkTask) -> tuple[int, Moments]:
     """
     with stop_scope(stop_flag(task.stop_token)), blas_pinned():
         Ps, iprs = [], []
-        # the package's own sampler: its output needs no revalidation per coupling
-        own = isinstance(task.model, LevelDotModel)
+        # The package's own sampler (not a subclass that may override it) returns
+        # C-contiguous float64 (size, M) rows that need no revalidation per
+        # coupling; simulate has checked that t is one-dimensional.
+        own = type(task.model) is LevelDotModel
         t1 = np.ascontiguousarray(task.t, dtype=np.float64)
-        dt = _uniform_step(t1) if own and t1.ndim == 1 else None
+        dt = _uniform_step(t1) if own else None
         for e, w in _spectra(task):
-            if own and e.dtype == w.dtype == np.float64 and e.ndim == w.ndim == 2 and e.shape == w.shape \
-                    and e.flags.c_contiguous and w.flags.c_contiguous and t1.ndim == 1:
+            if own:
                 P, ipr = _survival_rows_1(e, w, t1, dt)
             else:
                 P, ipr = survival_probability(e, w, task.t, workers=1, return_ipr=True)

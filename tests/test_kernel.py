@@ -497,3 +497,17 @@ def test_simulate_kernel_call_is_the_public_one(t):
     assert np.array_equal(P, P_ref) and np.array_equal(ipr, ipr_ref)
     with pytest.raises(ValueError, match="overflows"):
         _survival_rows_1(e, w, np.array([1e308, 2e308 / 3]), None)
+
+
+def test_simulate_checks_spectra_of_a_subclassed_model():
+    # only LevelDotModel itself skips the per-coupling checks: a subclass that
+    # overrides the sampler gets the public function's validation
+    class Broken(fgrkern.LevelDotModel):
+        def sample_couplings(self, gs, size, rng=None, method="auto"):
+            specs = super().sample_couplings(gs, size, rng=rng, method=method)
+            specs[0].weights[0, 0] = -1.0
+            return specs
+
+    m = Broken(20, 0.2)
+    with pytest.raises(Exception, match="non-negative"):
+        fgrkern.simulate(m, np.geomspace(0.1, 10.0, 5), 4, rng=1, g=[0.1, 0.2], workers=1)
