@@ -24,7 +24,7 @@ Side by side in one process, one core (BLAS pinned to one thread):
    log-spaced times and the moments), and the secular solve alone as the sampler
    calls it (``arrowhead_rows_scaled``: one coupling, and the marginal cost of
    each of 8 couplings sharing its pass over the poles), on the reference path
-   (``scalar=True``, no AVX-512; same bits), and the one-coupling solver of
+   (``path="scalar"``, no AVX-512; same bits), and the one-coupling solver of
    ``fgrkern.cython_api`` (``arrowhead_rows``); and the kernel alone, P(t) on the
    241 times for one coupling as simulate computes it, per realisation.
 
@@ -220,10 +220,10 @@ def section_ratios(quick, sizes=None):
         c8 = np.array(gs) / L
         e8, w8 = np.empty((n_g, 1, M)), np.empty((n_g, 1, M))
 
-        def solve(scalar, k=1):
+        def solve(path, k=1):
             # the sampler's solver: z2 = factor * u2 for k factors at once
             return lambda: _sampler.arrowhead_rows_scaled(poles, u2, c8[2:2 + k] if k == 1 else c8[:k], 0.0,
-                                                          e8[:k], w8[:k], scalar=scalar)
+                                                          e8[:k], w8[:k], path=path)
 
         def solve_one_coupling():
             return _sampler.arrowhead_rows(poles, z2, 0.0, e, w)
@@ -237,8 +237,8 @@ def section_ratios(quick, sizes=None):
 
         reps = 5 if M <= 1000 else (3 if M <= 2000 else 1)
         t_lapack, t_vec, t_scal, t_samp, t_1g, t_ng, t_sol, t_sol8, t_ref, t_1c, t_kern = _cpu_best(
-            [spectra(lapack=True), spectra(), spectra(scalar=True), lambda: m.sample(n_sample, rng=rng),
-             crn(1), crn(n_g), solve(False), solve(False, n_g), solve(True), solve_one_coupling, kernel], reps)
+            [spectra(lapack=True), spectra(), spectra(path="scalar"), lambda: m.sample(n_sample, rng=rng),
+             crn(1), crn(n_g), solve("auto"), solve("auto", n_g), solve("scalar"), solve_one_coupling, kernel], reps)
         t_tri = t_lapack / R
         t_one = t_samp / n_sample
         per_g = (t_ng - t_1g) / (n_g - 1) / n_sample

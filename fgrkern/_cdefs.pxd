@@ -20,16 +20,22 @@ cdef extern from "fgr_theory.h" nogil:
     double fgr_p_tau(double tau, double gamma)
     double fgr_p_tau_fine(double tau, double gamma)
 
+cdef extern from "fgr_cpu.h" nogil:
+    int FGR_PATH_AUTO, FGR_PATH_SCALAR, FGR_PATH_AVX2, FGR_PATH_AVX512
+    int fgr_path_supported(int path)
+    int fgr_path_resolve(int path)
+    void fgr_path_set_auto(int path)
+
 cdef extern from "fgr_secular.h" nogil:
     int fgr_arrowhead_solve(Py_ssize_t L, const double *d, const double *z2, double alpha,
                             double *e, double *w, double *tau, Py_ssize_t *origin,
                             double *work, Py_ssize_t *iwork)
     int fgr_arrowhead_solve_path(Py_ssize_t L, const double *d, const double *z2, double alpha,
                                  double *e, double *w, double *tau, Py_ssize_t *origin,
-                                 double *work, Py_ssize_t *iwork, int scalar_only)
+                                 double *work, Py_ssize_t *iwork, int path)
     int fgr_arrowhead_solve_scaled(Py_ssize_t L, const double *d, const double *u2, Py_ssize_t G,
                                    const double *c, double alpha, double *e, double *w, Py_ssize_t ld,
-                                   Py_ssize_t min_l, double *work, Py_ssize_t *iwork, int scalar_only)
+                                   Py_ssize_t min_l, double *work, Py_ssize_t *iwork, int path)
     size_t FGR_SEC_SCALED_WORK(Py_ssize_t L, Py_ssize_t G)
     Py_ssize_t FGR_SEC_SCALED_MIN_L
     size_t FGR_SEC_WORK(Py_ssize_t L)
@@ -42,5 +48,5 @@ cdef extern from "fgr_sterf.h" nogil:
     size_t fgr_sterf_batch_size()
     void fgr_sterf_begin(fgr_sterf_batch *b, Py_ssize_t rows, Py_ssize_t n, double *diag, double *off,
                          Py_ssize_t ld, int *status)
-    int fgr_sterf_run(fgr_sterf_batch *b, Py_ssize_t budget, int scalar_only)
+    int fgr_sterf_run(fgr_sterf_batch *b, Py_ssize_t budget, int path)
     Py_ssize_t fgr_sterf_failed(const fgr_sterf_batch *b)

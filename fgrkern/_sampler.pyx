@@ -21,7 +21,44 @@ from fgrkern._cdefs cimport (fgr_arrowhead_solve, fgr_arrowhead_solve_path, FGR_
                              fgr_arrowhead_solve_scaled, FGR_SEC_SCALED_WORK, FGR_SEC_SCALED_MIN_L,
                              FGR_SEC_BAD_POLES, FGR_SEC_BAD_COUPLING, FGR_SEC_BAD_ALPHA, FGR_SEC_RANGE,
                              FGR_SEC_SCALE, fgr_sterf_batch, fgr_sterf_batch_size,
-                             fgr_sterf_begin, fgr_sterf_run, fgr_sterf_failed)
+                             fgr_sterf_begin, fgr_sterf_run, fgr_sterf_failed,
+                             FGR_PATH_AUTO, FGR_PATH_SCALAR, FGR_PATH_AVX2, FGR_PATH_AVX512,
+                             fgr_path_supported, fgr_path_resolve, fgr_path_set_auto)
+
+
+# Code paths of the compiled loops (src_c/fgr_cpu.h): every path gives the
+# same bits, so the choice is only about speed; tests and benchmarks force
+# each one the CPU can run.
+_PATH_CODES = {"auto": FGR_PATH_AUTO, "scalar": FGR_PATH_SCALAR, "avx2": FGR_PATH_AVX2,
+               "avx512": FGR_PATH_AVX512}
+_PATH_NAMES = {code: name for name, code in _PATH_CODES.items()}
+
+
+def paths():
+    """The code paths this build and CPU can run, slowest first (``"scalar"`` always)."""
+    return [n for n in ("scalar", "avx2", "avx512") if fgr_path_supported(_PATH_CODES[n])]
+
+
+def resolve_path(path="auto"):
+    """The path a request for ``path`` runs (``"auto"``: the fastest supported)."""
+    return _PATH_NAMES[fgr_path_resolve(_path_code(path))]
+
+
+def set_auto_path(path="auto"):
+    """For tests: make ``"auto"`` (what the samplers use) run ``path``; ``"auto"`` restores it.
+
+    Not synchronised: call it only while no sampler runs.
+    """
+    fgr_path_set_auto(_path_code(path))
+
+
+cdef int _path_code(object path) except -1:
+    if not isinstance(path, str) or path not in _PATH_CODES:
+        raise ValueError(f"path must be one of {sorted(_PATH_CODES)}, got {path!r}")
+    cdef int code = _PATH_CODES[path]
+    if not fgr_path_supported(code):
+        raise ValueError(f"path {path!r} cannot run on this build or CPU (it can run {paths()})")
+    return code
 
 
 cdef object _secular_error(int code):
@@ -42,14 +79,16 @@ cdef object _secular_error(int code):
                         "(a bug: please report the parameters and seed)")
 
 
-def arrowhead(const double[::1] d, const double[::1] z2, double alpha, bint scalar=False):
+def arrowhead(const double[::1] d, const double[::1] z2, double alpha, str path="auto"):
     """Eigenpairs of one arrowhead matrix [[alpha, z^T], [z, diag(d)]].
 
     Returns ``(e, w, tau, origin)``: ascending eigenvalues, weights
     ``|<a|0>|^2``, and the offsets ``tau = e - d[origin]`` computed directly
     (``origin = -1``: no pole involved).  ``d`` ascending, ``z2 = |z|^2``.
-    ``scalar=True`` forces the one-root-at-a-time reference path (same bits).
+    ``path`` (see :func:`paths`): ``"scalar"`` forces the one-root-at-a-time
+    reference, a vector path its lanes (the same bits).
     """
+    cdef int pcode = _path_code(path)
     cdef Py_ssize_t L = d.shape[0]
     if z2.shape[0] != L:
         raise ValueError("d and z2 must have the same length")
@@ -69,7 +108,7 @@ def arrowhead(const double[::1] d, const double[::1] z2, double alpha, bint scal
             raise MemoryError("arrowhead: cannot allocate scratch space")
         with nogil:
             code = fgr_arrowhead_solve_path(L, dp, zp, alpha, &ev[0], &wv[0], &tv[0], &ov[0],
-                                            work, iwork, scalar)
+                                            work, iwork, pcode)
         if code != 0:
             raise _secular_error(code)
     finally:
@@ -79,12 +118,13 @@ def arrowhead(const double[::1] d, const double[::1] z2, double alpha, bint scal
 
 
 def arrowhead_rows(const double[:, ::1] poles, const double[:, ::1] z2, double alpha,
-                   double[:, ::1] e, double[:, ::1] w, bint scalar=False):
+                   double[:, ::1] e, double[:, ::1] w, str path="auto"):
     """Rows r of (e, w) from poles[r or 0] and z2[r] (GIL released).
 
     ``poles`` has one row per realisation or a single row shared by all.
-    ``scalar=True`` forces the one-root-at-a-time reference path (same bits).
+    ``path`` as in :func:`arrowhead` (the same bits on every path).
     """
+    cdef int pcode = _path_code(path)
     cdef Py_ssize_t R = z2.shape[0], L = z2.shape[1], r
     cdef bint shared = poles.shape[0] == 1
     cdef int code = 0
@@ -106,7 +146,7 @@ def arrowhead_rows(const double[:, ::1] poles, const double[:, ::1] z2, double a
                 pp = NULL if L == 0 else (&poles[0, 0] if shared else &poles[r, 0])
                 zp = NULL if L == 0 else &z2[r, 0]
                 code = fgr_arrowhead_solve_path(L, pp, zp, alpha, &e[r, 0], &w[r, 0], NULL, NULL,
-                                                work, iwork, scalar)
+                                                work, iwork, pcode)
                 if code != 0:
                     break
         if code != 0:
@@ -117,17 +157,18 @@ def arrowhead_rows(const double[:, ::1] poles, const double[:, ::1] z2, double a
 
 
 def arrowhead_rows_scaled(const double[:, ::1] poles, const double[:, ::1] u2, const double[::1] c,
-                          double alpha, double[:, :, :] e, double[:, :, :] w, bint scalar=False,
+                          double alpha, double[:, :, :] e, double[:, :, :] w, str path="auto",
                           Py_ssize_t min_l=-1):
     """Rows r of (e[g], w[g]) for the couplings z2 = c[g] * u2[r] on poles[r or 0] (GIL released).
 
     One pass over the poles per gap serves every coupling (see
     ``fgr_arrowhead_solve_scaled``); the numbers of c[g] do not depend on the
     other factors.  ``e`` and ``w`` have shape (G, R, L + 1) (rows contiguous,
-    the same strides).  ``scalar=True`` forces the reference path (same
-    bits).  Below ``min_l`` poles (default: FGR_SEC_SCALED_MIN_L) each
+    the same strides).  ``path`` as in :func:`arrowhead` (the same
+    bits on every path).  Below ``min_l`` poles (default: FGR_SEC_SCALED_MIN_L) each
     coupling is solved on its own (``arrowhead_rows`` on z2 = c u2).
     """
+    cdef int pcode = _path_code(path)
     cdef Py_ssize_t R = u2.shape[0], L = u2.shape[1], G = c.shape[0], r
     cdef bint shared = poles.shape[0] == 1
     cdef int code = 0
@@ -156,7 +197,7 @@ def arrowhead_rows_scaled(const double[:, ::1] poles, const double[:, ::1] u2, c
                 pp = NULL if L == 0 else (&poles[0, 0] if shared else &poles[r, 0])
                 up = NULL if L == 0 else &u2[r, 0]
                 code = fgr_arrowhead_solve_scaled(L, pp, up, G, &c[0], alpha, &e[0, r, 0], &w[0, r, 0],
-                                                  ld, min_l, work, iwork, scalar)
+                                                  ld, min_l, work, iwork, pcode)
                 if code != 0:
                     break
         if code != 0:
@@ -172,20 +213,25 @@ _STERF_SLICE = 1 << 23
 
 
 def tridiag_eigvals_rows(double[:, ::1] diag, double[:, ::1] off, bint lapack=False,
-                         int scalar=False, object check=None, Py_ssize_t slice_steps=_STERF_SLICE):
+                         str path="auto", object check=None, Py_ssize_t slice_steps=_STERF_SLICE):
     """In place: diag[r] <- ascending eigenvalues of tridiag(off[r, :L-1], diag[r]).
 
     ``off`` has the same shape as ``diag``; its last column is ignored and all
     of it is overwritten (GIL released).  The rows run dsterf's algorithm in
-    lanes (src_c/fgr_sterf.c: 16 matrices in AVX-512 vector lanes, or eight
-    interleaved scalar lanes elsewhere or with ``scalar=True``; the same bits
-    as the reference dsterf either way); rows
+    lanes (src_c/fgr_sterf.c: 16 matrices in vector lanes, or eight
+    interleaved scalar lanes on CPUs without a vector path or with
+    ``path="scalar"``; the same bits as the reference dsterf on every path); rows
     it does not handle, or all with ``lapack=True``, call LAPACK dsterf.
     ``check`` (if given) is called between slices of about ``slice_steps``
     QL/QR steps: an exception it raises (a stop request) ends the call, with
-    the rows partly overwritten.  ``scalar=-1`` (for tests) alternates the
-    vector and scalar lanes from slice to slice.
+    the rows partly overwritten.  ``path="cycle"`` (for tests) takes the
+    paths the CPU can run in turn from slice to slice.
     """
+    cdef int cycle[4]
+    cdef int ncycle = 0
+    for name in (paths() if path == "cycle" else [path]):
+        cycle[ncycle] = _path_code(name)
+        ncycle += 1
     cdef Py_ssize_t R = diag.shape[0], L = diag.shape[1], r, nfail = 0
     cdef lapack_int n = <lapack_int> L, info = 0
     cdef double *save = NULL
@@ -221,7 +267,7 @@ def tridiag_eigvals_rows(double[:, ::1] diag, double[:, ::1] off, bint lapack=Fa
             fgr_sterf_begin(batch, R, L, &diag[0, 0], &off[0, 0], L, status)
         while not done:
             with nogil:
-                done = fgr_sterf_run(batch, slice_steps, (slices & 1) if scalar < 0 else scalar)
+                done = fgr_sterf_run(batch, slice_steps, cycle[slices % ncycle])
             slices += 1
             if not done and check is not None:
                 check()

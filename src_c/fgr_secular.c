@@ -487,10 +487,6 @@ SEC_AVX512 static void sec_roots_avx512(ptrdiff_t K, const double *a, const doub
     }
 }
 
-static int sec_avx512_usable(void)
-{
-    return __builtin_cpu_supports("avx512f");
-}
 #endif
 
 /* Whether the (scaled) pole value x is one of the active poles a[0..K-1] (ascending). */
@@ -516,8 +512,9 @@ int fgr_arrowhead_solve(ptrdiff_t L, const double *d, const double *z2, double a
 
 int fgr_arrowhead_solve_path(ptrdiff_t L, const double *d, const double *z2, double alpha,
                              double *e, double *w, double *tau, ptrdiff_t *origin,
-                             double *work, ptrdiff_t *iwork, int scalar_only)
+                             double *work, ptrdiff_t *iwork, int path)
 {
+    path = fgr_path_resolve(path);
     ptrdiff_t mu, K = 0, j;
     double ztot = 0.0, big, zmax = 0.0;
     double *a = work, *s = work + L, *yroot = work + 2 * L;
@@ -578,7 +575,7 @@ int fgr_arrowhead_solve_path(ptrdiff_t L, const double *d, const double *z2, dou
     } else {
 #ifdef SEC_HAVE_AVX512
         /* Below a few lanes' worth of roots the vector path cannot pay off. */
-        if (!scalar_only && K >= 4 * SEC_LANES && sec_avx512_usable()) {
+        if (path == FGR_PATH_AVX512 && K >= 4 * SEC_LANES) {
             /* the roots go to yroot, oroot and (weights) the tail of w */
             sec_roots_avx512(K, a, s, alpha_s, ztot, yroot, oroot, w + ndefl);
             for (j = 0; j <= K; ++j) {
@@ -591,7 +588,7 @@ int fgr_arrowhead_solve_path(ptrdiff_t L, const double *d, const double *z2, dou
         } else
 #endif
         {
-            (void)scalar_only;
+            (void)path;
             for (j = 0; j <= K; ++j) {
                 double y, wj;
                 ptrdiff_t o;
@@ -1570,8 +1567,9 @@ static int sec_scaled_plain(ptrdiff_t L, const double *d, const double *u2, doub
 
 int fgr_arrowhead_solve_scaled(ptrdiff_t L, const double *d, const double *u2, ptrdiff_t G,
                                const double *c, double alpha, double *e, double *w, ptrdiff_t ld,
-                               ptrdiff_t min_l, double *work, ptrdiff_t *iwork, int scalar_only)
+                               ptrdiff_t min_l, double *work, ptrdiff_t *iwork, int path)
 {
+    path = fgr_path_resolve(path);
     double umin = 0.0, umax = 0.0;
     for (ptrdiff_t g = 0; g < G; ++g)
         if (!isfinite(c[g]) || !(c[g] >= 0.0))
@@ -1613,7 +1611,7 @@ int fgr_arrowhead_solve_scaled(ptrdiff_t L, const double *d, const double *u2, p
         for (ptrdiff_t mu = 0; mu < L; ++mu)
             z2[mu] = c[g] * u2[mu];
         const int code = fgr_arrowhead_solve_path(L, d, z2, alpha, e + g * ld, w + g * ld, NULL, NULL,
-                                                  sub, iwork, scalar_only);
+                                                  sub, iwork, path);
         if (code != 0)
             return code;
     }
@@ -1644,13 +1642,13 @@ int fgr_arrowhead_solve_scaled(ptrdiff_t L, const double *d, const double *u2, p
             gp[q] = sec_gap_window(K, a, j0 + q);
         ptrdiff_t q0 = 0;
 #ifdef SEC_HAVE_AVX512
-        if (!scalar_only && sec_avx512_usable())
+        if (path == FGR_PATH_AVX512)
             for (; q0 + 8 <= n; q0 += 8)
                 sec_gap_moments8(K, a, s, j0 + q0, gp + q0, mom + q0 * SEC_GAP_STRIDE);
 #endif
 #ifdef SEC_HAVE_V4
-        /* scalar_only: the reference, one gap at a time (the tests compare both) */
-        if (!scalar_only)
+        /* the scalar path: the reference, one gap at a time (the tests compare both) */
+        if (path != FGR_PATH_SCALAR)
             for (; q0 + 4 <= n; q0 += 4)
                 sec_gap_moments4(K, a, s, j0 + q0, gp + q0, mom + q0 * SEC_GAP_STRIDE);
 #endif
@@ -1658,7 +1656,7 @@ int fgr_arrowhead_solve_scaled(ptrdiff_t L, const double *d, const double *u2, p
         /* the first root at the iteration limit of the vector pass, -2: no vector pass */
         ptrdiff_t limit = -2;
 #ifdef SEC_HAVE_AVX512
-        if (!scalar_only && sec_avx512_usable())
+        if (path == FGR_PATH_AVX512)
             limit = sec_gap_roots8(a, s, alpha_s, cs, G, j0, n, gp, mom, k, e, w, ld);
 #endif
         for (ptrdiff_t g = 0; g < G; ++g) {

@@ -28,6 +28,8 @@
 
 #include <stddef.h>
 
+#include "fgr_cpu.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -65,12 +67,13 @@ int fgr_arrowhead_solve(ptrdiff_t L, const double *d, const double *z2, double a
                         double *e, double *w, double *tau, ptrdiff_t *origin,
                         double *work, ptrdiff_t *iwork);
 
-/* The same with a choice of path: scalar_only != 0 solves the roots one at a
- * time (the reference); 0 lets x86-64 CPUs with AVX-512 solve eight roots per
- * pass over the poles.  Both give the same bits. */
+/* The same with a choice of path (fgr_cpu.h): FGR_PATH_SCALAR solves the
+ * roots one at a time (the reference); the vector paths solve several roots
+ * per pass over the poles; FGR_PATH_AUTO takes the fastest the CPU can run.
+ * All give the same bits. */
 int fgr_arrowhead_solve_path(ptrdiff_t L, const double *d, const double *z2, double alpha,
                              double *e, double *w, double *tau, ptrdiff_t *origin,
-                             double *work, ptrdiff_t *iwork, int scalar_only);
+                             double *work, ptrdiff_t *iwork, int path);
 
 /*
  * Several couplings on one bath: for g < G, the arrowhead with z2 = c[g] u2
@@ -91,7 +94,7 @@ int fgr_arrowhead_solve_path(ptrdiff_t L, const double *d, const double *z2, dou
 #define FGR_SEC_SCALED_MIN_L 240
 int fgr_arrowhead_solve_scaled(ptrdiff_t L, const double *d, const double *u2, ptrdiff_t G,
                                const double *c, double alpha, double *e, double *w, ptrdiff_t ld,
-                               ptrdiff_t min_l, double *work, ptrdiff_t *iwork, int scalar_only);
+                               ptrdiff_t min_l, double *work, ptrdiff_t *iwork, int path);
 
 #ifdef __cplusplus
 }

@@ -661,18 +661,14 @@ STERF_AVX512 static int sterf_run_avx512(fgr_sterf_batch *b, ptrdiff_t budget)
     return 1;
 }
 
-static int sterf_avx512_usable(void)
-{
-    return __builtin_cpu_supports("avx512f");
-}
 #endif
 
-int fgr_sterf_run(fgr_sterf_batch *b, ptrdiff_t budget, int scalar_only)
+int fgr_sterf_run(fgr_sterf_batch *b, ptrdiff_t budget, int path)
 {
+    path = fgr_path_resolve(path);
 #ifdef STERF_HAVE_AVX512
-    if (!scalar_only && sterf_avx512_usable())
+    if (path == FGR_PATH_AVX512)
         return sterf_run_avx512(b, budget);
 #endif
-    (void)scalar_only;
     return sterf_run_scalar(b, budget);
 }

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "fgr_cpu.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -27,15 +29,17 @@ extern "C" {
  * once, then fgr_sterf_run until it returns 1; fgr_sterf_failed gives the
  * number of rows handed back (status[r] != 0).  Each fgr_sterf_run call does
  * about `budget` QL/QR steps (one step costs a few nanoseconds) and then
- * returns 0 if work remains.  scalar_only = 1 selects the interleaved scalar
- * lanes even where the vector path is available (same bits).  The batch
+ * returns 0 if work remains.  `path` (fgr_cpu.h) chooses the lanes:
+ * FGR_PATH_SCALAR the interleaved scalar lanes, the vector paths vector
+ * lanes, FGR_PATH_AUTO the fastest the CPU can run; all give the same bits,
+ * and successive calls on one batch may take different paths.  The batch
  * refers to the caller's arrays until the last call.
  */
 typedef struct fgr_sterf_batch fgr_sterf_batch;
 size_t fgr_sterf_batch_size(void);
 void fgr_sterf_begin(fgr_sterf_batch *b, ptrdiff_t rows, ptrdiff_t n, double *diag, double *off,
                      ptrdiff_t ld, int *status);
-int fgr_sterf_run(fgr_sterf_batch *b, ptrdiff_t budget, int scalar_only);
+int fgr_sterf_run(fgr_sterf_batch *b, ptrdiff_t budget, int path);
 ptrdiff_t fgr_sterf_failed(const fgr_sterf_batch *b);
 
 #ifdef __cplusplus

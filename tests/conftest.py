@@ -47,3 +47,16 @@ def de_spectrum():
         return d[0]
 
     return draw
+
+
+@pytest.fixture(params=["avx2", "avx512"])
+def vector_path(request):
+    """A vector code path of the compiled samplers ("avx2", "avx512"), for
+    tests that compare it bitwise with the scalar reference; skipped where
+    this CPU or build cannot run it (the comparison would be scalar against
+    scalar)."""
+    from fgrkern import _sampler
+
+    if request.param not in _sampler.paths():
+        pytest.skip(f"this CPU or build cannot run the {request.param} path")
+    return request.param

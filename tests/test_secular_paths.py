@@ -1,14 +1,17 @@
-"""The two paths of the arrowhead secular solver give the same bits.
+"""The paths of the arrowhead secular solver give the same bits.
 
-On x86-64 CPUs with AVX-512 the solver iterates eight roots per pass over the
-poles, with a correctly rounded reciprocal built from rcp14 and Newton steps
-(checked exactly, the division where the check fails); elsewhere, and with
-``scalar=True``, it solves one root at a time.  Both run the same IEEE
+On the vector paths (x86-64 CPUs with AVX-512 or AVX2) the solver iterates
+several roots per pass over the poles, with a correctly rounded reciprocal
+built from a hardware estimate and Newton steps (checked exactly, the division
+where the check fails); with ``path="scalar"``, and on other CPUs, it solves
+one root at a time.  Both run the same IEEE
 operations per root in the same order, so every eigenvalue, weight, offset and
 status must agree bitwise, also through ``LevelDotModel.sample`` and
 ``simulate(g=[...])`` (the reference paths, with LAPACK dsterf for the dot
-spectra, are forced by wrapping the compiled entry points).  Without AVX-512
-both calls take the scalar secular path.
+spectra, are forced by wrapping the compiled entry points).  The direct
+comparisons run once per vector path the CPU can run (``vector_path``);
+the end-to-end ones compare the automatic path with the reference, and with
+"auto" pointed at each vector path in turn.
 """
 
 from __future__ import annotations
@@ -28,9 +31,9 @@ def _same(a, b):
     return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
 
 
-def _solve(d, z2, alpha, scalar):
+def _solve(d, z2, alpha, path):
     try:
-        return _sampler.arrowhead(d, z2, alpha, scalar=scalar)
+        return _sampler.arrowhead(d, z2, alpha, path=path)
     except (ValueError, RuntimeError) as exc:
         return type(exc), str(exc)
 
@@ -60,14 +63,14 @@ KINDS = ["plain", "repeated", "wide", "zeros", "spread", "on-pole"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_paths_bitwise_on_hard_inputs(kind):
+def test_paths_bitwise_on_hard_inputs(kind, vector_path):
     # sizes around the lane count (8) and the vector path's threshold (32 poles)
     rng = np.random.default_rng(abs(hash(kind)) % 2**32)
     for L in (0, 1, 7, 31, 32, 33, 40, 63, 129, 400):
         for _ in range(3):
             d, z2, alpha = _case(rng, L, kind)
-            ref = _solve(d, z2, alpha, True)
-            new = _solve(d, z2, alpha, False)
+            ref = _solve(d, z2, alpha, "scalar")
+            new = _solve(d, z2, alpha, vector_path)
             if isinstance(ref[0], type):
                 assert ref == new
                 continue
@@ -75,7 +78,7 @@ def test_paths_bitwise_on_hard_inputs(kind):
                 assert _same(x, y), (kind, L)
 
 
-def test_paths_bitwise_on_dumitriu_edelman_rows():
+def test_paths_bitwise_on_dumitriu_edelman_rows(vector_path):
     # the production input: dsterf spectra of beta-Hermite matrices, weak to strong coupling
     rng = np.random.default_rng(11)
     for beta, L in ((1, 300), (2, 999), (4, 257)):
@@ -90,8 +93,8 @@ def test_paths_bitwise_on_dumitriu_edelman_rows():
         for g in (1e-12, 0.5 / L, 46.0 / L, 1.0, 300.0):
             z2 = unit * (g / L / (0.5 * beta))
             out = [(np.empty((3, L + 1)), np.empty((3, L + 1))) for _ in range(2)]
-            _sampler.arrowhead_rows(diag, z2, 0.1, *out[0], scalar=True)
-            _sampler.arrowhead_rows(diag, z2, 0.1, *out[1])
+            _sampler.arrowhead_rows(diag, z2, 0.1, *out[0], path="scalar")
+            _sampler.arrowhead_rows(diag, z2, 0.1, *out[1], path=vector_path)
             assert _same(out[0][0], out[1][0]) and _same(out[0][1], out[1][1]), (beta, L, g)
             # and the spectrum is the right one: weights sum to 1, interlacing
             assert np.allclose(out[1][1].sum(axis=1), 1.0, rtol=0, atol=1e-13)
@@ -101,8 +104,8 @@ def test_paths_bitwise_on_dumitriu_edelman_rows():
 
 def _force_reference(mp):
     """The one-root secular path and LAPACK dsterf wherever the samplers call them."""
-    mp.setattr(_sampler, "arrowhead_rows", functools.partial(_sampler.arrowhead_rows, scalar=True))
-    mp.setattr(_sampler, "arrowhead_rows_scaled", functools.partial(_sampler.arrowhead_rows_scaled, scalar=True))
+    mp.setattr(_sampler, "arrowhead_rows", functools.partial(_sampler.arrowhead_rows, path="scalar"))
+    mp.setattr(_sampler, "arrowhead_rows_scaled", functools.partial(_sampler.arrowhead_rows_scaled, path="scalar"))
     mp.setattr(_sampler, "tridiag_eigvals_rows", functools.partial(_sampler.tridiag_eigvals_rows, lapack=True))
 
 
@@ -144,7 +147,7 @@ def test_simulate_several_couplings_bitwise(scalar_solver, monkeypatch):
         assert _same(getattr(ref, name), getattr(new, name)), name
 
 
-def test_subnormal_differences_bitwise():
+def test_subnormal_differences_bitwise(vector_path):
     """Couplings of a few DBL_MIN: root offsets and pole differences ~1e-307 to
     subnormal.  The AVX-512 reciprocal accepted its estimate for subnormal x
     (whose mantissa bits are 0.m), one bit off 1/x in ~1e-3 of cases, and the
@@ -156,7 +159,48 @@ def test_subnormal_differences_bitwise():
         d = np.sort(rng.uniform(-1, 1, L))
         alpha = -10.0 * rng.uniform(0.5, 2)
         z2 = dbl_min * 4.0**3 * rng.uniform(1.0, 8.0, L)
-        a = _sampler.arrowhead(d, z2, alpha)
-        b = _sampler.arrowhead(d, z2, alpha, scalar=True)
+        a = _sampler.arrowhead(d, z2, alpha, path=vector_path)
+        b = _sampler.arrowhead(d, z2, alpha, path="scalar")
         for x, y in zip(a, b):
             assert x.tobytes() == y.tobytes()
+
+
+@pytest.fixture
+def auto_path(vector_path):
+    """The samplers' automatic path pointed at one vector path."""
+    _sampler.set_auto_path(vector_path)
+    try:
+        yield vector_path
+    finally:
+        _sampler.set_auto_path("auto")
+
+
+@pytest.mark.parametrize("sym", ["GOE", "GUE", "GSE"])
+def test_sample_and_simulate_bitwise_on_each_vector_path(sym, auto_path, monkeypatch):
+    # 300 bath levels: the far-field path (from FGR_SEC_SCALED_MIN_L) for several couplings;
+    # 40 rows: more than the dsterf lanes
+    n = 600 if sym == "GSE" else 300
+    m = fk.LevelDotModel(n, 0.3, sym, eps0=0.05)
+    tau = np.geomspace(0.05, 5.0, 7)
+    gs = [1e-3, 0.05, 0.3, 2.0]
+    got = (m.sample(40, rng=5), m.sample_couplings(gs, 9, rng=6),
+           fk.simulate(m, tau, 12, rng=7, g=gs, workers=1))
+    with monkeypatch.context() as mp:
+        _force_reference(mp)
+        ref = (m.sample(40, rng=5), m.sample_couplings(gs, 9, rng=6),
+               fk.simulate(m, tau, 12, rng=7, g=gs, workers=1))
+    assert _same(got[0].energies, ref[0].energies) and _same(got[0].weights, ref[0].weights)
+    for a, b in zip(got[1], ref[1]):
+        assert _same(a.energies, b.energies) and _same(a.weights, b.weights)
+    for name in ("mean", "sem", "p_res"):
+        assert _same(getattr(got[2], name), getattr(ref[2], name)), name
+
+
+def test_path_names_are_checked():
+    with pytest.raises(ValueError, match="path must be one of"):
+        _sampler.arrowhead(np.zeros(1), np.ones(1), 0.0, path="sse")
+    with pytest.raises(ValueError, match="path must be one of"):
+        _sampler.tridiag_eigvals_rows(np.zeros((1, 3)), np.zeros((1, 3)), path="fast")
+    assert _sampler.paths()[0] == "scalar"
+    assert _sampler.resolve_path("scalar") == "scalar"
+    assert _sampler.resolve_path() == _sampler.paths()[-1]

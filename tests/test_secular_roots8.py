@@ -1,16 +1,17 @@
-"""Interior roots of the far-field path, eight per AVX-512 vector.
+"""Interior roots of the far-field path, eight per vector.
 
-On CPUs with AVX-512 the roots of gaps with a far-field expansion are
-iterated eight at a time (any mix of gaps and couplings per vector, each lane
-with its own window, origin pole and factor); ``scalar=True`` solves them one
+On the vector paths (AVX-512, AVX2) the roots of gaps with a far-field
+expansion are iterated eight at a time (any mix of gaps and couplings per vector, each lane
+with its own window, origin pole and factor); ``path="scalar"`` solves them one
 at a time.  Both run the same IEEE operations per root, so every energy and
 weight must agree bitwise.  The cases vary what the lanes see: L not a
 multiple of eight (partial vectors, lanes going idle), windows cut by the
 spectrum's edges, couplings over many decades (different iteration counts
 per lane), zero factors and factors the far-field path hands to the
 one-coupling solver, clusters whose gaps take full evaluations.  Accuracy
-against LAPACK on the dense arrowhead matrix and against mpmath.  Without
-AVX-512 both calls take the scalar path.
+against LAPACK on the dense arrowhead matrix and against mpmath.  The bitwise
+tests run once per vector path the CPU can run (``vector_path`` fixture) and
+are skipped for the others.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import pytest
 from fgrkern import _sampler
 
 
-def solve(d, u2, cs, alpha, scalar=False):
+def solve(d, u2, cs, alpha, path="auto"):
     d = np.ascontiguousarray(d, float)[None, :]
     u2 = np.ascontiguousarray(u2, float)[None, :]
     cs = np.ascontiguousarray(cs, float)
@@ -32,7 +33,7 @@ def solve(d, u2, cs, alpha, scalar=False):
     # NaN-filled: an entry neither path wrote cannot compare equal by accident
     e = np.full((cs.size, 1, L + 1), np.nan)
     w = np.full((cs.size, 1, L + 1), np.nan)
-    _sampler.arrowhead_rows_scaled(d, u2, cs, alpha, e, w, scalar=scalar, min_l=0)
+    _sampler.arrowhead_rows_scaled(d, u2, cs, alpha, e, w, path=path, min_l=0)
     return e[:, 0], w[:, 0]
 
 
@@ -40,22 +41,7 @@ def same(a, b):
     return a[0].tobytes() == b[0].tobytes() and a[1].tobytes() == b[1].tobytes()
 
 
-def _has_avx512f():
-    try:
-        with open("/proc/cpuinfo") as fh:
-            return " avx512f" in fh.read()
-    except OSError:
-        return False
-
-
-def test_vector_path_is_exercised():
-    """The bitwise tests below compare two runs of the scalar path on CPUs
-    without AVX-512; say so instead of passing silently."""
-    if not _has_avx512f():
-        pytest.skip("no AVX-512F here: the vector root lanes are not exercised by this file")
-
-
-def test_bitwise_unit_couplings_over_thirty_decades():
+def test_bitwise_unit_couplings_over_thirty_decades(vector_path):
     # tiny and huge unit couplings side by side drive roots to the edges of
     # their gaps, where the iteration takes its geometric bisection steps
     rng = np.random.default_rng(77)
@@ -65,13 +51,13 @@ def test_bitwise_unit_couplings_over_thirty_decades():
         u2 = 10.0 ** rng.uniform(-15.0, 15.0, L) / L
         cs = 10.0 ** rng.uniform(-6.0, 2.0, int(rng.integers(1, 6)))
         alpha = float(rng.uniform(-1.2, 1.2))
-        r = solve(d, u2, cs, alpha)
+        r = solve(d, u2, cs, alpha, path=vector_path)
         assert np.all(np.isfinite(r[0])) and np.all(np.isfinite(r[1]))
-        assert same(r, solve(d, u2, cs, alpha, scalar=True)), rep
+        assert same(r, solve(d, u2, cs, alpha, path="scalar")), rep
 
 
 @pytest.mark.parametrize("L", [32, 33, 39, 40, 41, 63, 64, 65, 66, 127, 130, 257, 531])
-def test_bitwise_against_scalar(L, de_spectrum):
+def test_bitwise_against_scalar(L, de_spectrum, vector_path):
     rng = np.random.default_rng(1000 + L)
     for rep in range(3):
         d = de_spectrum(rng, L, beta=1 + rep)
@@ -79,10 +65,10 @@ def test_bitwise_against_scalar(L, de_spectrum):
         G = int(rng.integers(1, 12))
         cs = 10.0 ** rng.uniform(-14.0, 3.0, G)
         alpha = float(rng.uniform(-2.5, 2.5))
-        assert same(solve(d, u2, cs, alpha), solve(d, u2, cs, alpha, scalar=True)), (L, rep)
+        assert same(solve(d, u2, cs, alpha, path=vector_path), solve(d, u2, cs, alpha, path="scalar")), (L, rep)
 
 
-def test_bitwise_mixed_factors(de_spectrum):
+def test_bitwise_mixed_factors(de_spectrum, vector_path):
     """Zero factors and factors outside the far-field path's range between
     ordinary ones: the lanes skip them, the one-coupling solver takes them."""
     rng = np.random.default_rng(7)
@@ -91,10 +77,10 @@ def test_bitwise_mixed_factors(de_spectrum):
     u2 = rng.standard_gamma(1.0, L) / L
     cs = np.array([0.0, 3e-7, 1e300, 0.0, 1.0, 1e-300, 40.0, 0.0, 1e-12, 2.0, 2.0])
     for G in (1, 2, 5, cs.size):
-        assert same(solve(d, u2, cs[:G], 0.1), solve(d, u2, cs[:G], 0.1, scalar=True)), G
+        assert same(solve(d, u2, cs[:G], 0.1, path=vector_path), solve(d, u2, cs[:G], 0.1, path="scalar")), G
 
 
-def test_bitwise_clusters_and_isolated_poles():
+def test_bitwise_clusters_and_isolated_poles(vector_path):
     """Gaps whose window exceeds the cap (full evaluations) between gaps with
     an expansion; windows of very different lengths in one vector."""
     rng = np.random.default_rng(3)
@@ -102,10 +88,10 @@ def test_bitwise_clusters_and_isolated_poles():
                                 rng.uniform(3, 3.001, 37), np.linspace(4, 6, 23)]))
     u2 = rng.exponential(size=d.size) * 1e-3
     cs = np.array([1e-9, 1e-3, 1.0, 50.0])
-    assert same(solve(d, u2, cs, 0.0), solve(d, u2, cs, 0.0, scalar=True))
+    assert same(solve(d, u2, cs, 0.0, path=vector_path), solve(d, u2, cs, 0.0, path="scalar"))
 
 
-def test_bitwise_many_random_problems():
+def test_bitwise_many_random_problems(vector_path):
     """Poles from several ensembles (uniform, clustered, picket fence with
     jitter), couplings spread over decades, the level anywhere."""
     rng = np.random.default_rng(11)
@@ -124,7 +110,7 @@ def test_bitwise_many_random_problems():
         u2 = 10.0 ** rng.uniform(-3.0, 1.0, L) / L
         cs = 10.0 ** rng.uniform(-10.0, 2.0, int(rng.integers(1, 10)))
         alpha = float(rng.choice([rng.uniform(-1.5, 1.5), d[rng.integers(L)]]))
-        assert same(solve(d, u2, cs, alpha), solve(d, u2, cs, alpha, scalar=True)), trial
+        assert same(solve(d, u2, cs, alpha, path=vector_path), solve(d, u2, cs, alpha, path="scalar")), trial
 
 
 @pytest.mark.parametrize("L", [45, 250])
@@ -176,7 +162,7 @@ def test_weak_coupling_against_mpmath():
 
 
 @pytest.mark.parametrize("scale", [2.0**-500, 1e-150, 1.0, 1e150, 2.0**500])
-def test_bitwise_extreme_scales(scale):
+def test_bitwise_extreme_scales(scale, vector_path):
     """Energies near the ends of the double range, poles spread over decades
     and near-degenerate pairs (gaps ~1e-13 of the bandwidth): the lanes and
     the reference see the same scaled problem."""
@@ -188,7 +174,7 @@ def test_bitwise_extreme_scales(scale):
     d = np.unique(d)
     u2 = 10.0 ** rng.uniform(-6.0, 0.0, d.size) / d.size
     cs = np.array([1e-20, 1e-4, 1.0, 1e3])
-    a = solve(d * scale, u2 * scale**2, cs, 0.3 * scale)
-    b = solve(d * scale, u2 * scale**2, cs, 0.3 * scale, scalar=True)
+    a = solve(d * scale, u2 * scale**2, cs, 0.3 * scale, path=vector_path)
+    b = solve(d * scale, u2 * scale**2, cs, 0.3 * scale, path="scalar")
     assert same(a, b)
     assert np.all(np.isfinite(a[0])) and np.all(a[1] >= 0.0)

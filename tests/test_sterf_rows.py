@@ -116,19 +116,19 @@ def _special_rows(rng, L, beta):
 @pytest.mark.parametrize("beta", [1, 4])
 @pytest.mark.parametrize("L", [2, 3, 9, 40, 200])
 def test_vector_scalar_and_lapack_paths_bitwise(beta, L):
-    """Vector lanes (AVX-512 CPUs), interleaved scalar lanes and LAPACK dsterf."""
+    """Every path the CPU can run (vector lanes, interleaved scalar lanes) and LAPACK dsterf."""
     d, e = _special_rows(np.random.default_rng(7 * L + beta), L, beta)
-    out = []
-    for kw in (dict(lapack=True), dict(scalar=True), {}):
+    ref, er = d.copy(), e.copy()
+    _sampler.tridiag_eigvals_rows(ref, er, lapack=True)
+    for path in ["auto"] + _sampler.paths():
         a, ea = d.copy(), e.copy()
-        _sampler.tridiag_eigvals_rows(a, ea, **kw)
-        out.append(a.tobytes())
-    assert out[0] == out[1] == out[2]
+        _sampler.tridiag_eigvals_rows(a, ea, path=path)
+        assert a.tobytes() == ref.tobytes(), path
 
 
-@pytest.mark.parametrize("scalar", [False, True, -1])  # -1: vector and scalar lanes in turn
+@pytest.mark.parametrize("path", ["auto", "scalar", "cycle"])  # cycle: every path in turn
 @pytest.mark.parametrize("slice_steps", [1, 5, 16, 997])
-def test_slices_resume_bitwise(scalar, slice_steps):
+def test_slices_resume_bitwise(path, slice_steps):
     """Stopping after every slice and resuming changes nothing; check runs between slices."""
     L = 60
     d, e = _special_rows(np.random.default_rng(11), L, 2)
@@ -136,7 +136,7 @@ def test_slices_resume_bitwise(scalar, slice_steps):
     _sampler.tridiag_eigvals_rows(ref, er, lapack=True)
     calls = []
     a, ea = d.copy(), e.copy()
-    _sampler.tridiag_eigvals_rows(a, ea, scalar=scalar, check=lambda: calls.append(1),
+    _sampler.tridiag_eigvals_rows(a, ea, path=path, check=lambda: calls.append(1),
                                   slice_steps=slice_steps)
     assert a.tobytes() == ref.tobytes()
     # each QL/QR step counts against the slice: dsterf needs more than 40 rows * L steps
