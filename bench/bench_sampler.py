@@ -16,7 +16,7 @@ Side by side in one process, one core (BLAS pinned to one thread):
    measured interleaved so that a shared machine slows all alike: one realisation of
    ``sample`` (timed as ``sample(32)`` / 32, simulate's default chunk; 16 above
    N+1 = 2000), the dot spectra of the same matrices in one ``tridiag_eigvals_rows``
-   call (vector lanes where the CPU has AVX-512, and the interleaved scalar lanes),
+   call (vector lanes where the CPU has AVX-512 or AVX2, and the interleaved scalar lanes),
    and the cost of each additional coupling g
    on the same bath per realisation (common random numbers: ``simulate(g=gs[:8])``
    minus ``simulate(g=gs[:1])`` over one chunk, divided by 7 and by the chunk's
@@ -24,9 +24,12 @@ Side by side in one process, one core (BLAS pinned to one thread):
    log-spaced times and the moments), and the secular solve alone as the sampler
    calls it (``arrowhead_rows_scaled``: one coupling, and the marginal cost of
    each of 8 couplings sharing its pass over the poles), on the reference path
-   (``path="scalar"``, no AVX-512; same bits), and the one-coupling solver of
+   (``path="scalar"``, no vector lanes; same bits), and the one-coupling solver of
    ``fgrkern.cython_api`` (``arrowhead_rows``); and the kernel alone, P(t) on the
-   241 times for one coupling as simulate computes it, per realisation.
+   241 times for one coupling as simulate computes it, per realisation.  Then the
+   same realisation, dot spectra and secular solve on each code path this CPU can
+   run (scalar, AVX2, AVX-512: what a CPU with only that instruction set gets;
+   every path gives the same bits).
 
 Usage: ``python bench/bench_sampler.py [--quick]``; ``run(args)`` returns the
 raw results (also written to bench/results/sampler.json).
@@ -235,10 +238,24 @@ def section_ratios(quick, sizes=None):
         def kernel():
             return _survival_rows_1(spec.energies, spec.weights, t_grid, None)
 
+        def on_path(path, fn):
+            # the whole sampler on one code path ("auto" pointed at it)
+            def run():
+                _sampler.set_auto_path(path)
+                try:
+                    return fn()
+                finally:
+                    _sampler.set_auto_path("auto")
+            return run
+
+        paths = _sampler.paths()
+        per_path = [f for p in paths for f in (on_path(p, lambda: m.sample(n_sample, rng=rng)),
+                                              spectra(path=p), solve(p))]
         reps = 5 if M <= 1000 else (3 if M <= 2000 else 1)
-        t_lapack, t_vec, t_scal, t_samp, t_1g, t_ng, t_sol, t_sol8, t_ref, t_1c, t_kern = _cpu_best(
+        t_lapack, t_vec, t_scal, t_samp, t_1g, t_ng, t_sol, t_sol8, t_ref, t_1c, t_kern, *t_paths = _cpu_best(
             [spectra(lapack=True), spectra(), spectra(path="scalar"), lambda: m.sample(n_sample, rng=rng),
-             crn(1), crn(n_g), solve("auto"), solve("auto", n_g), solve("scalar"), solve_one_coupling, kernel], reps)
+             crn(1), crn(n_g), solve("auto"), solve("auto", n_g), solve("scalar"), solve_one_coupling, kernel]
+            + per_path, reps)
         t_tri = t_lapack / R
         t_one = t_samp / n_sample
         per_g = (t_ng - t_1g) / (n_g - 1) / n_sample
@@ -251,7 +268,12 @@ def section_ratios(quick, sizes=None):
                          solve_over_dsterf=t_sol / t_tri, solve_reference_path_over_dsterf=t_ref / t_tri,
                          extra_coupling_solve_over_dsterf=(t_sol8 - t_sol) / (n_g - 1) / t_tri,
                          one_coupling_solver_over_dsterf=t_1c / t_tri,
-                         kernel_over_dsterf=t_kern / n_sample / t_tri))
+                         kernel_over_dsterf=t_kern / n_sample / t_tri,
+                         auto_path=_sampler.resolve_path(),
+                         by_path={p: dict(realisation_over_dsterf=t_paths[3 * i] / n_sample / t_tri,
+                                          spectra_over_dsterf=t_paths[3 * i + 1] / t_lapack,
+                                          solve_over_dsterf=t_paths[3 * i + 2] / t_tri)
+                                  for i, p in enumerate(paths)}))
     return rows
 
 
@@ -351,6 +373,14 @@ def _report_ratios(rows):
               f"{r['extra_coupling_over_dsterf']:.3f} | {r['solve_over_dsterf']:.3f} | "
               f"{r['extra_coupling_solve_over_dsterf']:.3f} | {r['solve_reference_path_over_dsterf']:.3f} | "
               f"{r['one_coupling_solver_over_dsterf']:.3f} | {r['kernel_over_dsterf']:.3f} |")
+    paths = list(rows[0]["by_path"]) if rows else []
+    print(f"\n## By code path (the whole sampler forced onto each; automatic here: {rows[0]['auto_path']})\n")
+    print("| N+1 | " + " | ".join(f"{p}: realisation | {p}: dot spectra | {p}: secular solve" for p in paths) + " |")
+    print("|---|" + "---|---|---|" * len(paths))
+    for r in rows:
+        cells = [f"{b['realisation_over_dsterf']:.3f} | {b['spectra_over_dsterf']:.3f} | {b['solve_over_dsterf']:.3f}"
+                 for b in r["by_path"].values()]
+        print(f"| {r['M']} | " + " | ".join(cells) + " |")
 
 
 def _report_scaling(rows, ex):
