@@ -21,7 +21,7 @@ cdef extern from "fgr_theory.h" nogil:
     double fgr_p_tau_fine(double tau, double gamma)
 
 cdef extern from "fgr_cpu.h" nogil:
-    int FGR_PATH_AUTO, FGR_PATH_SCALAR, FGR_PATH_AVX2, FGR_PATH_AVX512
+    int FGR_PATH_AUTO, FGR_PATH_SCALAR, FGR_PATH_GENERIC, FGR_PATH_AVX2, FGR_PATH_AVX512
     int fgr_path_supported(int path)
     int fgr_path_resolve(int path)
     void fgr_path_set_auto(int path)

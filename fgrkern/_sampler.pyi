@@ -3,7 +3,7 @@ from typing import Callable, Literal
 import numpy as np
 import numpy.typing as npt
 
-Path = Literal["auto", "scalar", "avx2", "avx512"]
+Path = Literal["auto", "scalar", "generic", "avx2", "avx512"]
 
 def paths() -> list[str]: ...
 def resolve_path(path: Path = "auto") -> str: ...

@@ -22,21 +22,21 @@ from fgrkern._cdefs cimport (fgr_arrowhead_solve, fgr_arrowhead_solve_path, FGR_
                              FGR_SEC_BAD_POLES, FGR_SEC_BAD_COUPLING, FGR_SEC_BAD_ALPHA, FGR_SEC_RANGE,
                              FGR_SEC_SCALE, fgr_sterf_batch, fgr_sterf_batch_size,
                              fgr_sterf_begin, fgr_sterf_run, fgr_sterf_failed,
-                             FGR_PATH_AUTO, FGR_PATH_SCALAR, FGR_PATH_AVX2, FGR_PATH_AVX512,
+                             FGR_PATH_AUTO, FGR_PATH_SCALAR, FGR_PATH_GENERIC, FGR_PATH_AVX2, FGR_PATH_AVX512,
                              fgr_path_supported, fgr_path_resolve, fgr_path_set_auto)
 
 
 # Code paths of the compiled loops (src_c/fgr_cpu.h): every path gives the
 # same bits, so the choice is only about speed; tests and benchmarks force
 # each one the CPU can run.
-_PATH_CODES = {"auto": FGR_PATH_AUTO, "scalar": FGR_PATH_SCALAR, "avx2": FGR_PATH_AVX2,
-               "avx512": FGR_PATH_AVX512}
+_PATH_CODES = {"auto": FGR_PATH_AUTO, "scalar": FGR_PATH_SCALAR, "generic": FGR_PATH_GENERIC,
+               "avx2": FGR_PATH_AVX2, "avx512": FGR_PATH_AVX512}
 _PATH_NAMES = {code: name for name, code in _PATH_CODES.items()}
 
 
 def paths():
     """The code paths this build and CPU can run, slowest first (``"scalar"`` always)."""
-    return [n for n in ("scalar", "avx2", "avx512") if fgr_path_supported(_PATH_CODES[n])]
+    return [n for n in ("scalar", "generic", "avx2", "avx512") if fgr_path_supported(_PATH_CODES[n])]
 
 
 def resolve_path(path="auto"):

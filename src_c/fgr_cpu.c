@@ -6,6 +6,7 @@ int fgr_path_supported(int path)
     switch (path) {
     case FGR_PATH_AUTO:
     case FGR_PATH_SCALAR:
+    case FGR_PATH_GENERIC:
         return 1;
 #ifdef FGR_HAVE_X86_PATHS
     case FGR_PATH_AVX2:
@@ -34,7 +35,7 @@ int fgr_path_resolve(int path)
             return FGR_PATH_AVX512;
         if (fgr_path_supported(FGR_PATH_AVX2))
             return FGR_PATH_AVX2;
-        return FGR_PATH_SCALAR;
+        return FGR_PATH_GENERIC;
     }
     return fgr_path_supported(path) ? path : FGR_PATH_SCALAR;
 }

@@ -24,13 +24,16 @@ extern "C" {
 #endif
 
 enum {
-    FGR_PATH_AUTO = 0,   /* the fastest path this CPU can run */
-    FGR_PATH_SCALAR = 1, /* the scalar reference (interleaved scalar lanes for dsterf) */
-    FGR_PATH_AVX2 = 2,   /* 256-bit vector lanes; needs AVX2 and FMA */
-    FGR_PATH_AVX512 = 3  /* 512-bit vector lanes; needs AVX-512F */
+    FGR_PATH_AUTO = 0,    /* the fastest path this CPU can run */
+    FGR_PATH_SCALAR = 1,  /* the scalar reference (interleaved scalar lanes for dsterf) */
+    FGR_PATH_AVX2 = 2,    /* 256-bit vector lanes; needs AVX2 and FMA */
+    FGR_PATH_AVX512 = 3,  /* 512-bit vector lanes; needs AVX-512F */
+    FGR_PATH_GENERIC = 4  /* portable vector code only (GCC vector extensions: the
+                             secular far field's gap moments); what CPUs without a
+                             dedicated path (e.g. ARM) run */
 };
 
-/* 1 if this build and this CPU can run `path` (AUTO and SCALAR: always). */
+/* 1 if this build and this CPU can run `path` (AUTO, SCALAR, GENERIC: always). */
 int fgr_path_supported(int path);
 
 /* The path a request runs: AUTO becomes the fastest supported path; a path

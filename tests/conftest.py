@@ -49,9 +49,9 @@ def de_spectrum():
     return draw
 
 
-@pytest.fixture(params=["avx2", "avx512"])
+@pytest.fixture(params=["generic", "avx2", "avx512"])
 def vector_path(request):
-    """A vector code path of the compiled samplers ("avx2", "avx512"), for
+    """A vector code path of the compiled samplers ("generic", "avx2", "avx512"), for
     tests that compare it bitwise with the scalar reference; skipped where
     this CPU or build cannot run it (the comparison would be scalar against
     scalar)."""
