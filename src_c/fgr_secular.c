@@ -134,7 +134,7 @@ static double sec_bisect(double lo, double hi)
 
 /* One root of the active arrowhead (K >= 1 poles a, couplings s > 0) as a
  * resumable iteration, so that several roots can share one pass over the
- * poles (their evaluations are independent; see sec_roots_avx512).
+ * poles (their evaluations are independent; see sec_roots8_avx512).
  * j = 0: below a[0]; 0 < j < K: in (a[j-1], a[j]); j = K: above a[K-1].
  * Every evaluation is requested as (eo, split, c0, y): the caller returns
  * sec_eval(K, a, s, eo, split, c0, y) to sec_step, bitwise whichever way it
@@ -288,9 +288,18 @@ static int sec_root(ptrdiff_t K, const double *a, const double *s, double alpha,
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) \
     && !defined(FGR_NO_MULTIVERSIONING)
 #include <immintrin.h>
-#define SEC_HAVE_AVX512 1
+/* the vector lanes (fgr_secular_lanes.h) for AVX-512 and for AVX2 + FMA */
+#define SEC_HAVE_X86 1
 #define SEC_LANES 8
 #define SEC_AVX512 __attribute__((target("avx512f")))
+/* FMA is needed by the AVX2 reciprocal's estimate (sec_recip4), and GCC
+ * inlines a function only into callers of the same target, so every AVX2
+ * lane function carries it.  Their own arithmetic is not contracted into
+ * FMA all the same: the build passes -ffp-contract=off (and clang gets the
+ * pragma above), exactly as for the AVX-512 functions, whose target
+ * includes FMA too. */
+#define SEC_AVX2 __attribute__((target("avx2,fma")))
+#define SEC_AVX2_INLINE SEC_AVX2 static inline __attribute__((always_inline))
 
 /* 1/x correctly rounded (bitwise the division) without the divider, which
  * does one double every ~2 cycles whatever the vector width.  y = rcp14(x)
@@ -301,7 +310,7 @@ static int sec_root(ptrdiff_t K, const double *a, const double *s, double alpha,
  * holds: the fma residual is exact for such y, the threshold is a double, and
  * rounding is monotone, so a passing y is RN(1/x); the ~1% of vectors with a
  * failing lane (and 0, inf, NaN, subnormal x) take the division there. */
-SEC_AVX512 static inline __m512d sec_recip8(__m512d x)
+SEC_AVX512 static inline __m512d sec_recip8_avx512(__m512d x)
 {
     const __m512d one = _mm512_set1_pd(1.0);
     const __m512d y0 = _mm512_rcp14_pd(x);
@@ -322,29 +331,160 @@ SEC_AVX512 static inline __m512d sec_recip8(__m512d x)
     return y;
 }
 
-/* t = s/(x) with x = (a[mu] - ao) - y per lane, and t/x, as the scalar code. */
-#define SEC_TERM8(MU, T, D)                                                                   \
-    do {                                                                                      \
-        const __m512d x_ = _mm512_sub_pd(_mm512_sub_pd(_mm512_set1_pd(a[MU]), aov), yv);     \
-        const __m512d r_ = sec_recip8(x_);                                                    \
-        T = _mm512_mul_pd(_mm512_set1_pd(s[MU]), r_);                                         \
-        D = _mm512_mul_pd(T, r_);                                                             \
-    } while (0)
-
-/* Unmasked pole pairs (mu0 even, mu1 - mu0 even) for lanes all on one side. */
-SEC_AVX512 static inline void sec_pairs8(const double *a, const double *s, __m512d aov, __m512d yv,
-                                         ptrdiff_t mu0, ptrdiff_t mu1, __m512d *fE, __m512d *dE,
-                                         __m512d *fO, __m512d *dO)
+/* -x as the scalar code's unary minus (0 - x would turn -0 into +0) */
+SEC_AVX512 static inline __m512d sec_neg8_avx512(__m512d x)
 {
-    for (ptrdiff_t mu = mu0; mu < mu1; mu += 2) {
-        __m512d t0, d0, t1, d1;
-        SEC_TERM8(mu, t0, d0);
-        SEC_TERM8(mu + 1, t1, d1);
-        *fE = _mm512_add_pd(*fE, t0);
-        *dE = _mm512_add_pd(*dE, d0);
-        *fO = _mm512_add_pd(*fO, t1);
-        *dO = _mm512_add_pd(*dO, d1);
+    return _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(x), _mm512_set1_epi64((long long)(1ULL << 63))));
+}
+
+/* AVX2 has no double-precision reciprocal estimate.  RCPPS on x rounded to
+ * float (relative error <= 1.5 2^-12, float rounding adds 2^-24) gives y0;
+ * one Newton step y1 = y0 + y0 e0 (e0 = 1 - x y0) leaves e1 = 1 - x y1 ~
+ * e0^2 + 2^-53, and y = y1 + y1 (e1 + e1^2) is within ~2^-66 of 1/x before
+ * its rounding: RN(1/x) except ~2^-14 of the time.  Then sec_recip8_avx512's
+ * exact test, the same proof: it holds for any finite y (a y far from 1/x
+ * leaves a residual far above the threshold), so x outside float's normal
+ * range (y0 = 0, inf or a flushed denormal's inf: y is 0, inf or NaN) needs
+ * no range check; it fails the test and divides, as 0, inf, NaN and
+ * subnormal x do.  Returns y and the lanes that passed. */
+SEC_AVX2_INLINE __m256d sec_recip4_estimate(__m256d x, __m256d *ok)
+{
+    const __m256d one = _mm256_set1_pd(1.0), sign = _mm256_set1_pd(-0.0);
+    const __m256d y0 = _mm256_cvtps_pd(_mm_rcp_ps(_mm256_cvtpd_ps(x)));
+    const __m256d e0 = _mm256_fnmadd_pd(x, y0, one);
+    const __m256d y1 = _mm256_fmadd_pd(y0, e0, y0);
+    const __m256d e1 = _mm256_fnmadd_pd(x, y1, one);
+    const __m256d y = _mm256_fmadd_pd(y1, _mm256_fmadd_pd(e1, e1, e1), y1);
+    const __m256d res = _mm256_andnot_pd(sign, _mm256_fnmadd_pd(x, y, one));
+    const __m256d thr = _mm256_or_pd(_mm256_and_pd(x, _mm256_castsi256_pd(_mm256_set1_epi64x(0x000fffffffffffffLL))),
+                                     _mm256_set1_pd(0x1p-54));
+    *ok = _mm256_and_pd(_mm256_cmp_pd(res, thr, _CMP_LT_OQ),
+                        _mm256_cmp_pd(_mm256_andnot_pd(sign, x), _mm256_set1_pd(DBL_MIN), _CMP_GE_OQ));
+    return y;
+}
+
+/* 1/x correctly rounded, four lanes */
+SEC_AVX2_INLINE __m256d sec_recip4(__m256d x)
+{
+    __m256d ok;
+    const __m256d y = sec_recip4_estimate(x, &ok);
+    if (__builtin_expect(_mm256_movemask_pd(ok) != 0xf, 0))
+        return _mm256_blendv_pd(_mm256_div_pd(_mm256_set1_pd(1.0), x), y, ok);
+    return y;
+}
+
+/* Eight AVX2 lanes: two 256-bit halves (lanes 0-3, 4-7), operated on side by
+ * side so that the two dependency chains overlap; masks are all-ones lanes. */
+typedef struct {
+    __m256d l, h;
+} sec_vd2;
+typedef struct {
+    __m256i l, h;
+} sec_vi2;
+typedef struct {
+    __m256d l, h;
+} sec_vk2;
+
+/* 1/x correctly rounded, eight lanes (one branch for both halves) */
+SEC_AVX2_INLINE sec_vd2 sec_recip8_avx2(sec_vd2 x)
+{
+    __m256d okl, okh;
+    sec_vd2 y;
+    y.l = sec_recip4_estimate(x.l, &okl);
+    y.h = sec_recip4_estimate(x.h, &okh);
+    if (__builtin_expect((_mm256_movemask_pd(okl) & _mm256_movemask_pd(okh)) != 0xf, 0)) {
+        const __m256d one = _mm256_set1_pd(1.0);
+        y.l = _mm256_blendv_pd(_mm256_div_pd(one, x.l), y.l, okl);
+        y.h = _mm256_blendv_pd(_mm256_div_pd(one, x.h), y.h, okh);
     }
+    return y;
+}
+
+/* the operations of fgr_secular_lanes.h on sec_vd2 / sec_vi2 / sec_vk2 */
+#define SEC2_OP(ret, name, params, lo, hi) \
+    SEC_AVX2_INLINE ret name params        \
+    {                                      \
+        ret r_;                            \
+        r_.l = lo;                         \
+        r_.h = hi;                         \
+        return r_;                         \
+    }
+#define SEC2_BINOP(ret, name, arg, intr) SEC2_OP(ret, name, (arg a, arg b), intr(a.l, b.l), intr(a.h, b.h))
+#define SEC2_CMP(name, pred) \
+    SEC2_OP(sec_vk2, name, (sec_vd2 a, sec_vd2 b), _mm256_cmp_pd(a.l, b.l, pred), _mm256_cmp_pd(a.h, b.h, pred))
+SEC2_BINOP(sec_vd2, sec2_add, sec_vd2, _mm256_add_pd)
+SEC2_BINOP(sec_vd2, sec2_sub, sec_vd2, _mm256_sub_pd)
+SEC2_BINOP(sec_vd2, sec2_mul, sec_vd2, _mm256_mul_pd)
+SEC2_BINOP(sec_vd2, sec2_div, sec_vd2, _mm256_div_pd)
+SEC2_BINOP(sec_vd2, sec2_max, sec_vd2, _mm256_max_pd)
+SEC2_OP(sec_vd2, sec2_sqrt, (sec_vd2 a), _mm256_sqrt_pd(a.l), _mm256_sqrt_pd(a.h))
+SEC2_OP(sec_vd2, sec2_abs, (sec_vd2 a), _mm256_andnot_pd(_mm256_set1_pd(-0.0), a.l),
+        _mm256_andnot_pd(_mm256_set1_pd(-0.0), a.h))
+/* -x as the scalar code's unary minus (a sign flip, also of 0 and NaN) */
+SEC2_OP(sec_vd2, sec2_neg, (sec_vd2 a), _mm256_xor_pd(_mm256_set1_pd(-0.0), a.l),
+        _mm256_xor_pd(_mm256_set1_pd(-0.0), a.h))
+SEC2_OP(sec_vd2, sec2_set1, (double x), _mm256_set1_pd(x), _mm256_set1_pd(x))
+SEC2_OP(sec_vd2, sec2_zero, (void), _mm256_setzero_pd(), _mm256_setzero_pd())
+SEC2_OP(sec_vd2, sec2_load, (const double *p), _mm256_loadu_pd(p), _mm256_loadu_pd(p + 4))
+/* k ? b : a per lane; k ? a : +0 */
+SEC2_OP(sec_vd2, sec2_blend, (sec_vk2 k, sec_vd2 a, sec_vd2 b), _mm256_blendv_pd(a.l, b.l, k.l),
+        _mm256_blendv_pd(a.h, b.h, k.h))
+SEC2_OP(sec_vd2, sec2_maskz, (sec_vk2 k, sec_vd2 a), _mm256_and_pd(k.l, a.l), _mm256_and_pd(k.h, a.h))
+SEC2_CMP(sec2_lt, _CMP_LT_OQ)
+SEC2_CMP(sec2_le, _CMP_LE_OQ)
+SEC2_CMP(sec2_gt, _CMP_GT_OQ)
+SEC2_CMP(sec2_ge, _CMP_GE_OQ)
+SEC2_CMP(sec2_eq, _CMP_EQ_OQ)
+SEC2_OP(sec_vi2, sec2_set1i, (long long x), _mm256_set1_epi64x(x), _mm256_set1_epi64x(x))
+SEC2_OP(sec_vi2, sec2_loadi, (const long long *p), _mm256_loadu_si256((const __m256i *)p),
+        _mm256_loadu_si256((const __m256i *)(p + 4)))
+/* signed 64-bit a < b, a >= b (lane indices and counts: small, non-negative) */
+SEC2_OP(sec_vk2, sec2_lti, (sec_vi2 a, sec_vi2 b), _mm256_castsi256_pd(_mm256_cmpgt_epi64(b.l, a.l)),
+        _mm256_castsi256_pd(_mm256_cmpgt_epi64(b.h, a.h)))
+SEC2_OP(sec_vk2, sec2_gei, (sec_vi2 a, sec_vi2 b),
+        _mm256_castsi256_pd(_mm256_xor_si256(_mm256_cmpgt_epi64(b.l, a.l), _mm256_set1_epi64x(-1))),
+        _mm256_castsi256_pd(_mm256_xor_si256(_mm256_cmpgt_epi64(b.h, a.h), _mm256_set1_epi64x(-1))))
+SEC2_OP(sec_vk2, sec2_oddi, (sec_vi2 a),
+        _mm256_castsi256_pd(_mm256_cmpeq_epi64(_mm256_and_si256(a.l, _mm256_set1_epi64x(1)), _mm256_set1_epi64x(1))),
+        _mm256_castsi256_pd(_mm256_cmpeq_epi64(_mm256_and_si256(a.h, _mm256_set1_epi64x(1)), _mm256_set1_epi64x(1))))
+/* a + 1 in the lanes k (a mask lane is -1) */
+SEC2_OP(sec_vi2, sec2_inci, (sec_vi2 a, sec_vk2 k), _mm256_sub_epi64(a.l, _mm256_castpd_si256(k.l)),
+        _mm256_sub_epi64(a.h, _mm256_castpd_si256(k.h)))
+SEC2_BINOP(sec_vk2, sec2_kand, sec_vk2, _mm256_and_pd)
+SEC2_BINOP(sec_vk2, sec2_kor, sec_vk2, _mm256_or_pd)
+/* a and not b */
+SEC2_OP(sec_vk2, sec2_kandn, (sec_vk2 a, sec_vk2 b), _mm256_andnot_pd(b.l, a.l), _mm256_andnot_pd(b.h, a.h))
+/* lane masks from bits (bit l: lane l) */
+SEC2_OP(sec_vk2, sec2_kfrom, (unsigned bits),
+        _mm256_castsi256_pd(_mm256_cmpeq_epi64(_mm256_and_si256(_mm256_set1_epi64x(bits), _mm256_setr_epi64x(1, 2, 4, 8)),
+                                               _mm256_setr_epi64x(1, 2, 4, 8))),
+        _mm256_castsi256_pd(_mm256_cmpeq_epi64(
+            _mm256_and_si256(_mm256_set1_epi64x(bits), _mm256_setr_epi64x(16, 32, 64, 128)),
+            _mm256_setr_epi64x(16, 32, 64, 128))))
+#undef SEC2_CMP
+#undef SEC2_BINOP
+#undef SEC2_OP
+
+SEC_AVX2_INLINE void sec2_store(double *p, sec_vd2 v)
+{
+    _mm256_storeu_pd(p, v.l);
+    _mm256_storeu_pd(p + 4, v.h);
+}
+
+SEC_AVX2_INLINE void sec2_storei(long long *p, sec_vi2 v)
+{
+    _mm256_storeu_si256((__m256i *)p, v.l);
+    _mm256_storeu_si256((__m256i *)(p + 4), v.h);
+}
+
+SEC_AVX2_INLINE int sec2_kany(sec_vk2 k)
+{
+    return _mm256_movemask_pd(_mm256_or_pd(k.l, k.h)) != 0;
+}
+
+SEC_AVX2_INLINE __mmask8 sec2_kbits(sec_vk2 k)
+{
+    return (__mmask8)(_mm256_movemask_pd(k.l) | _mm256_movemask_pd(k.h) << 4);
 }
 
 /* The left-over pole of sec_sums' scalar tail. */
@@ -357,136 +497,14 @@ static inline void sec_add_pole(const double *a, const double *s, double ao, dou
     *d += t * r;
 }
 
-/* sec_eval for SEC_LANES requests at once, bitwise.  sec_sums adds pole mu
- * to lane (mu - m0) mod 2 of its pair sums and a left-over last pole at the
- * end; here each root-lane keeps sums over even and over odd mu (ascending,
- * as there), lo (mu < split) and hi separately; which of the two is lane 0
- * does not matter (fv[0] + fv[1] is commutative).  The left-over poles
- * (split - 1 if split is odd, K - 1 if K - split is odd) are added last, in
- * scalar code as there. */
-SEC_AVX512 static void sec_eval8(ptrdiff_t K, const double *a, const double *s,
-                                 const sec_root_state *const *st, sec_val *out)
-{
-    double ao[SEC_LANES], yl[SEC_LANES];
-    long long sp[SEC_LANES], loe[SEC_LANES], hie[SEC_LANES];
-    ptrdiff_t smin = K, smax = 0, himin = K;
-    for (int l = 0; l < SEC_LANES; ++l) {
-        const ptrdiff_t S = st[l]->split, he = S + ((K - S) & ~(ptrdiff_t)1);
-        ao[l] = a[st[l]->eo];
-        yl[l] = st[l]->y;
-        sp[l] = S;
-        loe[l] = S & ~(ptrdiff_t)1;
-        hie[l] = he;
-        smin = S < smin ? S : smin;
-        smax = S > smax ? S : smax;
-        himin = he < himin ? he : himin;
-    }
-    const __m512d aov = _mm512_loadu_pd(ao), yv = _mm512_loadu_pd(yl);
-    const __m512i spv = _mm512_loadu_si512(sp), loev = _mm512_loadu_si512(loe),
-                  hiev = _mm512_loadu_si512(hie);
-    __m512d flE = _mm512_setzero_pd(), flO = flE, dlE = flE, dlO = flE;
-    __m512d fhE = flE, fhO = flE, dhE = flE, dhO = flE;
-    /* [0, all_lo): every lane lo; [all_hi, himin): every lane hi (both even) */
-    const ptrdiff_t all_lo = smin & ~(ptrdiff_t)1;
-    ptrdiff_t all_hi = (smax + 1) & ~(ptrdiff_t)1;
-    himin &= ~(ptrdiff_t)1;
-    ptrdiff_t mu = 0;
-    sec_pairs8(a, s, aov, yv, 0, all_lo, &flE, &dlE, &flO, &dlO);
-    mu = all_lo;
-    while (mu < K) {
-        if (mu >= all_hi && mu + 2 <= himin) {
-            sec_pairs8(a, s, aov, yv, mu, himin, &fhE, &dhE, &fhO, &dhO);
-            mu = himin;
-            continue;
-        }
-        /* mixed region: per-lane masks (a masked add leaves the other lanes' bits alone) */
-        for (int q = 0; q < 2 && mu < K; ++q, ++mu) {
-            __m512d t, d;
-            SEC_TERM8(mu, t, d);
-            const __m512i mv = _mm512_set1_epi64((long long)mu);
-            const __mmask8 ml = _mm512_cmplt_epi64_mask(mv, loev);
-            const __mmask8 mh = _mm512_cmpge_epi64_mask(mv, spv) & _mm512_cmplt_epi64_mask(mv, hiev);
-            if (q == 0) {
-                flE = _mm512_mask_add_pd(flE, ml, flE, t);
-                dlE = _mm512_mask_add_pd(dlE, ml, dlE, d);
-                fhE = _mm512_mask_add_pd(fhE, mh, fhE, t);
-                dhE = _mm512_mask_add_pd(dhE, mh, dhE, d);
-            } else {
-                flO = _mm512_mask_add_pd(flO, ml, flO, t);
-                dlO = _mm512_mask_add_pd(dlO, ml, dlO, d);
-                fhO = _mm512_mask_add_pd(fhO, mh, fhO, t);
-                dhO = _mm512_mask_add_pd(dhO, mh, dhO, d);
-            }
-        }
-    }
-    double acc[8][SEC_LANES];
-    _mm512_storeu_pd(acc[0], flE);
-    _mm512_storeu_pd(acc[1], flO);
-    _mm512_storeu_pd(acc[2], dlE);
-    _mm512_storeu_pd(acc[3], dlO);
-    _mm512_storeu_pd(acc[4], fhE);
-    _mm512_storeu_pd(acc[5], fhO);
-    _mm512_storeu_pd(acc[6], dhE);
-    _mm512_storeu_pd(acc[7], dhO);
-    for (int l = 0; l < SEC_LANES; ++l) {
-        const ptrdiff_t S = (ptrdiff_t)sp[l];
-        double flo = acc[0][l] + acc[1][l], dlo = acc[2][l] + acc[3][l];
-        double fhi = acc[4][l] + acc[5][l], dhi = acc[6][l] + acc[7][l];
-        if (S & 1)
-            sec_add_pole(a, s, ao[l], yl[l], S - 1, &flo, &dlo);
-        if ((K - S) & 1)
-            sec_add_pole(a, s, ao[l], yl[l], K - 1, &fhi, &dhi);
-        out[l] = sec_value(st[l]->c0, yl[l], flo, dlo, fhi, dhi);
-    }
-}
-
-/* All K+1 roots, SEC_LANES at a time: a lane whose root converged takes the
- * next one.  Results as sec_root's, bitwise; a root at the iteration limit is
- * marked by w = NaN (the caller reports the first one in root order). */
-SEC_AVX512 static void sec_roots_avx512(ptrdiff_t K, const double *a, const double *s,
-                                        double alpha, double ztot, double *yroot,
-                                        ptrdiff_t *oroot, double *wroot)
-{
-    sec_root_state lane[SEC_LANES];
-    const sec_root_state *req[SEC_LANES];
-    sec_val v[SEC_LANES];
-    int busy[SEC_LANES];
-    ptrdiff_t next = 0;
-    int nbusy = 0;
-    for (int l = 0; l < SEC_LANES; ++l) {
-        busy[l] = next <= K;
-        if (busy[l]) {
-            sec_start(&lane[l], K, a, alpha, ztot, next++);
-            ++nbusy;
-        }
-    }
-    while (nbusy > 0) {
-        int first = 0;
-        while (!busy[first])
-            ++first;
-        for (int l = 0; l < SEC_LANES; ++l)
-            req[l] = busy[l] ? &lane[l] : &lane[first]; /* idle lanes repeat a request */
-        sec_eval8(K, a, s, req, v);
-        for (int l = 0; l < SEC_LANES; ++l) {
-            if (!busy[l])
-                continue;
-            const int r = sec_step(&lane[l], a, alpha, v[l]);
-            if (r == SEC_STEP_EVAL)
-                continue;
-            const ptrdiff_t j = lane[l].j;
-            yroot[j] = lane[l].y;
-            oroot[j] = lane[l].o;
-            wroot[j] = (r == SEC_STEP_DONE) ? 1.0 / (1.0 + (v[l].dlo + v[l].dhi)) : NAN;
-            if (next <= K) {
-                sec_start(&lane[l], K, a, alpha, ztot, next++);
-            } else {
-                busy[l] = 0;
-                --nbusy;
-            }
-        }
-    }
-}
-
+/* The one-coupling lanes (sec_roots8_*, fgr_secular_lanes.h, included below
+ * the far-field code whose lane state it shares). */
+#define SEC_ROOTS8_ARGS                                                                                    \
+    ptrdiff_t K, const double *a, const double *s, double alpha, double ztot, double *yroot, ptrdiff_t *oroot, \
+        double *wroot
+SEC_AVX512 static void sec_roots8_avx512(SEC_ROOTS8_ARGS);
+SEC_AVX2 static void sec_roots8_avx2(SEC_ROOTS8_ARGS);
+#undef SEC_ROOTS8_ARGS
 #endif
 
 /* Whether the (scaled) pole value x is one of the active poles a[0..K-1] (ascending). */
@@ -573,11 +591,14 @@ int fgr_arrowhead_solve_path(ptrdiff_t L, const double *d, const double *z2, dou
         e[ndefl] = alpha;
         w[ndefl] = 1.0;
     } else {
-#ifdef SEC_HAVE_AVX512
+#ifdef SEC_HAVE_X86
         /* Below a few lanes' worth of roots the vector path cannot pay off. */
-        if (path == FGR_PATH_AVX512 && K >= 4 * SEC_LANES) {
+        if ((path == FGR_PATH_AVX512 || path == FGR_PATH_AVX2) && K >= 4 * SEC_LANES) {
             /* the roots go to yroot, oroot and (weights) the tail of w */
-            sec_roots_avx512(K, a, s, alpha_s, ztot, yroot, oroot, w + ndefl);
+            if (path == FGR_PATH_AVX512)
+                sec_roots8_avx512(K, a, s, alpha_s, ztot, yroot, oroot, w + ndefl);
+            else
+                sec_roots8_avx2(K, a, s, alpha_s, ztot, yroot, oroot, w + ndefl);
             for (j = 0; j <= K; ++j) {
                 if (isnan(w[ndefl + j]))
                     return 1; /* as the scalar path: the first failing root in order */
@@ -931,85 +952,7 @@ static int sec_root_scaled(ptrdiff_t K, const double *a, const double *u2, doubl
     return r == SEC_STEP_LIMIT;
 }
 
-#ifdef SEC_HAVE_AVX512
-/* Poles mu0 <= mu < max(mu0, mu1) of one side, at most kmax moments (a
- * constant after inlining); returns the end. */
-SEC_AVX512 static inline __attribute__((always_inline)) ptrdiff_t
-sec_mom8_range(const double *a, const double *u2, ptrdiff_t mu0, ptrdiff_t mu1, const int kmax, const int side,
-               __m512i w0v, __m512i w1v, const __m512i *ltv, const __m512i *rtv, __m512d alv, __m512d ymv,
-               __m512d *acc)
-{
-    for (ptrdiff_t mu = mu0; mu < mu1; ++mu) {
-        const __m512i muv = _mm512_set1_epi64((long long)mu);
-        const __mmask8 far = side ? _mm512_cmpge_epi64_mask(muv, w1v) : _mm512_cmplt_epi64_mask(muv, w0v);
-        /* need[t]: the lanes that take moments k >= SEC_TIERS[t].nk of this pole */
-        __mmask8 need[SEC_NTIERS];
-        for (int t = 0; t < SEC_NTIERS; ++t)
-            need[t] = far & (side ? _mm512_cmplt_epi64_mask(muv, rtv[t]) : _mm512_cmpge_epi64_mask(muv, ltv[t]));
-        const __m512d D = _mm512_sub_pd(_mm512_sub_pd(_mm512_set1_pd(a[mu]), alv), ymv);
-        const __m512d r = sec_recip8(D);
-        __m512d t = _mm512_mul_pd(_mm512_set1_pd(u2[mu]), r);
-        acc[0] = _mm512_mask_add_pd(acc[0], far, acc[0], t);
-        for (int k = 1; k < kmax; ++k) {
-            const __mmask8 m = k >= SEC_TIERS[0].nk ? need[0] : k >= SEC_TIERS[1].nk ? need[1]
-                             : k >= SEC_TIERS[2].nk ? need[2] : far;
-            t = _mm512_mul_pd(t, r);
-            acc[k] = _mm512_mask_add_pd(acc[k], m, acc[k], t);
-        }
-    }
-    return mu1 > mu0 ? mu1 : mu0;
-}
-
-/* The moments of eight gaps j0 .. j0+7 at once (lane q: gap j0+q); bitwise
- * sec_gap_moments: per lane the same terms in the same (ascending) order. */
-SEC_AVX512 static void sec_gap_moments8(ptrdiff_t K, const double *a, const double *u2,
-                                        ptrdiff_t j0, sec_gap *gp, double *mom)
-{
-    sec_lanes ln;
-    sec_lanes_setup(&ln, K, a, j0, gp, 8);
-    double *al = ln.al, *yl = ln.yl;
-    long long *w0 = ln.w0, *w1 = ln.w1, (*lt)[8] = ln.lt, (*rt)[8] = ln.rt;
-    const ptrdiff_t lmax = ln.lmax, rmin = ln.rmin;
-    const __m512d alv = _mm512_loadu_pd(al), ymv = _mm512_loadu_pd(yl);
-    const __m512i w0v = _mm512_loadu_si512(w0), w1v = _mm512_loadu_si512(w1);
-    __m512i ltv[SEC_NTIERS], rtv[SEC_NTIERS];
-    for (int t = 0; t < SEC_NTIERS; ++t) {
-        ltv[t] = _mm512_loadu_si512(lt[t]);
-        rtv[t] = _mm512_loadu_si512(rt[t]);
-    }
-    double out[2][SEC_NACC][8];
-    for (int side = 0; side < 2; ++side) {
-        __m512d acc[SEC_NACC];
-        for (int k = 0; k < SEC_NACC; ++k)
-            acc[k] = _mm512_setzero_pd();
-        /* segments of poles where the lanes need at most kmax moments */
-        ptrdiff_t bound[SEC_NTIERS];
-        for (int t = 0; t < SEC_NTIERS; ++t) {
-            bound[t] = side ? rmin : lmax;
-            for (int q = 0; q < 8; ++q)
-                bound[t] = side ? (rt[t][q] > bound[t] ? (ptrdiff_t)rt[t][q] : bound[t])
-                                : (lt[t][q] < bound[t] ? (ptrdiff_t)lt[t][q] : bound[t]);
-        }
-        if (!side) {
-            ptrdiff_t mu = 0;
-            mu = sec_mom8_range(a, u2, mu, bound[2], SEC_TIERS[2].nk, 0, w0v, w1v, ltv, rtv, alv, ymv, acc);
-            mu = sec_mom8_range(a, u2, mu, bound[1], SEC_TIERS[1].nk, 0, w0v, w1v, ltv, rtv, alv, ymv, acc);
-            mu = sec_mom8_range(a, u2, mu, bound[0], SEC_TIERS[0].nk, 0, w0v, w1v, ltv, rtv, alv, ymv, acc);
-            sec_mom8_range(a, u2, mu, lmax, SEC_NACC, 0, w0v, w1v, ltv, rtv, alv, ymv, acc);
-        } else {
-            ptrdiff_t mu = rmin;
-            mu = sec_mom8_range(a, u2, mu, bound[0], SEC_NACC, 1, w0v, w1v, ltv, rtv, alv, ymv, acc);
-            mu = sec_mom8_range(a, u2, mu, bound[1], SEC_TIERS[0].nk, 1, w0v, w1v, ltv, rtv, alv, ymv, acc);
-            mu = sec_mom8_range(a, u2, mu, bound[2], SEC_TIERS[1].nk, 1, w0v, w1v, ltv, rtv, alv, ymv, acc);
-            sec_mom8_range(a, u2, mu, K, SEC_TIERS[2].nk, 1, w0v, w1v, ltv, rtv, alv, ymv, acc);
-        }
-        for (int k = 0; k < SEC_NACC; ++k)
-            _mm512_storeu_pd(out[side][k], acc[k]);
-    }
-    for (int q = 0; q < 8; ++q)
-        sec_moments_store(mom + q * SEC_GAP_STRIDE, &out[0][0][q], &out[1][0][q], 8, gp + q);
-}
-
+#ifdef SEC_HAVE_X86
 /* The interior roots of gaps with an expansion, SEC_LANES at a time (any
  * mix of gaps and couplings per vector).  Lane l holds one root: its
  * window's poles are copied, transposed, when it takes the root (each
@@ -1076,87 +1019,6 @@ static void sec_win8_idle(sec_win8 *wn, int l)
     wn->oddhi &= (__mmask8) ~(1u << l);
 }
 
-/* sec_series on SEC_LANES coefficient columns: c[k] (deriv = 0) or (k+1) c[k+1] (deriv = 1; the
- * last one, 15 F_15, is stored as such) */
-SEC_AVX512 static inline __m512d sec_series8(const double (*c)[SEC_LANES], const int deriv, __m512d h, __m512d h2,
-                                             __m512d h4, __m512d h8)
-{
-#define SEC_C(k)                                                                                              \
-    (!deriv ? _mm512_loadu_pd(c[k])                                                                        \
-            : (k) + 1 == SEC_NMOM ? _mm512_loadu_pd(c[SEC_NMOM])                                              \
-                                  : _mm512_mul_pd(_mm512_set1_pd((double)((k) + 1)), _mm512_loadu_pd(c[(k) + 1])))
-#define SEC_LIN(p, q, x) _mm512_add_pd(p, _mm512_mul_pd(q, x))
-    const __m512d q0 = SEC_LIN(SEC_C(0), SEC_C(1), h), q1 = SEC_LIN(SEC_C(2), SEC_C(3), h);
-    const __m512d q2 = SEC_LIN(SEC_C(4), SEC_C(5), h), q3 = SEC_LIN(SEC_C(6), SEC_C(7), h);
-    const __m512d q4 = SEC_LIN(SEC_C(8), SEC_C(9), h), q5 = SEC_LIN(SEC_C(10), SEC_C(11), h);
-    const __m512d q6 = SEC_LIN(SEC_C(12), SEC_C(13), h);
-    const __m512d r0 = SEC_LIN(q0, q1, h2), r1 = SEC_LIN(q2, q3, h2), r2 = SEC_LIN(q4, q5, h2);
-    const __m512d r3 = SEC_LIN(q6, SEC_C(14), h2);
-    return _mm512_add_pd(SEC_LIN(r0, r1, h4), _mm512_mul_pd(SEC_LIN(r2, r3, h4), h8));
-#undef SEC_C
-#undef SEC_LIN
-}
-
-/* The left-over pole (row x of xa, xu) added to the lanes m, after the pair sums as in sec_sums. */
-SEC_AVX512 static inline void sec_win8_last(const sec_win8 *wn, int x, __mmask8 m, __m512d aov, __m512d yv,
-                                            __m512d *f, __m512d *d)
-{
-    const __m512d r = sec_recip8(_mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(wn->xa[x]), aov), yv));
-    const __m512d t = _mm512_mul_pd(_mm512_loadu_pd(wn->xu[x]), r);
-    *f = _mm512_mask_add_pd(*f, m, *f, t);
-    *d = _mm512_mask_add_pd(*d, m, *d, _mm512_mul_pd(t, r));
-}
-
-/* sec_eval_gap for SEC_LANES requests (lane l: origin value ao[l], offset
- * y[l], c0[l], hoff[l] = a[eo] - a[j-1]; rows < nmax), bitwise: f, the
- * split derivative sums and the error scale of sec_val. */
-SEC_AVX512 static inline void sec_eval_gap8(const sec_win8 *wn, __m512d aov, __m512d yv, __m512d c0v, __m512d hoff,
-                                            ptrdiff_t nmax, __m512d *fout, __m512d *dlout, __m512d *dhout,
-                                            __m512d *errout)
-{
-    const __m512i nlov = _mm512_loadu_si512(wn->nlo), ntotv = _mm512_loadu_si512(wn->ntot);
-    __m512d flE = _mm512_setzero_pd(), flO = flE, dlE = flE, dlO = flE;
-    __m512d fhE = flE, fhO = flE, dhE = flE, dhO = flE;
-    for (ptrdiff_t i = 0; i < nmax; i += 2) {
-        const __m512i iv = _mm512_set1_epi64((long long)i);
-        const __mmask8 ml = _mm512_cmplt_epi64_mask(iv, nlov);
-        const __mmask8 mh = _mm512_cmplt_epi64_mask(iv, ntotv) & ~ml;
-        const __m512d r0 = sec_recip8(_mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(wn->pa[i]), aov), yv));
-        const __m512d r1 = sec_recip8(_mm512_sub_pd(_mm512_sub_pd(_mm512_loadu_pd(wn->pa[i + 1]), aov), yv));
-        const __m512d t0 = _mm512_mul_pd(_mm512_loadu_pd(wn->pu[i]), r0);
-        const __m512d t1 = _mm512_mul_pd(_mm512_loadu_pd(wn->pu[i + 1]), r1);
-        const __m512d d0 = _mm512_mul_pd(t0, r0), d1 = _mm512_mul_pd(t1, r1);
-        flE = _mm512_mask_add_pd(flE, ml, flE, t0);
-        dlE = _mm512_mask_add_pd(dlE, ml, dlE, d0);
-        flO = _mm512_mask_add_pd(flO, ml, flO, t1);
-        dlO = _mm512_mask_add_pd(dlO, ml, dlO, d1);
-        fhE = _mm512_mask_add_pd(fhE, mh, fhE, t0);
-        dhE = _mm512_mask_add_pd(dhE, mh, dhE, d0);
-        fhO = _mm512_mask_add_pd(fhO, mh, fhO, t1);
-        dhO = _mm512_mask_add_pd(dhO, mh, dhO, d1);
-    }
-    __m512d flo = _mm512_add_pd(flE, flO), dlo = _mm512_add_pd(dlE, dlO);
-    __m512d fhi = _mm512_add_pd(fhE, fhO), dhi = _mm512_add_pd(dhE, dhO);
-    sec_win8_last(wn, 0, wn->oddlo, aov, yv, &flo, &dlo);
-    sec_win8_last(wn, 1, wn->oddhi, aov, yv, &fhi, &dhi);
-    const __m512d h = _mm512_sub_pd(_mm512_add_pd(hoff, yv), _mm512_loadu_pd(wn->ym));
-    const __m512d h2 = _mm512_mul_pd(h, h), h4 = _mm512_mul_pd(h2, h2), h8 = _mm512_mul_pd(h4, h4);
-    flo = _mm512_add_pd(flo, sec_series8(wn->coef, 0, h, h2, h4, h8));
-    dlo = _mm512_add_pd(dlo, sec_series8(wn->coef, 1, h, h2, h4, h8));
-    fhi = _mm512_add_pd(fhi, sec_series8(wn->coef + SEC_NACC, 0, h, h2, h4, h8));
-    dhi = _mm512_add_pd(dhi, sec_series8(wn->coef + SEC_NACC, 1, h, h2, h4, h8));
-    /* sec_value on the scaled sums */
-    const __m512d csv = _mm512_loadu_pd(wn->cs);
-    flo = _mm512_mul_pd(csv, flo);
-    dlo = _mm512_mul_pd(csv, dlo);
-    fhi = _mm512_mul_pd(csv, fhi);
-    dhi = _mm512_mul_pd(csv, dhi);
-    *fout = _mm512_add_pd(_mm512_add_pd(c0v, yv), _mm512_add_pd(flo, fhi));
-    *dlout = dlo;
-    *dhout = dhi;
-    *errout = _mm512_add_pd(_mm512_add_pd(_mm512_abs_pd(c0v), _mm512_abs_pd(yv)), _mm512_sub_pd(fhi, flo));
-}
-
 /* The interior-root state of sec_root_state, one lane per root: the origin
  * is the gap's left pole (kind 0) or, in lanes "right", its right pole
  * (kind 2); split = j throughout. */
@@ -1181,106 +1043,6 @@ static void sec_start8(sec_state8 *st, int l, const double *a, double alpha, ptr
     st->c0r[l] = a[j] - alpha;
     st->started &= (__mmask8)~bit;
     st->right &= (__mmask8)~bit;
-}
-
-/* -x as the scalar code's unary minus (0 - x would turn -0 into +0) */
-SEC_AVX512 static inline __m512d sec_neg8(__m512d x)
-{
-    return _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(x), _mm512_set1_epi64((long long)(1ULL << 63))));
-}
-
-/* sec_step for the lanes act of interior roots, bitwise (the same branches
- * as masks; every division and square root correctly rounded as the scalar
- * ones).  Returns the lanes that take another evaluation; *done and *limit:
- * those with SEC_STEP_DONE, SEC_STEP_LIMIT.  Other lanes are left alone. */
-SEC_AVX512 static __mmask8 sec_step8(sec_state8 *st, __mmask8 act, __m512d f, __m512d dlo, __m512d dhi,
-                                     __m512d err, __mmask8 *done, __mmask8 *limit)
-{
-    const __m512d zero = _mm512_setzero_pd();
-    __m512d y = _mm512_loadu_pd(st->y), lo = _mm512_loadu_pd(st->lo), hi = _mm512_loadu_pd(st->hi);
-    __m512d delta_f = _mm512_loadu_pd(st->delta_f);
-    /* the first evaluation, at the middle of the gap, picks the origin */
-    const __mmask8 first = act & (__mmask8)~st->started;
-    if (first) {
-        const __mmask8 left = _mm512_cmp_pd_mask(f, zero, _CMP_GE_OQ);
-        const __m512d ymid = y, nymid = sec_neg8(ymid), gap = _mm512_loadu_pd(st->gap);
-        const __mmask8 fl = first & left, fr = first & (__mmask8)~left;
-        lo = _mm512_mask_mov_pd(lo, fl, zero);
-        hi = _mm512_mask_mov_pd(hi, fl, ymid);
-        delta_f = _mm512_mask_mov_pd(delta_f, fl, gap);
-        lo = _mm512_mask_mov_pd(lo, fr, nymid);
-        hi = _mm512_mask_mov_pd(hi, fr, zero);
-        y = _mm512_mask_mov_pd(y, fr, nymid);
-        delta_f = _mm512_mask_mov_pd(delta_f, fr, sec_neg8(gap));
-        st->right = (__mmask8)((st->right & ~first) | fr);
-        st->started |= first;
-        _mm512_storeu_pd(st->y, y);
-    }
-    const __mmask8 right = st->right;
-    const __m512i it = _mm512_loadu_si512(st->it);
-    const __mmask8 lim = act & _mm512_cmpge_epi64_mask(it, _mm512_set1_epi64(SEC_MAXIT));
-    __mmask8 fin = _mm512_cmp_pd_mask(_mm512_abs_pd(f), _mm512_mul_pd(_mm512_set1_pd(SEC_TOL * DBL_EPSILON), err),
-                                      _CMP_LE_OQ);
-    __mmask8 go = act & (__mmask8)~lim & (__mmask8)~fin;
-    const __mmask8 neg = _mm512_cmp_pd_mask(f, zero, _CMP_LT_OQ);
-    lo = _mm512_mask_mov_pd(lo, go & neg, y);
-    hi = _mm512_mask_mov_pd(hi, go & (__mmask8)~neg, y);
-    const __m512d width = _mm512_mul_pd(_mm512_set1_pd(2.0 * DBL_EPSILON),
-                                        _mm512_max_pd(_mm512_abs_pd(lo), _mm512_abs_pd(hi)));
-    go &= (__mmask8)~_mm512_cmp_pd_mask(_mm512_sub_pd(hi, lo), width, _CMP_LE_OQ);
-    /* the gap model (gap_model_root; for kind 2 on -A and -delta_f, negated) */
-    const __m512d one = _mm512_set1_pd(1.0);
-    const __m512d dn = _mm512_mask_blend_pd(right, dlo, dhi), dfar = _mm512_mask_blend_pd(right, dhi, dlo);
-    const __m512d Bo = _mm512_mul_pd(y, _mm512_mul_pd(y, dn));
-    const __m512d t = _mm512_sub_pd(delta_f, y), d1 = _mm512_add_pd(dfar, one);
-    const __m512d Bf = _mm512_mul_pd(t, _mm512_mul_pd(t, d1));
-    const __m512d A0 = _mm512_sub_pd(_mm512_add_pd(f, _mm512_mul_pd(y, dn)), _mm512_mul_pd(t, d1));
-    const __m512d A = _mm512_mask_mov_pd(A0, right, sec_neg8(A0));
-    const __m512d D = _mm512_mask_mov_pd(delta_f, right, sec_neg8(delta_f));
-    const __m512d b = _mm512_add_pd(_mm512_add_pd(_mm512_mul_pd(A, D), Bo), Bf);
-    const __m512d c = _mm512_mul_pd(Bo, D);
-    __m512d disc = _mm512_sub_pd(_mm512_mul_pd(b, b), _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(4.0), A), c));
-    disc = _mm512_mask_mov_pd(disc, _mm512_cmp_pd_mask(disc, zero, _CMP_LT_OQ), zero);
-    const __m512d sq = _mm512_sqrt_pd(disc);
-    const __mmask8 a0 = _mm512_cmp_pd_mask(A, zero, _CMP_EQ_OQ), bpos = _mm512_cmp_pd_mask(b, zero, _CMP_GT_OQ);
-    const __m512d two = _mm512_set1_pd(2.0);
-    __m512d num = _mm512_mask_blend_pd(bpos, _mm512_sub_pd(b, sq), _mm512_mul_pd(two, c));
-    __m512d den = _mm512_mask_blend_pd(bpos, _mm512_mul_pd(two, A), _mm512_add_pd(b, sq));
-    num = _mm512_mask_mov_pd(num, a0, c);
-    den = _mm512_mask_mov_pd(den, a0, b);
-    const __m512d g = _mm512_div_pd(num, den);
-    __m512d ynew = _mm512_mask_mov_pd(g, right, sec_neg8(g));
-    /* rejected steps and, from SEC_RATIONAL_ITS on, every other step: sec_bisect */
-    const __mmask8 inside = _mm512_cmp_pd_mask(ynew, lo, _CMP_GT_OQ) & _mm512_cmp_pd_mask(ynew, hi, _CMP_LT_OQ);
-    const __mmask8 alt = _mm512_cmpge_epi64_mask(it, _mm512_set1_epi64(SEC_RATIONAL_ITS))
-                       & _mm512_test_epi64_mask(it, _mm512_set1_epi64(1));
-    const __mmask8 bis = go & ((__mmask8)~inside | alt);
-    if (bis) {
-        const __m512d eight = _mm512_set1_pd(8.0), tmin = _mm512_set1_pd(DBL_TRUE_MIN);
-        const __mmask8 up = _mm512_cmp_pd_mask(lo, zero, _CMP_GE_OQ)
-                          & _mm512_cmp_pd_mask(hi, _mm512_mul_pd(eight, lo), _CMP_GT_OQ);
-        const __mmask8 dw = _mm512_cmp_pd_mask(hi, zero, _CMP_LE_OQ)
-                          & _mm512_cmp_pd_mask(lo, _mm512_mul_pd(eight, hi), _CMP_LT_OQ);
-        const __m512d nlo = sec_neg8(lo), nhi = sec_neg8(hi);
-        const __m512d half = _mm512_set1_pd(0.5);
-        __m512d yb = _mm512_add_pd(_mm512_mul_pd(half, lo), _mm512_mul_pd(half, hi));
-        yb = _mm512_mask_mov_pd(yb, dw & ~up,
-                                _mm512_mul_pd(sec_neg8(_mm512_sqrt_pd(_mm512_max_pd(nhi, tmin))),
-                                              _mm512_sqrt_pd(nlo)));
-        yb = _mm512_mask_mov_pd(yb, up, _mm512_mul_pd(_mm512_sqrt_pd(_mm512_max_pd(lo, tmin)), _mm512_sqrt_pd(hi)));
-        ynew = _mm512_mask_mov_pd(ynew, bis, yb);
-        const __mmask8 ok = _mm512_cmp_pd_mask(yb, lo, _CMP_GT_OQ) & _mm512_cmp_pd_mask(yb, hi, _CMP_LT_OQ);
-        go &= (__mmask8)~(bis & ~ok);
-    }
-    go &= (__mmask8)~_mm512_cmp_pd_mask(ynew, y, _CMP_EQ_OQ);
-    _mm512_storeu_pd(st->lo, lo);
-    _mm512_storeu_pd(st->hi, hi);
-    _mm512_storeu_pd(st->delta_f, delta_f);
-    _mm512_storeu_pd(st->y, _mm512_mask_mov_pd(y, go, ynew));
-    _mm512_storeu_si512(st->it, _mm512_mask_add_epi64(it, go, it, _mm512_set1_epi64(1)));
-    *limit = lim;
-    *done = act & (__mmask8)~lim & (__mmask8)~go;
-    return go;
 }
 
 /* The roots of a driver call: the gaps with an expansion in order of window
@@ -1310,6 +1072,37 @@ static int sec_queue8_take(sec_queue8 *qu, sec_win8 *wn, sec_state8 *st, ptrdiff
     sec_start8(st, l, qu->a, qu->alpha, j);
     sec_win8_load(wn, l, qu->a, qu->u2, j, qu->gp + q, qu->mom + q * SEC_GAP_STRIDE, qu->cs[tg[l]]);
     return 1;
+}
+
+/* The queue of a driver call: the gaps by window length (insertion sort,
+ * stable), so that the lanes of a vector hold similar windows. */
+static void sec_queue8_init(sec_queue8 *qu, const double *a, const double *u2, double alpha, const double *cs,
+                            ptrdiff_t G, ptrdiff_t j0, ptrdiff_t n, const sec_gap *gp, const double *mom)
+{
+    qu->a = a;
+    qu->u2 = u2;
+    qu->cs = cs;
+    qu->mom = mom;
+    qu->gp = gp;
+    qu->alpha = alpha;
+    qu->G = G;
+    qu->j0 = j0;
+    qu->n = n;
+    qu->next = qu->g = 0;
+    int len[SEC_GAP_BLOCK], m = 0;
+    for (ptrdiff_t q = 0; q < n; ++q) {
+        if (gp[q].w1 < 0)
+            continue;
+        const int key = (int)(((j0 + q - gp[q].w0) & ~(ptrdiff_t)1) + ((gp[q].w1 - j0 - q) & ~(ptrdiff_t)1));
+        int p = m++;
+        for (; p > 0 && len[p - 1] > key; --p) {
+            qu->order[p] = qu->order[p - 1];
+            len[p] = len[p - 1];
+        }
+        qu->order[p] = (int)q;
+        len[p] = key;
+    }
+    qu->m = m;
 }
 
 /* Eight roots in flight: window copies, iteration state, and the outcome
@@ -1346,37 +1139,6 @@ static void sec_group8_init(sec_group8 *gr, sec_queue8 *qu)
     }
 }
 
-/* One evaluation and step of the group's busy lanes; the finished ones are
- * left to sec_group8_finish. */
-SEC_AVX512 static void sec_group8_step(sec_group8 *gr)
-{
-    sec_win8 *wn = &gr->wn;
-    ptrdiff_t nmax = 0;
-    for (int l = 0; l < SEC_LANES; ++l)
-        nmax = wn->ntot[l] > nmax ? (ptrdiff_t)wn->ntot[l] : nmax;
-    /* rows a lane does not use are read (masked out): keep them finite */
-    if (nmax > gr->rows) {
-        for (ptrdiff_t i = gr->rows; i < nmax; ++i)
-            for (int l = 0; l < SEC_LANES; ++l)
-                if (i >= wn->ntot[l])
-                    wn->pa[i][l] = wn->pu[i][l] = 0.0;
-        gr->rows = nmax;
-    }
-    /* the origin a[eo], its offset from a[j-1] and c0 of each lane */
-    const sec_state8 *st = &gr->st;
-    const __mmask8 right = st->right;
-    const __m512d aov = _mm512_mask_blend_pd(right, _mm512_loadu_pd(st->al), _mm512_loadu_pd(st->ar));
-    const __m512d hoff = _mm512_maskz_mov_pd(right, _mm512_loadu_pd(st->gap)); /* a[j-1] - a[j-1] = +0 */
-    const __m512d c0v = _mm512_mask_blend_pd(right, _mm512_loadu_pd(st->c0l), _mm512_loadu_pd(st->c0r));
-    __m512d f, dlo, dhi, err;
-    sec_eval_gap8(wn, aov, _mm512_loadu_pd(st->y), c0v, hoff, nmax, &f, &dlo, &dhi, &err);
-    sec_step8(&gr->st, gr->busy, f, dlo, dhi, err, &gr->done, &gr->lim);
-    if (gr->done | gr->lim) {
-        const __m512d one = _mm512_set1_pd(1.0);
-        _mm512_storeu_pd(gr->wl, _mm512_div_pd(one, _mm512_add_pd(one, _mm512_add_pd(dlo, dhi))));
-    }
-}
-
 /* The roots the last step finished: results out, next roots in. */
 static void sec_group8_finish(sec_group8 *gr, sec_queue8 *qu, int k, double *e, double *w, ptrdiff_t ld,
                               ptrdiff_t *limit)
@@ -1399,59 +1161,13 @@ static void sec_group8_finish(sec_group8 *gr, sec_queue8 *qu, int k, double *e, 
     gr->done = gr->lim = 0;
 }
 
-/* The interior roots with an expansion (gp[q].w1 >= 0) of gaps j0 .. j0+n-1
- * for every factor cs[g] > 0: energies and weights to e, w (scale 2^k) as
- * sec_root_scaled's, bitwise.  Returns the first root (g * n + q, the
- * scalar path's order) at the iteration limit, or -1.  Two groups of lanes
- * take turns, each group's finished roots handled after the other group's
- * step: a step ends in a long dependent chain (division, square roots)
- * that the other group's independent work then overlaps, and the branches
- * on its outcome are resolved by the time they are reached.  The groups'
- * copies take ~31 KB of stack (no allocation per call). */
-SEC_AVX512 static ptrdiff_t sec_gap_roots8(const double *a, const double *u2, double alpha, const double *cs,
-                                           ptrdiff_t G, ptrdiff_t j0, ptrdiff_t n, const sec_gap *gp,
-                                           const double *mom, int k, double *e, double *w, ptrdiff_t ld)
-{
-    sec_queue8 qu;
-    sec_group8 grp[2];
-    ptrdiff_t limit = -1;
-    qu.a = a;
-    qu.u2 = u2;
-    qu.cs = cs;
-    qu.mom = mom;
-    qu.gp = gp;
-    qu.alpha = alpha;
-    qu.G = G;
-    qu.j0 = j0;
-    qu.n = n;
-    qu.next = qu.g = 0;
-    /* the gaps by window length (insertion sort, stable): lanes then hold similar windows */
-    int len[SEC_GAP_BLOCK], m = 0;
-    for (ptrdiff_t q = 0; q < n; ++q) {
-        if (gp[q].w1 < 0)
-            continue;
-        const int key = (int)(((j0 + q - gp[q].w0) & ~(ptrdiff_t)1) + ((gp[q].w1 - j0 - q) & ~(ptrdiff_t)1));
-        int p = m++;
-        for (; p > 0 && len[p - 1] > key; --p) {
-            qu.order[p] = qu.order[p - 1];
-            len[p] = len[p - 1];
-        }
-        qu.order[p] = (int)q;
-        len[p] = key;
-    }
-    qu.m = m;
-    sec_group8_init(&grp[0], &qu);
-    sec_group8_init(&grp[1], &qu);
-    for (int c = 0;; c ^= 1) {
-        sec_group8 *cur = &grp[c], *oth = &grp[c ^ 1];
-        if (cur->busy)
-            sec_group8_step(cur);
-        sec_group8_finish(oth, &qu, k, e, w, ld, &limit);
-        if (!cur->busy && !oth->busy)
-            break;
-    }
-    return limit;
-}
+/* The vector lanes, once per instruction set (see fgr_secular_lanes.h). */
+#define SEC_LANES_ISA 512
+#include "fgr_secular_lanes.h"
+#undef SEC_LANES_ISA
+#define SEC_LANES_ISA 2
+#include "fgr_secular_lanes.h"
+#undef SEC_LANES_ISA
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -1641,10 +1357,10 @@ int fgr_arrowhead_solve_scaled(ptrdiff_t L, const double *d, const double *u2, p
         for (ptrdiff_t q = 0; q < n; ++q)
             gp[q] = sec_gap_window(K, a, j0 + q);
         ptrdiff_t q0 = 0;
-#ifdef SEC_HAVE_AVX512
+#ifdef SEC_HAVE_X86
         if (path == FGR_PATH_AVX512)
             for (; q0 + 8 <= n; q0 += 8)
-                sec_gap_moments8(K, a, s, j0 + q0, gp + q0, mom + q0 * SEC_GAP_STRIDE);
+                sec_gap_moments8_avx512(K, a, s, j0 + q0, gp + q0, mom + q0 * SEC_GAP_STRIDE);
 #endif
 #ifdef SEC_HAVE_V4
         /* the scalar path: the reference, one gap at a time (the tests compare both) */
@@ -1655,9 +1371,11 @@ int fgr_arrowhead_solve_scaled(ptrdiff_t L, const double *d, const double *u2, p
         sec_gap_moments(K, a, s, j0 + q0, n - q0, gp + q0, mom + q0 * SEC_GAP_STRIDE);
         /* the first root at the iteration limit of the vector pass, -2: no vector pass */
         ptrdiff_t limit = -2;
-#ifdef SEC_HAVE_AVX512
+#ifdef SEC_HAVE_X86
         if (path == FGR_PATH_AVX512)
-            limit = sec_gap_roots8(a, s, alpha_s, cs, G, j0, n, gp, mom, k, e, w, ld);
+            limit = sec_gap_roots8_avx512(a, s, alpha_s, cs, G, j0, n, gp, mom, k, e, w, ld);
+        else if (path == FGR_PATH_AVX2)
+            limit = sec_gap_roots8_avx2(a, s, alpha_s, cs, G, j0, n, gp, mom, k, e, w, ld);
 #endif
         for (ptrdiff_t g = 0; g < G; ++g) {
             if (cs[g] == 0.0)
