@@ -288,17 +288,13 @@ static int sec_root(ptrdiff_t K, const double *a, const double *s, double alpha,
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) \
     && !defined(FGR_NO_MULTIVERSIONING)
 #include <immintrin.h>
-/* the vector lanes (fgr_secular_lanes.h) for AVX-512 and for AVX2 + FMA */
+/* the vector lanes (fgr_secular_lanes.h) for AVX-512 and for AVX2 */
 #define SEC_HAVE_X86 1
 #define SEC_LANES 8
 #define SEC_AVX512 __attribute__((target("avx512f")))
-/* FMA is needed by the AVX2 reciprocal's estimate (sec_recip4), and GCC
- * inlines a function only into callers of the same target, so every AVX2
- * lane function carries it.  Their own arithmetic is not contracted into
- * FMA all the same: the build passes -ffp-contract=off (and clang gets the
- * pragma above), exactly as for the AVX-512 functions, whose target
- * includes FMA too. */
-#define SEC_AVX2 __attribute__((target("avx2,fma")))
+/* AVX2 alone: the AVX2 lanes divide (sec_recip8_avx2), so they use no FMA
+ * (FGR_PATH_AVX2 still requires it, for the dsterf lanes). */
+#define SEC_AVX2 __attribute__((target("avx2")))
 #define SEC_AVX2_INLINE SEC_AVX2 static inline __attribute__((always_inline))
 
 /* 1/x correctly rounded (bitwise the division) without the divider, which
@@ -337,42 +333,6 @@ SEC_AVX512 static inline __m512d sec_neg8_avx512(__m512d x)
     return _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(x), _mm512_set1_epi64((long long)(1ULL << 63))));
 }
 
-/* AVX2 has no double-precision reciprocal estimate.  RCPPS on x rounded to
- * float (relative error <= 1.5 2^-12, float rounding adds 2^-24) gives y0;
- * one Newton step y1 = y0 + y0 e0 (e0 = 1 - x y0) leaves e1 = 1 - x y1 ~
- * e0^2 + 2^-53, and y = y1 + y1 (e1 + e1^2) is within ~2^-66 of 1/x before
- * its rounding: RN(1/x) except ~2^-14 of the time.  Then sec_recip8_avx512's
- * exact test, the same proof: it holds for any finite y (a y far from 1/x
- * leaves a residual far above the threshold), so x outside float's normal
- * range (y0 = 0, inf or a flushed denormal's inf: y is 0, inf or NaN) needs
- * no range check; it fails the test and divides, as 0, inf, NaN and
- * subnormal x do.  Returns y and the lanes that passed. */
-SEC_AVX2_INLINE __m256d sec_recip4_estimate(__m256d x, __m256d *ok)
-{
-    const __m256d one = _mm256_set1_pd(1.0), sign = _mm256_set1_pd(-0.0);
-    const __m256d y0 = _mm256_cvtps_pd(_mm_rcp_ps(_mm256_cvtpd_ps(x)));
-    const __m256d e0 = _mm256_fnmadd_pd(x, y0, one);
-    const __m256d y1 = _mm256_fmadd_pd(y0, e0, y0);
-    const __m256d e1 = _mm256_fnmadd_pd(x, y1, one);
-    const __m256d y = _mm256_fmadd_pd(y1, _mm256_fmadd_pd(e1, e1, e1), y1);
-    const __m256d res = _mm256_andnot_pd(sign, _mm256_fnmadd_pd(x, y, one));
-    const __m256d thr = _mm256_or_pd(_mm256_and_pd(x, _mm256_castsi256_pd(_mm256_set1_epi64x(0x000fffffffffffffLL))),
-                                     _mm256_set1_pd(0x1p-54));
-    *ok = _mm256_and_pd(_mm256_cmp_pd(res, thr, _CMP_LT_OQ),
-                        _mm256_cmp_pd(_mm256_andnot_pd(sign, x), _mm256_set1_pd(DBL_MIN), _CMP_GE_OQ));
-    return y;
-}
-
-/* 1/x correctly rounded, four lanes */
-SEC_AVX2_INLINE __m256d sec_recip4(__m256d x)
-{
-    __m256d ok;
-    const __m256d y = sec_recip4_estimate(x, &ok);
-    if (__builtin_expect(_mm256_movemask_pd(ok) != 0xf, 0))
-        return _mm256_blendv_pd(_mm256_div_pd(_mm256_set1_pd(1.0), x), y, ok);
-    return y;
-}
-
 /* Eight AVX2 lanes: two 256-bit halves (lanes 0-3, 4-7), operated on side by
  * side so that the two dependency chains overlap; masks are all-ones lanes. */
 typedef struct {
@@ -385,18 +345,20 @@ typedef struct {
     __m256d l, h;
 } sec_vk2;
 
-/* 1/x correctly rounded, eight lanes (one branch for both halves) */
+/* 1/x, eight lanes: the division.  AVX2 has no double-precision estimate;
+ * the float one (rcpps on x rounded to float, ~12 bits) refined by FMA
+ * Newton steps to ~2^-66 and accepted by sec_recip8_avx512's exact test
+ * gives the same bits but was slower on Zen 4, whose divider takes a
+ * 256-bit vector far faster than the ~20 instructions of that sequence (per
+ * dsterf call at N+1 = 1000: one-coupling solver 0.135 dividing, 0.32 with
+ * the estimate; far-field solve per extra coupling 0.012 vs 0.017).  On CPUs
+ * with a slower divider the estimate may win (see this file's history). */
 SEC_AVX2_INLINE sec_vd2 sec_recip8_avx2(sec_vd2 x)
 {
-    __m256d okl, okh;
+    const __m256d one = _mm256_set1_pd(1.0);
     sec_vd2 y;
-    y.l = sec_recip4_estimate(x.l, &okl);
-    y.h = sec_recip4_estimate(x.h, &okh);
-    if (__builtin_expect((_mm256_movemask_pd(okl) & _mm256_movemask_pd(okh)) != 0xf, 0)) {
-        const __m256d one = _mm256_set1_pd(1.0);
-        y.l = _mm256_blendv_pd(_mm256_div_pd(one, x.l), y.l, okl);
-        y.h = _mm256_blendv_pd(_mm256_div_pd(one, x.h), y.h, okh);
-    }
+    y.l = _mm256_div_pd(one, x.l);
+    y.h = _mm256_div_pd(one, x.h);
     return y;
 }
 

@@ -2,14 +2,12 @@
  * The vector lanes of the secular solver (fgr_secular.c), written once for
  * both instruction sets: fgr_secular.c includes this file twice, with
  * SEC_LANES_ISA = 512 (AVX-512: one __m512d per 8 lanes, __mmask8 masks) and
- * SEC_LANES_ISA = 2 (AVX2 + FMA: two __m256d per 8 lanes, all-ones lane
- * masks), after the shared scalar code and lane state (sec_win8,
+ * SEC_LANES_ISA = 2 (AVX2: two __m256d per 8 lanes, all-ones lane masks), after the shared scalar code and lane state (sec_win8,
  * sec_state8, sec_group8, ...).  Every function is defined as NAME_avx512 /
  * NAME_avx2 (SEC_FN).  The operations below map one to one onto IEEE
  * operations of the scalar reference (no fused multiply-add: only the
- * reciprocal's estimate uses FMA, and it is verified exact, see
- * sec_recip8_avx512 / sec_recip4), so both instantiations give the scalar
- * path's bits.  Not a public header; no include guard on purpose.
+ * AVX-512 reciprocal's estimate uses FMA, and it is verified exact, see
+ * sec_recip8_avx512), so both instantiations give the scalar path's bits.  Not a public header; no include guard on purpose.
  */
 #if SEC_LANES_ISA == 512
 #define SEC_FN(name) name##_avx512
@@ -257,8 +255,8 @@ SEC_TARGET static void SEC_FN(sec_roots8)(ptrdiff_t K, const double *a, const do
 /* AVX-512 only: with AVX2, eight lanes' 16 moment accumulators take all 16
  * vector registers and spill; sec_gap_moments4 (four lanes) is faster there
  * (measured on Zen 4, far-field solve for one coupling at N+1 = 1000 per
- * dsterf call: 0.17 with eight AVX2 lanes dividing, 0.22 with sec_recip4,
- * 0.145 with four lanes). */
+ * dsterf call: 0.17 with eight AVX2 lanes dividing, 0.22 with an rcpps
+ * estimate refined by FMA, 0.145 with four lanes). */
 
 /* Poles mu0 <= mu < max(mu0, mu1) of one side, at most kmax moments (a
  * constant after inlining); returns the end. */
