@@ -1145,36 +1145,66 @@ static void sec_group8_finish(sec_group8 *gr, sec_queue8 *qu, int k, double *e, 
 typedef double sec_v4 __attribute__((vector_size(32)));
 typedef long long sec_m4 __attribute__((vector_size(32)));
 
+SEC_CLONES_INLINE static inline void sec_mom4_pole(const double *a, const double *u2, ptrdiff_t mu, const int side,
+                                                  const sec_m4 *pw0, const sec_m4 *pw1, const sec_m4 *lt,
+                                                  const sec_m4 *rt, const sec_v4 *pal, const sec_v4 *pyl, sec_m4 *far,
+                                                  sec_m4 *need, sec_v4 *r, sec_v4 *t)
+{
+    const sec_v4 one = {1.0, 1.0, 1.0, 1.0};
+    const sec_m4 muv = {mu, mu, mu, mu};
+    *far = side ? (muv >= *pw1) : (muv < *pw0); /* all ones where the pole is far */
+    for (int q = 0; q < SEC_NTIERS; ++q)
+        need[q] = *far & (side ? (muv < rt[q]) : (muv >= lt[q]));
+    const sec_v4 av = {a[mu], a[mu], a[mu], a[mu]}, uv = {u2[mu], u2[mu], u2[mu], u2[mu]};
+    *r = one / ((av - *pal) - *pyl);
+    *t = uv * *r;
+}
+
+/* The lanes that take moment k of a pole (its tier masks need, far mask far). */
+#define SEC_MOM4_MASK(k, need, far)                                                                     \
+    ((k) >= SEC_TIERS[0].nk ? (need)[0] : (k) >= SEC_TIERS[1].nk ? (need)[1] : (k) >= SEC_TIERS[2].nk \
+                                                                                  ? (need)[2]           \
+                                                                                  : (far))
+
 /* Poles mu0 <= mu < max(mu0, mu1) of one side, at most kmax moments (a
  * constant after inlining); returns the end.  A lane outside its range adds
  * the bits of +0.0, which leaves its sum unchanged (the sums start at +0.0
- * and never become -0.0). */
+ * and never become -0.0).  Two poles per step: their products u2 r^(k+1)
+ * are independent chains of multiplications, which one pole alone leaves
+ * latency-bound (each sum still takes pole mu before mu + 1, as the
+ * reference). */
 SEC_CLONES_INLINE static inline ptrdiff_t
 sec_mom4_range(const double *a, const double *u2, ptrdiff_t mu0, ptrdiff_t mu1, const int kmax, const int side,
                const sec_m4 *pw0, const sec_m4 *pw1, const sec_m4 *lt, const sec_m4 *rt, const sec_v4 *pal,
                const sec_v4 *pyl, sec_v4 *acc)
 {
-    const sec_v4 one = {1.0, 1.0, 1.0, 1.0}, al = *pal, yl = *pyl;
-    const sec_m4 w0 = *pw0, w1 = *pw1;
-    for (ptrdiff_t mu = mu0; mu < mu1; ++mu) {
-        const sec_m4 muv = {mu, mu, mu, mu};
-        const sec_m4 far = side ? (muv >= w1) : (muv < w0); /* all ones where the pole is far */
-        sec_m4 need[SEC_NTIERS];
-        for (int t = 0; t < SEC_NTIERS; ++t)
-            need[t] = far & (side ? (muv < rt[t]) : (muv >= lt[t]));
-        const sec_v4 av = {a[mu], a[mu], a[mu], a[mu]}, uv = {u2[mu], u2[mu], u2[mu], u2[mu]};
-        const sec_v4 r = one / ((av - al) - yl);
-        sec_v4 t = uv * r;
+    ptrdiff_t mu = mu0;
+    for (; mu + 2 <= mu1; mu += 2) {
+        sec_m4 far0, far1, need0[SEC_NTIERS], need1[SEC_NTIERS];
+        sec_v4 r0, r1, t0, t1;
+        sec_mom4_pole(a, u2, mu, side, pw0, pw1, lt, rt, pal, pyl, &far0, need0, &r0, &t0);
+        sec_mom4_pole(a, u2, mu + 1, side, pw0, pw1, lt, rt, pal, pyl, &far1, need1, &r1, &t1);
+        acc[0] = (acc[0] + (sec_v4)((sec_m4)t0 & far0)) + (sec_v4)((sec_m4)t1 & far1);
+        for (int k = 1; k < kmax; ++k) {
+            t0 = t0 * r0;
+            t1 = t1 * r1;
+            acc[k] = (acc[k] + (sec_v4)((sec_m4)t0 & SEC_MOM4_MASK(k, need0, far0)))
+                   + (sec_v4)((sec_m4)t1 & SEC_MOM4_MASK(k, need1, far1));
+        }
+    }
+    if (mu < mu1) {
+        sec_m4 far, need[SEC_NTIERS];
+        sec_v4 r, t;
+        sec_mom4_pole(a, u2, mu, side, pw0, pw1, lt, rt, pal, pyl, &far, need, &r, &t);
         acc[0] += (sec_v4)((sec_m4)t & far);
         for (int k = 1; k < kmax; ++k) {
-            const sec_m4 m = k >= SEC_TIERS[0].nk ? need[0] : k >= SEC_TIERS[1].nk ? need[1]
-                           : k >= SEC_TIERS[2].nk ? need[2] : far;
             t = t * r;
-            acc[k] += (sec_v4)((sec_m4)t & m);
+            acc[k] += (sec_v4)((sec_m4)t & SEC_MOM4_MASK(k, need, far));
         }
     }
     return mu1 > mu0 ? mu1 : mu0;
 }
+#undef SEC_MOM4_MASK
 
 /* The moments of four gaps j0 .. j0+3 at once (lane q: gap j0+q), bitwise
  * sec_gap_moments: per lane the same divisions, products and sums in the
