@@ -1160,11 +1160,15 @@ SEC_CLONES_INLINE static inline void sec_mom4_pole(const double *a, const double
     *t = uv * *r;
 }
 
-/* The lanes that take moment k of a pole (its tier masks need, far mask far). */
-#define SEC_MOM4_MASK(k, need, far)                                                                     \
-    ((k) >= SEC_TIERS[0].nk ? (need)[0] : (k) >= SEC_TIERS[1].nk ? (need)[1] : (k) >= SEC_TIERS[2].nk \
-                                                                                  ? (need)[2]           \
-                                                                                  : (far))
+/* Term x of a pole masked to the lanes that take moment k of it (its tier
+ * masks need, far mask far); with masked = 0 (a range where every lane takes
+ * every moment up to kmax) x itself. */
+#define SEC_MOM4_TERM(x, k, need, far)                                                                      \
+    (!masked ? (x)                                                                                          \
+             : (sec_v4)((sec_m4)(x) & ((k) >= SEC_TIERS[0].nk   ? (need)[0]                                 \
+                                       : (k) >= SEC_TIERS[1].nk ? (need)[1]                                 \
+                                       : (k) >= SEC_TIERS[2].nk ? (need)[2]                                 \
+                                                                : (far))))
 
 /* Poles mu0 <= mu < max(mu0, mu1) of one side, at most kmax moments (a
  * constant after inlining); returns the end.  A lane outside its range adds
@@ -1174,9 +1178,9 @@ SEC_CLONES_INLINE static inline void sec_mom4_pole(const double *a, const double
  * latency-bound (each sum still takes pole mu before mu + 1, as the
  * reference). */
 SEC_CLONES_INLINE static inline ptrdiff_t
-sec_mom4_range(const double *a, const double *u2, ptrdiff_t mu0, ptrdiff_t mu1, const int kmax, const int side,
-               const sec_m4 *pw0, const sec_m4 *pw1, const sec_m4 *lt, const sec_m4 *rt, const sec_v4 *pal,
-               const sec_v4 *pyl, sec_v4 *acc)
+sec_mom4_range(const double *a, const double *u2, ptrdiff_t mu0, ptrdiff_t mu1, const int kmax, const int masked,
+               const int side, const sec_m4 *pw0, const sec_m4 *pw1, const sec_m4 *lt, const sec_m4 *rt,
+               const sec_v4 *pal, const sec_v4 *pyl, sec_v4 *acc)
 {
     ptrdiff_t mu = mu0;
     for (; mu + 2 <= mu1; mu += 2) {
@@ -1184,27 +1188,26 @@ sec_mom4_range(const double *a, const double *u2, ptrdiff_t mu0, ptrdiff_t mu1, 
         sec_v4 r0, r1, t0, t1;
         sec_mom4_pole(a, u2, mu, side, pw0, pw1, lt, rt, pal, pyl, &far0, need0, &r0, &t0);
         sec_mom4_pole(a, u2, mu + 1, side, pw0, pw1, lt, rt, pal, pyl, &far1, need1, &r1, &t1);
-        acc[0] = (acc[0] + (sec_v4)((sec_m4)t0 & far0)) + (sec_v4)((sec_m4)t1 & far1);
+        acc[0] = (acc[0] + SEC_MOM4_TERM(t0, 0, need0, far0)) + SEC_MOM4_TERM(t1, 0, need1, far1);
         for (int k = 1; k < kmax; ++k) {
             t0 = t0 * r0;
             t1 = t1 * r1;
-            acc[k] = (acc[k] + (sec_v4)((sec_m4)t0 & SEC_MOM4_MASK(k, need0, far0)))
-                   + (sec_v4)((sec_m4)t1 & SEC_MOM4_MASK(k, need1, far1));
+            acc[k] = (acc[k] + SEC_MOM4_TERM(t0, k, need0, far0)) + SEC_MOM4_TERM(t1, k, need1, far1);
         }
     }
     if (mu < mu1) {
         sec_m4 far, need[SEC_NTIERS];
         sec_v4 r, t;
         sec_mom4_pole(a, u2, mu, side, pw0, pw1, lt, rt, pal, pyl, &far, need, &r, &t);
-        acc[0] += (sec_v4)((sec_m4)t & far);
+        acc[0] += SEC_MOM4_TERM(t, 0, need, far);
         for (int k = 1; k < kmax; ++k) {
             t = t * r;
-            acc[k] += (sec_v4)((sec_m4)t & SEC_MOM4_MASK(k, need, far));
+            acc[k] += SEC_MOM4_TERM(t, k, need, far);
         }
     }
     return mu1 > mu0 ? mu1 : mu0;
 }
-#undef SEC_MOM4_MASK
+#undef SEC_MOM4_TERM
 
 /* The moments of four gaps j0 .. j0+3 at once (lane q: gap j0+q), bitwise
  * sec_gap_moments: per lane the same divisions, products and sums in the
@@ -1229,27 +1232,61 @@ SEC_CLONES static void sec_gap_moments4(ptrdiff_t K, const double *a, const doub
     for (int side = 0; side < 2; ++side) {
         for (int k = 0; k < SEC_NACC; ++k)
             acc[side][k] = al - al;
-        ptrdiff_t bound[SEC_NTIERS];
+        /* the lanes' smallest and largest tier bounds and window edges of this side */
+        ptrdiff_t lo[SEC_NTIERS], hi[SEC_NTIERS], wlo = K, whi = 0;
         for (int t = 0; t < SEC_NTIERS; ++t) {
-            bound[t] = side ? rmin : lmax;
-            for (int q = 0; q < 4; ++q)
-                bound[t] = side ? (rt[t][q] > bound[t] ? (ptrdiff_t)rt[t][q] : bound[t])
-                                : (lt[t][q] < bound[t] ? (ptrdiff_t)lt[t][q] : bound[t]);
+            lo[t] = K;
+            hi[t] = 0;
+            for (int q = 0; q < 4; ++q) {
+                const ptrdiff_t b = side ? (ptrdiff_t)rt[t][q] : (ptrdiff_t)lt[t][q];
+                lo[t] = b < lo[t] ? b : lo[t];
+                hi[t] = b > hi[t] ? b : hi[t];
+            }
         }
+        for (int q = 0; q < 4; ++q) {
+            const ptrdiff_t b = side ? (ptrdiff_t)w1[q] : (ptrdiff_t)w0[q];
+            wlo = b < wlo ? b : wlo;
+            whi = b > whi ? b : whi;
+        }
+        /* Ranges of poles in order, each with the most moments a lane takes
+         * there; unmasked (masked = 0: the and-masks are most of the work
+         * that AVX-512's masked adds get for free) where every lane takes
+         * exactly those (beyond the lanes' largest bound of the nearer tier
+         * and short of their smallest of the farther one), masked between.  The four
+         * lanes are adjacent gaps, but their tier bounds differ with their
+         * widths, so the masked ranges are not negligible; each range
+         * starts where the previous one ended (an empty range when its end
+         * lies before), which keeps every bound above valid. */
         sec_v4 *A = acc[side];
+        const int n0 = SEC_TIERS[0].nk, n1 = SEC_TIERS[1].nk, n2 = SEC_TIERS[2].nk;
+#define SEC_R(end, kmax, masked) \
+    mu = sec_mom4_range(a, u2, mu, end, kmax, masked, side, &w0, &w1, lt, rt, &al, &yl, A)
+#define SEC_MIN(x, y) ((x) < (y) ? (x) : (y))
         if (!side) {
+            /* far to near: mu < lo[t] is beyond tier t for every lane */
             ptrdiff_t mu = 0;
-            mu = sec_mom4_range(a, u2, mu, bound[2], SEC_TIERS[2].nk, 0, &w0, &w1, lt, rt, &al, &yl, A);
-            mu = sec_mom4_range(a, u2, mu, bound[1], SEC_TIERS[1].nk, 0, &w0, &w1, lt, rt, &al, &yl, A);
-            mu = sec_mom4_range(a, u2, mu, bound[0], SEC_TIERS[0].nk, 0, &w0, &w1, lt, rt, &al, &yl, A);
-            sec_mom4_range(a, u2, mu, lmax, SEC_NACC, 0, &w0, &w1, lt, rt, &al, &yl, A);
+            SEC_R(lo[2], n2, 0);
+            SEC_R(SEC_MIN(hi[2], lo[1]), n1, 1);
+            SEC_R(lo[1], n1, 0);
+            SEC_R(SEC_MIN(hi[1], lo[0]), n0, 1);
+            SEC_R(lo[0], n0, 0);
+            SEC_R(SEC_MIN(hi[0], wlo), SEC_NACC, 1);
+            SEC_R(wlo, SEC_NACC, 0);
+            SEC_R(lmax, SEC_NACC, 1);
         } else {
+            /* near to far: mu >= hi[t] is beyond tier t for every lane */
             ptrdiff_t mu = rmin;
-            mu = sec_mom4_range(a, u2, mu, bound[0], SEC_NACC, 1, &w0, &w1, lt, rt, &al, &yl, A);
-            mu = sec_mom4_range(a, u2, mu, bound[1], SEC_TIERS[0].nk, 1, &w0, &w1, lt, rt, &al, &yl, A);
-            mu = sec_mom4_range(a, u2, mu, bound[2], SEC_TIERS[1].nk, 1, &w0, &w1, lt, rt, &al, &yl, A);
-            sec_mom4_range(a, u2, mu, K, SEC_TIERS[2].nk, 1, &w0, &w1, lt, rt, &al, &yl, A);
+            SEC_R(whi, SEC_NACC, 1);
+            SEC_R(lo[0], SEC_NACC, 0);
+            SEC_R(hi[0], SEC_NACC, 1);
+            SEC_R(lo[1], n0, 0);
+            SEC_R(hi[1], n0, 1);
+            SEC_R(lo[2], n1, 0);
+            SEC_R(hi[2], n1, 1);
+            SEC_R(K, n2, 0);
         }
+#undef SEC_R
+#undef SEC_MIN
     }
     for (int q = 0; q < 4; ++q)
         sec_moments_store(mom + q * SEC_GAP_STRIDE, (const double *)acc[0] + q, (const double *)acc[1] + q, 4,

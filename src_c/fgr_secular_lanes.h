@@ -256,7 +256,8 @@ SEC_TARGET static void SEC_FN(sec_roots8)(ptrdiff_t K, const double *a, const do
  * vector registers and spill; sec_gap_moments4 (four lanes) is faster there
  * (measured on Zen 4, far-field solve for one coupling at N+1 = 1000 per
  * dsterf call: 0.17 with eight AVX2 lanes dividing, 0.22 with an rcpps
- * estimate refined by FMA, 0.145 with four lanes). */
+ * estimate refined by FMA, 0.145 with four lanes; 0.12 since those skip
+ * their all-ones masks). */
 
 /* Poles mu0 <= mu < max(mu0, mu1) of one side, at most kmax moments (a
  * constant after inlining); returns the end. */
