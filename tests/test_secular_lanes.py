@@ -2,9 +2,11 @@
 values where a reciprocal built from a float or 14-bit estimate must fall
 back to the division: pole differences beyond float's range (below ~1e-38
 and above ~1e38 of each other once scaled), subnormal and zero differences,
-and the NaN / infinite ones of the masked-out rows.  Both solvers (one
-coupling; far field with several factors) are compared bitwise with the
-scalar reference on each vector path the CPU can run.
+and the NaN / infinite ones of the masked-out rows; and the far-field
+moment lanes where the gaps sharing a vector have tier bounds far apart
+(masked and unmasked pole ranges).  Both solvers (one coupling; far field
+with several factors) are compared bitwise with the scalar reference on each
+vector path the CPU can run.
 """
 
 from __future__ import annotations
@@ -69,3 +71,18 @@ def test_lanes_bitwise_on_wide_scales(vector_path):
             b = _sampler.arrowhead(d, u2, alpha, path="scalar")
             for x, y in zip(a, b):
                 assert x.tobytes() == y.tobytes(), (scale, rep)
+
+
+def test_moment_lanes_bitwise_on_gaps_of_unequal_widths(vector_path):
+    # adjacent gaps whose widths differ by decades: the far-field tiers (64,
+    # 512, 8192 half-gaps) of the gaps sharing a vector end at very different
+    # poles, so most poles fall in the masked ranges of the moment lanes
+    rng = np.random.default_rng(99)
+    for rep in range(6):
+        L = int(rng.integers(250, 700))
+        d = np.cumsum(10.0 ** rng.uniform(-6.0, 0.0, L))
+        d = (d - d.mean()) / d.std()
+        u2 = rng.standard_gamma(1.0, L) / L
+        cs = np.array([1e-6, 0.02, 1.0])
+        alpha = float(rng.uniform(-1, 1))
+        assert _scaled(d, u2, cs, alpha, vector_path) == _scaled(d, u2, cs, alpha, "scalar"), rep
