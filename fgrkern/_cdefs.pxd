@@ -37,6 +37,7 @@ cdef extern from "fgr_secular.h" nogil:
                                    const double *c, double alpha, double *e, double *w, Py_ssize_t ld,
                                    Py_ssize_t min_l, double *work, Py_ssize_t *iwork, int path)
     size_t FGR_SEC_SCALED_WORK(Py_ssize_t L, Py_ssize_t G)
+    void fgr_sec_set_avx512_reciprocal(int mode)
     Py_ssize_t FGR_SEC_SCALED_MIN_L
     size_t FGR_SEC_WORK(Py_ssize_t L)
     size_t FGR_SEC_IWORK(Py_ssize_t L)

@@ -19,6 +19,7 @@ import numpy as np
 
 from fgrkern._cdefs cimport (fgr_arrowhead_solve, fgr_arrowhead_solve_path, FGR_SEC_WORK, FGR_SEC_IWORK,
                              fgr_arrowhead_solve_scaled, FGR_SEC_SCALED_WORK, FGR_SEC_SCALED_MIN_L,
+                             fgr_sec_set_avx512_reciprocal,
                              FGR_SEC_BAD_POLES, FGR_SEC_BAD_COUPLING, FGR_SEC_BAD_ALPHA, FGR_SEC_RANGE,
                              FGR_SEC_SCALE, fgr_sterf_batch, fgr_sterf_batch_size,
                              fgr_sterf_begin, fgr_sterf_run, fgr_sterf_failed,
@@ -50,6 +51,17 @@ def set_auto_path(path="auto"):
     Not synchronised: call it only while no sampler runs.
     """
     fgr_path_set_auto(_path_code(path))
+
+
+def set_avx512_reciprocal(mode="auto"):
+    """For tests: the AVX-512 secular lanes' reciprocal, ``"divide"``, ``"estimate"`` or ``"auto"`` (by CPU).
+
+    Both give the division's bits; the choice is about speed.  Not synchronised.
+    """
+    codes = {"auto": -1, "divide": 0, "estimate": 1}
+    if mode not in codes:
+        raise ValueError(f"mode must be one of {sorted(codes)}, got {mode!r}")
+    fgr_sec_set_avx512_reciprocal(codes[mode])
 
 
 cdef int _path_code(object path) except -1:

@@ -285,6 +285,16 @@ static int sec_root(ptrdiff_t K, const double *a, const double *s, double alpha,
     return r == SEC_STEP_LIMIT;
 }
 
+/* Which AVX-512 reciprocal: -1 by CPU (sec_recip8_avx512), 0 the division, 1 the
+ * estimate; fgr_sec_set_avx512_reciprocal lets tests run both on one CPU
+ * (not synchronised: set it only while no solver runs). */
+static int sec_recip_mode = -1;
+
+void fgr_sec_set_avx512_reciprocal(int mode)
+{
+    sec_recip_mode = mode;
+}
+
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) \
     && !defined(FGR_NO_MULTIVERSIONING)
 #include <immintrin.h>
@@ -297,8 +307,16 @@ static int sec_root(ptrdiff_t K, const double *a, const double *s, double alpha,
 #define SEC_AVX2 __attribute__((target("avx2")))
 #define SEC_AVX2_INLINE SEC_AVX2 static inline __attribute__((always_inline))
 
-/* 1/x correctly rounded (bitwise the division) without the divider, which
- * does one double every ~2 cycles whatever the vector width.  y = rcp14(x)
+/* 1/x correctly rounded, eight lanes: both ways below give the division's
+ * bits, so the choice is only about speed.  AMD's Zen 4 divides a 512-bit
+ * vector faster than the estimate's ~12 instructions take (per dsterf call
+ * at N+1 = 250 / 1000 / 2000: one-coupling solver 0.156 / 0.131 / 0.126
+ * dividing, 0.209 / 0.176 / 0.172 with the estimate; far-field solve 0.198 /
+ * 0.094 / 0.075 against 0.234 / 0.123 / 0.101), so AMD CPUs divide.  The
+ * estimate stays for Intel's AVX-512 cores, whose divider takes ~2 cycles
+ * per double whatever the vector width (not measured here).
+ *
+ * The estimate: 1/x without the divider.  y = rcp14(x)
  * refined by (1 + e + e^2 + e^3), e = 1 - x y0, is within ~2^-56 of 1/x
  * before its final rounding, so it is RN(1/x) except within ~2^-56 of a
  * rounding boundary.  It is accepted only where the exact test
@@ -309,6 +327,8 @@ static int sec_root(ptrdiff_t K, const double *a, const double *s, double alpha,
 SEC_AVX512 static inline __m512d sec_recip8_avx512(__m512d x)
 {
     const __m512d one = _mm512_set1_pd(1.0);
+    if (sec_recip_mode < 0 ? __builtin_cpu_is("amd") : sec_recip_mode == 0)
+        return _mm512_div_pd(one, x);
     const __m512d y0 = _mm512_rcp14_pd(x);
     const __m512d e0 = _mm512_fnmadd_pd(x, y0, one);
     __m512d p = _mm512_fmadd_pd(e0, e0, e0);

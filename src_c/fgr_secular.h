@@ -90,6 +90,10 @@ int fgr_arrowhead_solve_path(ptrdiff_t L, const double *d, const double *z2, dou
  * non-finite c[g]); after an error the contents of e and w are unspecified
  * (the vector lanes may have written roots beyond the failing one).
  */
+/* For tests: the AVX-512 lanes' reciprocal, -1 chosen by CPU (the default),
+ * 0 the division, 1 the verified estimate (the same bits either way). */
+void fgr_sec_set_avx512_reciprocal(int mode);
+
 #define FGR_SEC_SCALED_WORK(L, G) (3 * (size_t)(L) + (size_t)(G) + 64 * 60 + FGR_SEC_WORK(L))
 #define FGR_SEC_SCALED_MIN_L 240
 int fgr_arrowhead_solve_scaled(ptrdiff_t L, const double *d, const double *u2, ptrdiff_t G,

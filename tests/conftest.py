@@ -49,14 +49,21 @@ def de_spectrum():
     return draw
 
 
-@pytest.fixture(params=["generic", "avx2", "avx512"])
+@pytest.fixture(params=["generic", "avx2", "avx512:divide", "avx512:estimate"])
 def vector_path(request):
-    """A vector code path of the compiled samplers ("generic", "avx2", "avx512"), for
-    tests that compare it bitwise with the scalar reference; skipped where
-    this CPU or build cannot run it (the comparison would be scalar against
-    scalar)."""
+    """A vector code path of the compiled samplers ("generic", "avx2",
+    "avx512"), for tests that compare it bitwise with the scalar reference;
+    skipped where this CPU or build cannot run it (the comparison would be
+    scalar against scalar).  AVX-512 runs twice, with each of its secular
+    reciprocals (the division and the verified estimate; which one a CPU
+    takes depends on its vendor)."""
     from fgrkern import _sampler
 
-    if request.param not in _sampler.paths():
-        pytest.skip(f"this CPU or build cannot run the {request.param} path")
-    return request.param
+    path, _, recip = request.param.partition(":")
+    if path not in _sampler.paths():
+        pytest.skip(f"this CPU or build cannot run the {path} path")
+    _sampler.set_avx512_reciprocal(recip or "auto")
+    try:
+        yield path
+    finally:
+        _sampler.set_avx512_reciprocal("auto")
