@@ -381,6 +381,9 @@ struct fgr_sterf_batch {
     int scan; /* STERF_SCAN_* of lanes loaded from now on (the last vector runner's) */
     double *diag, *off;
     int *status;
+    /* what idle vector lanes read and write: the step maps (e, d) = (0, 1) with
+     * p = c = gamma = 1, s = sigma = 0 to itself exactly (sterf_group_put) */
+    double idle_e, idle_d;
 };
 
 size_t fgr_sterf_batch_size(void)
@@ -491,46 +494,58 @@ static int sterf_run_scalar(fgr_sterf_batch *b, ptrdiff_t budget)
  * multiplication are correctly rounded as the scalar ones; no FMA), so the
  * results are bitwise those of the scalar lanes.  With q = 0 (QL, i
  * descending) or q = 1 (QR, i ascending) a step reads e[i] and d[i + q] and
- * writes d[i + 1 - q] and, except in a sweep's first step, e[i + 1 - 2q]; a
- * sweep's last step also writes e[i] and d[i + q] (sterf_group_next).  One
- * step is a chain of two dependent divisions (~40 cycles of latency), so
- * independent groups (2 x 8 or 4 x 4 lanes) are stepped in turn to keep the
- * divider busy.  The scalar control (deflation, shifts, 2x2 blocks) runs per
- * lane between sweeps, which are ~n/2 steps long.
+ * writes d[i + 1 - q] and e[i + 1 - 2q]; a sweep's first step (which must not
+ * write e) runs in scalar code before the lane enters the vector
+ * (sterf_group_put), its last step's extra stores e[i] = s p and d[i + q] =
+ * sigma + gamma after it leaves (sterf_group_next).  One step is a chain of
+ * two dependent divisions (~40 cycles of latency), so independent groups
+ * (2 x 8 or 4 x 4 lanes) are stepped in turn to keep the divider busy.  The
+ * scalar control (deflation, shifts, 2x2 blocks) runs per lane between
+ * sweeps, which are ~n/2 steps long.
  *
- * Between vector steps a group lives in registers (locals of the runner);
- * the rare scalar work on it (a lane's sweep ended, the slice ended) goes
- * through sterf_group, the registers' image in memory, with code shared by
- * both instruction sets.
+ * The vector step has no masks: an idle lane steps at a fixed point on the
+ * batch's idle slots, and a group counts its steps up to the first lane's
+ * sweep end (until) instead of counting down per lane.  Between vector steps
+ * a group lives in registers (the runner's locals); the rare scalar work on
+ * it (a sweep ended, the slice ended) goes through sterf_group, the
+ * registers' image in memory, with code shared by both instruction sets.
  */
 
 /* The vector fields of a group as X(A, B, name, kind), kind d: doubles, i:
- * 64-bit integers (addresses, byte offsets, steps left). */
-#define STERF_GROUP_FIELDS(X, A, B)                                                           \
-    X(A, B, p, d) X(A, B, c, d) X(A, B, s, d) X(A, B, gamma, d) X(A, B, sigma, d)               \
-    X(A, B, ea, i) X(A, B, da, i) X(A, B, rem, i) X(A, B, step, i) X(A, B, dread, i)            \
-    X(A, B, dwrite, i) X(A, B, ewrite, i)
+ * 64-bit integers (the addresses of e[i], d[i + q], d[i + 1 - q]; bytes
+ * per step). */
+#define STERF_GROUP_FIELDS(F, X, V, T)                                                        \
+    F(X, V, T, p, d) F(X, V, T, c, d) F(X, V, T, s, d) F(X, V, T, gamma, d)                     \
+    F(X, V, T, sigma, d) F(X, V, T, ea, i) F(X, V, T, dr, i) F(X, V, T, dw, i)                  \
+    F(X, V, T, step, i)
 typedef double sterf_elt_d;
 typedef long long sterf_elt_i;
-#define STERF_GROUP_ARRAY(A, B, name, kind) sterf_elt_##kind name[8];
+#define STERF_GROUP_ARRAY(X, V, T, name, kind) sterf_elt_##kind name[8];
 typedef struct {
-    STERF_GROUP_FIELDS(STERF_GROUP_ARRAY, ~, ~)
-    unsigned act, skip_e; /* bit k: vector lane k is busy / in its sweep's first step */
+    STERF_GROUP_FIELDS(STERF_GROUP_ARRAY, ~, ~, ~)
+    ptrdiff_t end[8];       /* the value of `steps` at the end of lane k's sweep */
+    ptrdiff_t steps, until; /* vector steps done; the first end of a busy lane */
+    unsigned act;           /* bit k: vector lane k is busy */
 } sterf_group;
 
-/* Vector lane k <- lane st's sweep state (active), or inactive (st == NULL). */
-static void sterf_group_put(sterf_group *g, int k, const sterf_lane *st)
+/* Vector lane k <- lane `lane`'s sweep state, or an idle lane. */
+static void sterf_group_put(sterf_group *g, int k, fgr_sterf_batch *b, int lane)
 {
-    /* an idle lane reads here (its writes go to the run's sink) */
-    static const double idle_slot[1] = {0.0};
     const unsigned bit = 1u << k;
-    if (st == NULL) {
+    sterf_lane *st = &b->lane[lane];
+    if (!b->busy[lane]) {
         g->act &= ~bit;
-        g->skip_e &= ~bit;
-        g->ea[k] = g->da[k] = (long long)(intptr_t)idle_slot;
-        g->dread[k] = g->dwrite[k] = g->ewrite[k] = g->step[k] = 0;
+        b->idle_e = 0.0;
+        b->idle_d = 1.0;
+        g->p[k] = g->c[k] = g->gamma[k] = 1.0;
+        g->s[k] = g->sigma[k] = 0.0;
+        g->ea[k] = (long long)(intptr_t)&b->idle_e;
+        g->dr[k] = g->dw[k] = (long long)(intptr_t)&b->idle_d;
+        g->step[k] = 0;
         return;
     }
+    if (st->ql ? (st->i == st->m - 1) : (st->i == st->m))
+        sterf_step(st); /* a sweep's first step; every sweep has at least two */
     const long long q = st->ql ? 0 : 1;
     g->act |= bit;
     g->p[k] = st->p;
@@ -539,41 +554,47 @@ static void sterf_group_put(sterf_group *g, int k, const sterf_lane *st)
     g->gamma[k] = st->gamma;
     g->sigma[k] = st->sigma;
     g->ea[k] = (long long)(intptr_t)(st->e + st->i);
-    g->da[k] = (long long)(intptr_t)(st->d + st->i);
-    g->rem[k] = st->ql ? st->i - st->l + 1 : st->l - st->i;
-    g->step[k] = st->ql ? -8 : 8; /* bytes per step */
-    /* byte offsets from &d[i] of d[i + q] and d[i + 1 - q], from &e[i] of e[i + 1 - 2q] */
-    g->dread[k] = 8 * q;
-    g->dwrite[k] = 8 - 8 * q;
-    g->ewrite[k] = 8 - 16 * q;
-    if (st->ql ? (st->i == st->m - 1) : (st->i == st->m))
-        g->skip_e |= bit;
-    else
-        g->skip_e &= ~bit;
+    g->dr[k] = (long long)(intptr_t)(st->d + st->i + q);
+    g->dw[k] = (long long)(intptr_t)(st->d + st->i + 1 - q);
+    g->step[k] = st->ql ? -8 : 8;
+    g->end[k] = g->steps + (st->ql ? st->i - st->l + 1 : st->l - st->i);
+}
+
+/* until <- the first sweep end */
+static void sterf_group_until(sterf_group *g)
+{
+    ptrdiff_t u = PTRDIFF_MAX;
+    for (int k = 0; k < 8; ++k)
+        if ((g->act >> k & 1) && g->end[k] < u)
+            u = g->end[k];
+    g->until = u;
 }
 
 /* The group of lanes k0 .. k0 + width - 1. */
-static void sterf_group_load(sterf_group *g, const fgr_sterf_batch *b, int k0, int width)
+static void sterf_group_load(sterf_group *g, fgr_sterf_batch *b, int k0, int width)
 {
     memset(g, 0, sizeof *g);
     for (int k = 0; k < width; ++k)
-        sterf_group_put(g, k, b->busy[k0 + k] ? &b->lane[k0 + k] : NULL);
+        sterf_group_put(g, k, b, k0 + k);
+    sterf_group_until(g);
 }
 
-/* The sweeps of the lanes in fin have had their last vector step: finish
- * them as sterf_step does (e[i] = s p, d[i + q] = sigma + gamma at the
- * sweep's last i), then each lane goes on (scalar control) with its next
- * sweep or matrix, or becomes idle. */
-static void sterf_group_next(sterf_group *g, fgr_sterf_batch *b, int k0, unsigned fin)
+/* Some sweeps have had their last vector step: finish them as sterf_step
+ * does (e[i] = s p, d[i + q] = sigma + gamma at the sweep's last i), then
+ * each such lane goes on (scalar control) with its next sweep or matrix, or
+ * becomes idle. */
+static void sterf_group_next(sterf_group *g, fgr_sterf_batch *b, int k0)
 {
-    for (int k = 0; fin; ++k, fin >>= 1) {
-        if (!(fin & 1))
+    for (int k = 0; k < 8; ++k) {
+        if (!(g->act >> k & 1) || g->end[k] != g->steps)
             continue;
         sterf_lane *st = &b->lane[k0 + k];
         st->e[st->ql ? st->l : st->l - 1] = g->s[k] * g->p[k];
         st->d[st->l] = g->sigma[k] + g->gamma[k];
-        sterf_group_put(g, k, sterf_continue(b, k0 + k) ? st : NULL);
+        sterf_continue(b, k0 + k);
+        sterf_group_put(g, k, b, k0 + k);
     }
+    sterf_group_until(g);
 }
 
 /* Store the group's sweep state back into its lanes. */
@@ -583,88 +604,53 @@ static void sterf_group_store(const sterf_group *g, fgr_sterf_batch *b, int k0)
         if (!(g->act >> k & 1))
             continue;
         sterf_lane *st = &b->lane[k0 + k];
+        const ptrdiff_t rem = g->end[k] - g->steps;
         st->p = g->p[k];
         st->c = g->c[k];
         st->s = g->s[k];
         st->gamma = g->gamma[k];
-        st->i = st->ql ? st->l - 1 + g->rem[k] : st->l - g->rem[k];
+        st->i = st->ql ? st->l - 1 + rem : st->l - rem;
     }
 }
 
-/* A group's registers <-> its image: the locals V##p, ... of one instruction
- * set (Z: AVX-512, Y: AVX2), which the compiler keeps in registers. */
+/* The operations of one instruction set, SV(X, op): X = Z (AVX-512, 8 lanes)
+ * or Y (AVX2, 4 lanes). */
+#define SV(X, op) STERF_##X##_##op
 #define STERF_Z_d __m512d
 #define STERF_Z_i __m512i
-#define STERF_Z_LOAD_d(a) _mm512_loadu_pd(a)
-#define STERF_Z_LOAD_i(a) _mm512_loadu_si512(a)
-#define STERF_Z_STORE_d(a, x) _mm512_storeu_pd(a, x)
-#define STERF_Z_STORE_i(a, x) _mm512_storeu_si512(a, x)
+#define STERF_Z_ldd(a) _mm512_loadu_pd(a)
+#define STERF_Z_ldi(a) _mm512_loadu_si512(a)
+#define STERF_Z_std(a, x) _mm512_storeu_pd(a, x)
+#define STERF_Z_sti(a, x) _mm512_storeu_si512(a, x)
+#define STERF_Z_add _mm512_add_pd
+#define STERF_Z_sub _mm512_sub_pd
+#define STERF_Z_mul _mm512_mul_pd
+#define STERF_Z_div _mm512_div_pd
+#define STERF_Z_iadd _mm512_add_epi64
+#define STERF_Z_isub _mm512_sub_epi64
+#define STERF_Z_get sterf_load8
+#define STERF_Z_put sterf_store8
+/* c != 0 ? g2 / c : alt */
+#define STERF_Z_divnz(g2, c, alt)                                                             \
+    _mm512_mask_div_pd(alt, _mm512_cmp_pd_mask(c, _mm512_setzero_pd(), _CMP_NEQ_UQ), g2, c)
 #define STERF_Y_d __m256d
 #define STERF_Y_i __m256i
-#define STERF_Y_LOAD_d(a) _mm256_loadu_pd(a)
-#define STERF_Y_LOAD_i(a) _mm256_loadu_si256((const __m256i *)(a))
-#define STERF_Y_STORE_d(a, x) _mm256_storeu_pd(a, x)
-#define STERF_Y_STORE_i(a, x) _mm256_storeu_si256((__m256i *)(a), x)
-#define STERF_Z_LOCAL(V, _, name, kind) STERF_Z_##kind V##name;
-#define STERF_Y_LOCAL(V, _, name, kind) STERF_Y_##kind V##name;
-#define STERF_Z_UNPACK1(V, T, name, kind) V##name = STERF_Z_LOAD_##kind((T).name);
-#define STERF_Y_UNPACK1(V, T, name, kind) V##name = STERF_Y_LOAD_##kind((T).name);
-#define STERF_Z_PACK1(V, T, name, kind) STERF_Z_STORE_##kind((T).name, V##name);
-#define STERF_Y_PACK1(V, T, name, kind) STERF_Y_STORE_##kind((T).name, V##name);
+#define STERF_Y_ldd(a) _mm256_loadu_pd(a)
+#define STERF_Y_ldi(a) _mm256_loadu_si256((const __m256i *)(a))
+#define STERF_Y_std(a, x) _mm256_storeu_pd(a, x)
+#define STERF_Y_sti(a, x) _mm256_storeu_si256((__m256i *)(a), x)
+#define STERF_Y_add _mm256_add_pd
+#define STERF_Y_sub _mm256_sub_pd
+#define STERF_Y_mul _mm256_mul_pd
+#define STERF_Y_div _mm256_div_pd
+#define STERF_Y_iadd _mm256_add_epi64
+#define STERF_Y_isub _mm256_sub_epi64
+#define STERF_Y_get sterf_load4
+#define STERF_Y_put sterf_store4
+#define STERF_Y_divnz(g2, c, alt)                                                             \
+    _mm256_blendv_pd(alt, _mm256_div_pd(g2, c), _mm256_cmp_pd(c, _mm256_setzero_pd(), _CMP_NEQ_UQ))
 
-/* masks: AVX-512 mask registers; AVX2 all-ones / all-zeros 64-bit lanes */
-#define STERF_Z_LOCALS(V)                                                                     \
-    STERF_GROUP_FIELDS(STERF_Z_LOCAL, V, ~)                                                   \
-    __mmask8 V##act, V##skip_e
-#define STERF_Z_UNPACK(V, T)                                                                  \
-    do {                                                                                      \
-        STERF_GROUP_FIELDS(STERF_Z_UNPACK1, V, T)                                             \
-        V##act = (__mmask8)(T).act;                                                           \
-        V##skip_e = (__mmask8)(T).skip_e;                                                     \
-    } while (0)
-#define STERF_Z_PACK(T, V)                                                                    \
-    do {                                                                                      \
-        STERF_GROUP_FIELDS(STERF_Z_PACK1, V, T)                                               \
-        (T).act = V##act;                                                                     \
-        (T).skip_e = V##skip_e;                                                               \
-    } while (0)
-#define STERF_Y_LOCALS(V)                                                                     \
-    STERF_GROUP_FIELDS(STERF_Y_LOCAL, V, ~)                                                   \
-    __m256i V##act, V##skip_e
-#define STERF_Y_UNPACK(V, T)                                                                  \
-    do {                                                                                      \
-        STERF_GROUP_FIELDS(STERF_Y_UNPACK1, V, T)                                             \
-        V##act = sterf_mask4((T).act);                                                        \
-        V##skip_e = sterf_mask4((T).skip_e);                                                  \
-    } while (0)
-#define STERF_Y_PACK(T, V)                                                                    \
-    do {                                                                                      \
-        STERF_GROUP_FIELDS(STERF_Y_PACK1, V, T)                                               \
-        (T).act = (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(V##act));                  \
-        (T).skip_e = (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(V##skip_e));            \
-    } while (0)
-
-/* The runner's state at the end of a slice: every group back into its lanes. */
-#define STERF_STORE_GROUP(ISA, V, K0)                                                         \
-    do {                                                                                      \
-        STERF_##ISA##_PACK(t, V);                                                             \
-        sterf_group_store(&t, b, K0);                                                         \
-    } while (0)
-#define STERF_LOAD_GROUP(ISA, V, K0, WIDTH)                                                   \
-    do {                                                                                      \
-        sterf_group_load(&t, b, K0, WIDTH);                                                   \
-        STERF_##ISA##_UNPACK(V, t);                                                           \
-    } while (0)
-/* the lanes in fin (a bit mask) have ended their sweeps */
-#define STERF_NEXT_GROUP(ISA, V, K0, FIN)                                                     \
-    do {                                                                                      \
-        STERF_##ISA##_PACK(t, V);                                                             \
-        sterf_group_next(&t, b, K0, FIN);                                                     \
-        STERF_##ISA##_UNPACK(V, t);                                                           \
-    } while (0)
-
-/* The lanes' values at per-lane addresses, and stores to them (lanes outside
- * m write to the sink instead). */
+/* The lanes' values at per-lane addresses, and stores to them. */
 STERF_AVX512 static inline __m512d sterf_load8(__m512i addr)
 {
     long long a[8];
@@ -672,16 +658,6 @@ STERF_AVX512 static inline __m512d sterf_load8(__m512i addr)
 #define STERF_AT(k) (*(const double *)(intptr_t)a[k])
     return _mm512_set_pd(STERF_AT(7), STERF_AT(6), STERF_AT(5), STERF_AT(4), STERF_AT(3), STERF_AT(2),
                          STERF_AT(1), STERF_AT(0));
-}
-
-STERF_AVX512 static inline void sterf_store8(__m512i addr, __mmask8 m, __m512d v, __m512i sink)
-{
-    long long a[8];
-    double x[8];
-    _mm512_storeu_si512(a, _mm512_mask_blend_epi64(m, sink, addr));
-    _mm512_storeu_pd(x, v);
-    for (int k = 0; k < 8; ++k)
-        *(double *)(intptr_t)a[k] = x[k];
 }
 
 STERF_AVX2 static inline __m256d sterf_load4(__m256i addr)
@@ -692,153 +668,113 @@ STERF_AVX2 static inline __m256d sterf_load4(__m256i addr)
 #undef STERF_AT
 }
 
-STERF_AVX2 static inline void sterf_store4(__m256i addr, __m256i m, __m256d v, __m256i sink)
+STERF_AVX512 static inline void sterf_store8(__m512i addr, __m512d v)
+{
+    long long a[8];
+    double x[8];
+    _mm512_storeu_si512(a, addr);
+    _mm512_storeu_pd(x, v);
+    for (int k = 0; k < 8; ++k)
+        *(double *)(intptr_t)a[k] = x[k];
+}
+
+STERF_AVX2 static inline void sterf_store4(__m256i addr, __m256d v)
 {
     long long a[4];
     double x[4];
-    _mm256_storeu_si256((__m256i *)a, _mm256_blendv_epi8(sink, addr, m));
+    _mm256_storeu_si256((__m256i *)a, addr);
     _mm256_storeu_pd(x, v);
     for (int k = 0; k < 4; ++k)
         *(double *)(intptr_t)a[k] = x[k];
 }
 
-/* bits 0..3 -> all-ones 64-bit lanes */
-STERF_AVX2 static inline __m256i sterf_mask4(unsigned bits)
-{
-    const __m256i lane_bit = _mm256_set_epi64x(8, 4, 2, 1);
-    const __m256i x = _mm256_and_si256(_mm256_set1_epi64x(bits), lane_bit);
-    return _mm256_cmpeq_epi64(x, lane_bit);
-}
-
-/* One vector step of the group in the locals V##..., then the control of
- * the sweeps that ended (the same operations on both instruction sets). */
-#define STERF_Z_STEP(V, K0)                                                                 \
-    do {                                                                                    \
-        if (!V##act)                                                                        \
-            break;                                                                          \
-        const __m512d bb_ = sterf_load8(V##ea);                                             \
-        const __m512d alpha_ = sterf_load8(_mm512_add_epi64(V##da, V##dread));              \
-        const __m512d r_ = _mm512_add_pd(V##p, bb_);                                        \
-        sterf_store8(_mm512_add_epi64(V##ea, V##ewrite), V##act & ~V##skip_e,               \
-                     _mm512_mul_pd(V##s, r_), sink);                                        \
-        const __m512d cn_ = _mm512_div_pd(V##p, r_), sn_ = _mm512_div_pd(bb_, r_);          \
-        const __m512d gn_ = _mm512_sub_pd(_mm512_mul_pd(cn_, _mm512_sub_pd(alpha_, V##sigma)), \
-                                          _mm512_mul_pd(sn_, V##gamma));                    \
-        sterf_store8(_mm512_add_epi64(V##da, V##dwrite), V##act,                             \
-                     _mm512_add_pd(V##gamma, _mm512_sub_pd(alpha_, gn_)), sink);            \
-        /* p = c != 0 ? gamma^2 / c : oldc bb */                                            \
-        const __mmask8 cnz_ = _mm512_cmp_pd_mask(cn_, zero, _CMP_NEQ_UQ);                   \
-        const __m512d pn_ = _mm512_mask_div_pd(_mm512_mul_pd(V##c, bb_), cnz_,              \
-                                               _mm512_mul_pd(gn_, gn_), cn_);               \
-        V##p = _mm512_mask_mov_pd(V##p, V##act, pn_);                                       \
-        V##c = _mm512_mask_mov_pd(V##c, V##act, cn_);                                       \
-        V##s = _mm512_mask_mov_pd(V##s, V##act, sn_);                                       \
-        V##gamma = _mm512_mask_mov_pd(V##gamma, V##act, gn_);                               \
-        V##skip_e &= (__mmask8)~V##act;                                                     \
-        V##rem = _mm512_mask_sub_epi64(V##rem, V##act, V##rem, ione);                       \
-        V##ea = _mm512_mask_add_epi64(V##ea, V##act, V##ea, V##step);                       \
-        V##da = _mm512_mask_add_epi64(V##da, V##act, V##da, V##step);                       \
-        const __mmask8 fin_ = V##act & _mm512_cmpeq_epi64_mask(V##rem, izero);              \
-        if (__builtin_expect(fin_ != 0, 0))                                                 \
-            STERF_NEXT_GROUP(Z, V, K0, fin_);                                               \
+/* A group's registers: the locals V##p, ... (the compiler keeps them in
+ * registers) and its image V##g, where the vector fields go for the rare
+ * scalar work (PACK ... UNPACK: sweep ends, the slice's end). */
+#define STERF_LOCAL1(X, V, T, name, kind) SV(X, kind) V##name;
+#define STERF_UNPACK1(X, V, T, name, kind) V##name = SV(X, ld##kind)((T).name);
+#define STERF_PACK1(X, V, T, name, kind) SV(X, st##kind)((T).name, V##name);
+#define STERF_LOCALS(X, V)                                                                    \
+    STERF_GROUP_FIELDS(STERF_LOCAL1, X, V, ~)                                                 \
+    ptrdiff_t V##steps;                                                                       \
+    sterf_group V##g
+#define STERF_UNPACK(X, V)                                                                    \
+    do {                                                                                      \
+        STERF_GROUP_FIELDS(STERF_UNPACK1, X, V, V##g)                                         \
+        V##steps = V##g.steps;                                                                \
+    } while (0)
+#define STERF_PACK(X, V)                                                                      \
+    do {                                                                                      \
+        STERF_GROUP_FIELDS(STERF_PACK1, X, V, V##g)                                           \
+        V##g.steps = V##steps;                                                                \
     } while (0)
 
-/* Masks are all-ones lanes: act is -1 where busy, so rem + act counts down
- * the busy lanes only; idle lanes step by 0 bytes. */
-#define STERF_Y_STEP(V, K0)                                                                 \
-    do {                                                                                    \
-        if (_mm256_testz_si256(V##act, V##act))                                             \
-            break;                                                                          \
-        const __m256d bb_ = sterf_load4(V##ea);                                             \
-        const __m256d alpha_ = sterf_load4(_mm256_add_epi64(V##da, V##dread));              \
-        const __m256d r_ = _mm256_add_pd(V##p, bb_);                                        \
-        sterf_store4(_mm256_add_epi64(V##ea, V##ewrite), _mm256_andnot_si256(V##skip_e, V##act), \
-                     _mm256_mul_pd(V##s, r_), sink);                                        \
-        const __m256d cn_ = _mm256_div_pd(V##p, r_), sn_ = _mm256_div_pd(bb_, r_);          \
-        const __m256d gn_ = _mm256_sub_pd(_mm256_mul_pd(cn_, _mm256_sub_pd(alpha_, V##sigma)), \
-                                          _mm256_mul_pd(sn_, V##gamma));                    \
-        sterf_store4(_mm256_add_epi64(V##da, V##dwrite), V##act,                             \
-                     _mm256_add_pd(V##gamma, _mm256_sub_pd(alpha_, gn_)), sink);            \
-        /* p = c != 0 ? gamma^2 / c : oldc bb */                                            \
-        const __m256d cnz_ = _mm256_cmp_pd(cn_, zero, _CMP_NEQ_UQ);                         \
-        const __m256d pn_ = _mm256_blendv_pd(_mm256_mul_pd(V##c, bb_),                      \
-                                             _mm256_div_pd(_mm256_mul_pd(gn_, gn_), cn_), cnz_); \
-        const __m256d act_ = _mm256_castsi256_pd(V##act);                                   \
-        V##p = _mm256_blendv_pd(V##p, pn_, act_);                                           \
-        V##c = _mm256_blendv_pd(V##c, cn_, act_);                                           \
-        V##s = _mm256_blendv_pd(V##s, sn_, act_);                                           \
-        V##gamma = _mm256_blendv_pd(V##gamma, gn_, act_);                                   \
-        V##skip_e = _mm256_andnot_si256(V##act, V##skip_e);                                 \
-        V##rem = _mm256_add_epi64(V##rem, V##act);                                          \
-        V##ea = _mm256_add_epi64(V##ea, V##step);                                           \
-        V##da = _mm256_add_epi64(V##da, V##step);                                           \
-        const unsigned fin_ = (unsigned)_mm256_movemask_pd(                                 \
-            _mm256_castsi256_pd(_mm256_and_si256(V##act, _mm256_cmpeq_epi64(V##rem, izero)))); \
-        if (__builtin_expect(fin_ != 0, 0))                                                 \
-            STERF_NEXT_GROUP(Y, V, K0, fin_);                                               \
+/* One vector step of the group in the locals V##... (sterf_step's operations),
+ * then the control of the sweeps that ended. */
+#define STERF_STEP(X, V, K0)                                                                  \
+    do {                                                                                      \
+        if (!V##g.act)                                                                        \
+            break;                                                                            \
+        const SV(X, d) bb_ = SV(X, get)(V##ea);                                               \
+        const SV(X, d) alpha_ = SV(X, get)(V##dr);                                            \
+        const SV(X, d) r_ = SV(X, add)(V##p, bb_);                                            \
+        /* e[i + 1 - 2q] = s r */                                                             \
+        SV(X, put)(SV(X, isub)(V##ea, V##step), SV(X, mul)(V##s, r_));                        \
+        const SV(X, d) c_ = SV(X, div)(V##p, r_), s_ = SV(X, div)(bb_, r_);                   \
+        const SV(X, d) gamma_ = SV(X, sub)(SV(X, mul)(c_, SV(X, sub)(alpha_, V##sigma)),      \
+                                           SV(X, mul)(s_, V##gamma));                         \
+        SV(X, put)(V##dw, SV(X, add)(V##gamma, SV(X, sub)(alpha_, gamma_)));                  \
+        /* p = c != 0 ? gamma^2 / c : oldc bb */                                              \
+        V##p = SV(X, divnz)(SV(X, mul)(gamma_, gamma_), c_, SV(X, mul)(V##c, bb_));           \
+        V##c = c_;                                                                            \
+        V##s = s_;                                                                            \
+        V##gamma = gamma_;                                                                    \
+        V##ea = SV(X, iadd)(V##ea, V##step);                                                  \
+        V##dr = SV(X, iadd)(V##dr, V##step);                                                  \
+        V##dw = SV(X, iadd)(V##dw, V##step);                                                  \
+        if (__builtin_expect(++V##steps == V##g.until, 0)) {                                  \
+            STERF_PACK(X, V);                                                                 \
+            sterf_group_next(&V##g, b, K0);                                                   \
+            STERF_UNPACK(X, V);                                                               \
+        }                                                                                     \
     } while (0)
 
-STERF_AVX512 static int sterf_run_avx512(fgr_sterf_batch *b, ptrdiff_t budget)
-{
-    const __m512d zero = _mm512_setzero_pd();
-    const __m512i ione = _mm512_set1_epi64(1), izero = _mm512_setzero_si512();
-    double sink_slot[1];
-    const __m512i sink = _mm512_set1_epi64((long long)(intptr_t)sink_slot);
-    sterf_group t;
-    STERF_Z_LOCALS(a_);
-    STERF_Z_LOCALS(b_);
-    b->scan = STERF_SCAN_AVX512;
-    sterf_fill(b, FGR_STERF_LANES);
-    STERF_LOAD_GROUP(Z, a_, 0, 8);
-    STERF_LOAD_GROUP(Z, b_, 8, 8);
-    while (b->nbusy > 0) {
-        if (budget <= 0) {
-            STERF_STORE_GROUP(Z, a_, 0);
-            STERF_STORE_GROUP(Z, b_, 8);
-            return 0;
-        }
-        STERF_Z_STEP(a_, 0);
-        STERF_Z_STEP(b_, 8);
-        budget -= FGR_STERF_LANES;
+/* A runner over GROUPS(G, X): G(X, V, K0, WIDTH) for each group (locals V##...). */
+#define STERF_RUNNER(X, GROUPS, SCAN)                                                  \
+    {                                                                                         \
+        GROUPS(STERF_RUN_DECL, X)                                                             \
+        b->scan = SCAN;                                                                       \
+        sterf_fill(b, FGR_STERF_LANES);                                                       \
+        GROUPS(STERF_RUN_LOAD, X)                                                             \
+        while (b->nbusy > 0) {                                                                \
+            if (budget <= 0) {                                                                \
+                GROUPS(STERF_RUN_STORE, X)                                                    \
+                return 0;                                                                     \
+            }                                                                                 \
+            GROUPS(STERF_RUN_STEP, X)                                                         \
+            budget -= FGR_STERF_LANES;                                                        \
+        }                                                                                     \
+        return 1;                                                                             \
     }
-    return 1;
-}
+#define STERF_RUN_DECL(X, V, K0, WIDTH) STERF_LOCALS(X, V);
+#define STERF_RUN_LOAD(X, V, K0, WIDTH)                                                       \
+    sterf_group_load(&V##g, b, K0, WIDTH);                                                    \
+    STERF_UNPACK(X, V);
+#define STERF_RUN_STORE(X, V, K0, WIDTH)                                                      \
+    STERF_PACK(X, V);                                                                         \
+    sterf_group_store(&V##g, b, K0);
+#define STERF_RUN_STEP(X, V, K0, WIDTH) STERF_STEP(X, V, K0);
+
+/* Two groups of eight lanes. */
+#define STERF_Z_GROUPS(G, X) G(X, a_, 0, 8) G(X, b_, 8, 8)
+STERF_AVX512 static int sterf_run_avx512(fgr_sterf_batch *b, ptrdiff_t budget)
+STERF_RUNNER(Z, STERF_Z_GROUPS, STERF_SCAN_AVX512)
 
 /* Four groups of four lanes: as many divisions in flight as the AVX-512
  * runner's two groups of eight. */
+#define STERF_Y_GROUPS(G, X) G(X, a_, 0, 4) G(X, b_, 4, 4) G(X, c_, 8, 4) G(X, d_, 12, 4)
 STERF_AVX2 static int sterf_run_avx2(fgr_sterf_batch *b, ptrdiff_t budget)
-{
-    const __m256d zero = _mm256_setzero_pd();
-    const __m256i izero = _mm256_setzero_si256();
-    double sink_slot[1];
-    const __m256i sink = _mm256_set1_epi64x((long long)(intptr_t)sink_slot);
-    sterf_group t;
-    STERF_Y_LOCALS(a_);
-    STERF_Y_LOCALS(b_);
-    STERF_Y_LOCALS(c_);
-    STERF_Y_LOCALS(d_);
-    b->scan = STERF_SCAN_AVX2;
-    sterf_fill(b, FGR_STERF_LANES);
-    STERF_LOAD_GROUP(Y, a_, 0, 4);
-    STERF_LOAD_GROUP(Y, b_, 4, 4);
-    STERF_LOAD_GROUP(Y, c_, 8, 4);
-    STERF_LOAD_GROUP(Y, d_, 12, 4);
-    while (b->nbusy > 0) {
-        if (budget <= 0) {
-            STERF_STORE_GROUP(Y, a_, 0);
-            STERF_STORE_GROUP(Y, b_, 4);
-            STERF_STORE_GROUP(Y, c_, 8);
-            STERF_STORE_GROUP(Y, d_, 12);
-            return 0;
-        }
-        STERF_Y_STEP(a_, 0);
-        STERF_Y_STEP(b_, 4);
-        STERF_Y_STEP(c_, 8);
-        STERF_Y_STEP(d_, 12);
-        budget -= FGR_STERF_LANES;
-    }
-    return 1;
-}
+STERF_RUNNER(Y, STERF_Y_GROUPS, STERF_SCAN_AVX2)
 
 #endif
 
