@@ -488,8 +488,9 @@ static int sterf_run_scalar(fgr_sterf_batch *b, ptrdiff_t budget)
  * A group of lanes' sweep steps as one vector step (8 lanes in __m512d, or 4
  * in __m256d): vector lane k holds matrix k's sweep state (p, c, s, gamma,
  * sigma and its position i); it reads and writes its own matrix at per-lane
- * addresses (scalar loads and stores through the addresses, a third of the
- * cost of hardware gathers and scatters here).  Every lane performs
+ * addresses (scalar loads and stores through the addresses: a third of the
+ * cost of AVX-512 gathers and scatters here, and ~10% faster overall than
+ * AVX2 gathers).  Every lane performs
  * sterf_step's IEEE operations in the same order (vector division and
  * multiplication are correctly rounded as the scalar ones; no FMA), so the
  * results are bitwise those of the scalar lanes.  With q = 0 (QL, i
@@ -511,9 +512,9 @@ static int sterf_run_scalar(fgr_sterf_batch *b, ptrdiff_t budget)
  * registers' image in memory, with code shared by both instruction sets.
  */
 
-/* The vector fields of a group as X(A, B, name, kind), kind d: doubles, i:
- * 64-bit integers (the addresses of e[i], d[i + q], d[i + 1 - q]; bytes
- * per step). */
+/* The vector fields of a group, F(X, V, T, name, kind) for each (X, V, T:
+ * passed through), kind d: doubles, i: 64-bit integers (the addresses of
+ * e[i], d[i + q], d[i + 1 - q]; bytes per step). */
 #define STERF_GROUP_FIELDS(F, X, V, T)                                                        \
     F(X, V, T, p, d) F(X, V, T, c, d) F(X, V, T, s, d) F(X, V, T, gamma, d)                     \
     F(X, V, T, sigma, d) F(X, V, T, ea, i) F(X, V, T, dr, i) F(X, V, T, dw, i)                  \
