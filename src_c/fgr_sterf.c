@@ -514,11 +514,11 @@ static int sterf_run_scalar(fgr_sterf_batch *b, ptrdiff_t budget)
 
 /* The vector fields of a group, F(X, V, T, name, kind) for each (X, V, T:
  * passed through), kind d: doubles, i: 64-bit integers (the addresses of
- * e[i], d[i + q], d[i + 1 - q]; bytes per step). */
+ * e[i] and d[i + q]; bytes per step: -8 QL, 8 QR, so that the written
+ * e[i + 1 - 2q] and d[i + 1 - q] lie one step behind what is read). */
 #define STERF_GROUP_FIELDS(F, X, V, T)                                                        \
     F(X, V, T, p, d) F(X, V, T, c, d) F(X, V, T, s, d) F(X, V, T, gamma, d)                     \
-    F(X, V, T, sigma, d) F(X, V, T, ea, i) F(X, V, T, dr, i) F(X, V, T, dw, i)                  \
-    F(X, V, T, step, i)
+    F(X, V, T, sigma, d) F(X, V, T, ea, i) F(X, V, T, dr, i) F(X, V, T, step, i)
 typedef double sterf_elt_d;
 typedef long long sterf_elt_i;
 #define STERF_GROUP_ARRAY(X, V, T, name, kind) sterf_elt_##kind name[8];
@@ -541,7 +541,7 @@ static void sterf_group_put(sterf_group *g, int k, fgr_sterf_batch *b, int lane)
         g->p[k] = g->c[k] = g->gamma[k] = 1.0;
         g->s[k] = g->sigma[k] = 0.0;
         g->ea[k] = (long long)(intptr_t)&b->idle_e;
-        g->dr[k] = g->dw[k] = (long long)(intptr_t)&b->idle_d;
+        g->dr[k] = (long long)(intptr_t)&b->idle_d;
         g->step[k] = 0;
         return;
     }
@@ -556,7 +556,6 @@ static void sterf_group_put(sterf_group *g, int k, fgr_sterf_batch *b, int lane)
     g->sigma[k] = st->sigma;
     g->ea[k] = (long long)(intptr_t)(st->e + st->i);
     g->dr[k] = (long long)(intptr_t)(st->d + st->i + q);
-    g->dw[k] = (long long)(intptr_t)(st->d + st->i + 1 - q);
     g->step[k] = st->ql ? -8 : 8;
     g->end[k] = g->steps + (st->ql ? st->i - st->l + 1 : st->l - st->i);
 }
@@ -724,7 +723,9 @@ STERF_AVX2 static inline void sterf_store4(__m256i addr, __m256d v)
         const SV(X, d) c_ = SV(X, div)(V##p, r_), s_ = SV(X, div)(bb_, r_);                   \
         const SV(X, d) gamma_ = SV(X, sub)(SV(X, mul)(c_, SV(X, sub)(alpha_, V##sigma)),      \
                                            SV(X, mul)(s_, V##gamma));                         \
-        SV(X, put)(V##dw, SV(X, add)(V##gamma, SV(X, sub)(alpha_, gamma_)));                  \
+        /* d[i + 1 - q] = oldgamma + (alpha - gamma) */                                       \
+        SV(X, put)(SV(X, isub)(V##dr, V##step),                                               \
+                   SV(X, add)(V##gamma, SV(X, sub)(alpha_, gamma_)));                         \
         /* p = c != 0 ? gamma^2 / c : oldc bb */                                              \
         V##p = SV(X, divnz)(SV(X, mul)(gamma_, gamma_), c_, SV(X, mul)(V##c, bb_));           \
         V##c = c_;                                                                            \
@@ -732,7 +733,6 @@ STERF_AVX2 static inline void sterf_store4(__m256i addr, __m256d v)
         V##gamma = gamma_;                                                                    \
         V##ea = SV(X, iadd)(V##ea, V##step);                                                  \
         V##dr = SV(X, iadd)(V##dr, V##step);                                                  \
-        V##dw = SV(X, iadd)(V##dw, V##step);                                                  \
         if (__builtin_expect(++V##steps == V##g.until, 0)) {                                  \
             STERF_PACK(X, V);                                                                 \
             sterf_group_next(&V##g, b, K0);                                                   \
@@ -741,7 +741,7 @@ STERF_AVX2 static inline void sterf_store4(__m256i addr, __m256d v)
     } while (0)
 
 /* A runner over GROUPS(G, X): G(X, V, K0, WIDTH) for each group (locals V##...). */
-#define STERF_RUNNER(X, GROUPS, SCAN)                                                  \
+#define STERF_RUNNER(X, GROUPS, SCAN)                                                         \
     {                                                                                         \
         GROUPS(STERF_RUN_DECL, X)                                                             \
         b->scan = SCAN;                                                                       \
