@@ -35,12 +35,17 @@ typedef struct {
     ptrdiff_t n, l1, l, lend, lsv, lendsv, m, i, row;
     ptrdiff_t jtot, nmaxit;
     int ql, in_block;
-    int vec; /* the deflation scans may use AVX-512 */
+    int scan; /* STERF_SCAN_*: the instructions of the lane's deflation scans */
     /* sweep state */
     double p, c, s, gamma, sigma;
 } sterf_lane;
 
 enum { STERF_SWEEP = 0, STERF_DONE = 1, STERF_FALLBACK = 2, STERF_NOCONV = 3 };
+
+/* The deflation scans a lane runs, fixed when the lane is loaded: the runner
+ * that loads it sets the batch's choice to its own instructions, which the CPU
+ * can therefore run whichever runner continues the lane. */
+enum { STERF_SCAN_SCALAR = 0, STERF_SCAN_AVX2 = 1, STERF_SCAN_AVX512 = 2 };
 
 /* dlapy2(x, 1) for finite x */
 static double lapy2_one(double x)
@@ -137,49 +142,79 @@ static ptrdiff_t sterf_scan_qr(const double *d, const double *e, ptrdiff_t l, pt
     return m;
 }
 
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) \
-    && !defined(FGR_NO_MULTIVERSIONING) && FGR_STERF_LANES == 16
+#if defined(FGR_HAVE_X86_PATHS) && FGR_STERF_LANES == 16
 #include <immintrin.h>
-#define STERF_HAVE_AVX512 1
+#define STERF_HAVE_VEC 1
 #define STERF_AVX512 __attribute__((target("avx512f")))
+/* AVX2 only: no FMA, so that nothing could contract into one */
+#define STERF_AVX2 __attribute__((target("avx2")))
 
-/* The scans eight elements at a time (the same products and comparisons). */
-STERF_AVX512 static ptrdiff_t sterf_scan_ql_vec(const double *d, const double *e, ptrdiff_t l,
-                                                ptrdiff_t lend)
+/* Bit j: the scans' test for element j of 8 (x = e + j against d0[j] d1[j]),
+ * the same product and comparison as the scalar scan. */
+STERF_AVX512 static inline unsigned sterf_hits8_avx512(const double *x, const double *d0,
+                                                       const double *d1)
 {
-    const __m512d eps2 = _mm512_set1_pd(STERF_EPS2);
-    ptrdiff_t m = l;
-    for (; m + 8 <= lend; m += 8) {
-        const __m512d x = _mm512_abs_pd(_mm512_loadu_pd(e + m));
-        const __m512d y = _mm512_mul_pd(eps2, _mm512_abs_pd(_mm512_mul_pd(_mm512_loadu_pd(d + m),
-                                                                          _mm512_loadu_pd(d + m + 1))));
-        const unsigned hit = _mm512_cmp_pd_mask(x, y, _CMP_LE_OQ);
-        if (hit)
-            return m + __builtin_ctz(hit);
-    }
-    return sterf_scan_ql(d, e, m, lend);
+    const __m512d y = _mm512_abs_pd(_mm512_mul_pd(_mm512_loadu_pd(d0), _mm512_loadu_pd(d1)));
+    return _mm512_cmp_pd_mask(_mm512_abs_pd(_mm512_loadu_pd(x)),
+                              _mm512_mul_pd(_mm512_set1_pd(STERF_EPS2), y), _CMP_LE_OQ);
 }
 
-STERF_AVX512 static ptrdiff_t sterf_scan_qr_vec(const double *d, const double *e, ptrdiff_t l,
-                                                ptrdiff_t lend)
+STERF_AVX2 static inline unsigned sterf_hits8_avx2(const double *x, const double *d0,
+                                                   const double *d1)
 {
-    const __m512d eps2 = _mm512_set1_pd(STERF_EPS2);
-    ptrdiff_t m = l;
-    /* m - 7 .. m at once: e[m - 8 .. m - 1], d[m - 7 .. m], d[m - 8 .. m - 1] */
-    for (; m - 8 >= lend; m -= 8) {
-        const __m512d x = _mm512_abs_pd(_mm512_loadu_pd(e + m - 8));
-        const __m512d y = _mm512_mul_pd(eps2, _mm512_abs_pd(_mm512_mul_pd(_mm512_loadu_pd(d + m - 7),
-                                                                          _mm512_loadu_pd(d + m - 8))));
-        const unsigned hit = _mm512_cmp_pd_mask(x, y, _CMP_LE_OQ);
-        if (hit)
-            return m - 7 + (31 - __builtin_clz(hit));
+    const __m256d sign = _mm256_set1_pd(-0.0), eps2 = _mm256_set1_pd(STERF_EPS2);
+    unsigned hit = 0;
+    for (int h = 0; h < 8; h += 4) {
+        const __m256d y = _mm256_andnot_pd(sign, _mm256_mul_pd(_mm256_loadu_pd(d0 + h),
+                                                               _mm256_loadu_pd(d1 + h)));
+        const __m256d t = _mm256_cmp_pd(_mm256_andnot_pd(sign, _mm256_loadu_pd(x + h)),
+                                        _mm256_mul_pd(eps2, y), _CMP_LE_OQ);
+        hit |= (unsigned)_mm256_movemask_pd(t) << h;
     }
-    return sterf_scan_qr(d, e, m, lend);
+    return hit;
 }
-#else
-#define sterf_scan_ql_vec sterf_scan_ql
-#define sterf_scan_qr_vec sterf_scan_qr
+
+/* sterf_scan_ql/qr eight elements at a time with sterf_hits8_ISA */
+#define STERF_VEC_SCANS(ISA, TARGET)                                                              \
+    TARGET static ptrdiff_t sterf_scan_ql_##ISA(const double *d, const double *e, ptrdiff_t l,    \
+                                                ptrdiff_t lend)                                   \
+    {                                                                                             \
+        ptrdiff_t m = l;                                                                          \
+        for (; m + 8 <= lend; m += 8) {                                                           \
+            const unsigned hit = sterf_hits8_##ISA(e + m, d + m, d + m + 1);                      \
+            if (hit)                                                                              \
+                return m + __builtin_ctz(hit);                                                    \
+        }                                                                                         \
+        return sterf_scan_ql(d, e, m, lend);                                                      \
+    }                                                                                             \
+    /* m - 7 .. m at once: e[m - 8 .. m - 1], d[m - 7 .. m], d[m - 8 .. m - 1] */                 \
+    TARGET static ptrdiff_t sterf_scan_qr_##ISA(const double *d, const double *e, ptrdiff_t l,    \
+                                                ptrdiff_t lend)                                   \
+    {                                                                                             \
+        ptrdiff_t m = l;                                                                          \
+        for (; m - 8 >= lend; m -= 8) {                                                           \
+            const unsigned hit = sterf_hits8_##ISA(e + m - 8, d + m - 7, d + m - 8);              \
+            if (hit)                                                                              \
+                return m - 7 + (31 - __builtin_clz(hit));                                         \
+        }                                                                                         \
+        return sterf_scan_qr(d, e, m, lend);                                                      \
+    }
+STERF_VEC_SCANS(avx512, STERF_AVX512)
+STERF_VEC_SCANS(avx2, STERF_AVX2)
 #endif
+
+/* The lane's deflation scan (QL or QR) with its instructions. */
+static ptrdiff_t sterf_scan(const sterf_lane *st, ptrdiff_t l, ptrdiff_t lend)
+{
+    const double *d = st->d, *e = st->e;
+#ifdef STERF_HAVE_VEC
+    if (st->scan == STERF_SCAN_AVX512)
+        return st->ql ? sterf_scan_ql_avx512(d, e, l, lend) : sterf_scan_qr_avx512(d, e, l, lend);
+    if (st->scan == STERF_SCAN_AVX2)
+        return st->ql ? sterf_scan_ql_avx2(d, e, l, lend) : sterf_scan_qr_avx2(d, e, l, lend);
+#endif
+    return st->ql ? sterf_scan_ql(d, e, l, lend) : sterf_scan_qr(d, e, l, lend);
+}
 
 /* Run dsterf's control flow until the next sweep (STERF_SWEEP, sweep state
  * set) or the end of the matrix. */
@@ -237,7 +272,7 @@ static int sterf_advance(sterf_lane *st)
         ptrdiff_t m;
         double p, rte, rt1, rt2;
         if (st->ql) {
-            m = st->vec ? sterf_scan_ql_vec(d, e, l, lend) : sterf_scan_ql(d, e, l, lend);
+            m = sterf_scan(st, l, lend);
             if (m < lend)
                 e[m] = 0.0;
             p = d[l];
@@ -261,7 +296,7 @@ static int sterf_advance(sterf_lane *st)
             }
             return sterf_begin_sweep(st, e[l], d[l + 1], p, m, m - 1);
         } else {
-            m = st->vec ? sterf_scan_qr_vec(d, e, l, lend) : sterf_scan_qr(d, e, l, lend);
+            m = sterf_scan(st, l, lend);
             if (m > lend)
                 e[m - 1] = 0.0;
             p = d[l];
@@ -327,10 +362,10 @@ static inline int sterf_step(sterf_lane *st)
     return 1;
 }
 
-static void sterf_load(sterf_lane *st, ptrdiff_t n, double *d, double *e, ptrdiff_t row, int vec)
+static void sterf_load(sterf_lane *st, ptrdiff_t n, double *d, double *e, ptrdiff_t row, int scan)
 {
     memset(st, 0, sizeof *st);
-    st->vec = vec;
+    st->scan = scan;
     st->d = d - 1;
     st->e = e - 1;
     st->n = n;
@@ -343,9 +378,12 @@ struct fgr_sterf_batch {
     sterf_lane lane[FGR_STERF_LANES];
     int busy[FGR_STERF_LANES];
     ptrdiff_t rows, n, ld, next, nbusy, nfail;
-    int vec; /* lanes use the AVX-512 scans (set by the vector runner) */
+    int scan; /* STERF_SCAN_* of lanes loaded from now on (the last vector runner's) */
     double *diag, *off;
     int *status;
+    /* what idle vector lanes read and write: the step maps (e, d) = (0, 1) with
+     * p = c = gamma = 1, s = sigma = 0 to itself exactly (sterf_group_put) */
+    double idle_e, idle_d;
 };
 
 size_t fgr_sterf_batch_size(void)
@@ -396,7 +434,7 @@ static int sterf_continue(fgr_sterf_batch *b, int k)
     }
     while (b->next < b->rows) {
         const ptrdiff_t r = b->next++;
-        sterf_load(&b->lane[k], b->n, b->diag + r * b->ld, b->off + r * b->ld, r, b->vec);
+        sterf_load(&b->lane[k], b->n, b->diag + r * b->ld, b->off + r * b->ld, r, b->scan);
         b->busy[k] = 1;
         ++b->nbusy;
         const int a = sterf_advance(&b->lane[k]);
@@ -445,113 +483,174 @@ static int sterf_run_scalar(fgr_sterf_batch *b, ptrdiff_t budget)
     }
 }
 
-#ifdef STERF_HAVE_AVX512
+#ifdef STERF_HAVE_VEC
 /*
- * Eight lanes' sweep steps as one vector step: vector lane k holds matrix k's
- * sweep state (p, c, s, gamma, sigma and its position i); it reads and
- * writes its own matrix at per-lane addresses (sterf_load8/sterf_store8:
- * scalar loads and stores, a third of the cost of hardware gathers and
- * scatters here; a sweep's rare last step uses a masked scatter).  Every
- * lane performs sterf_step's IEEE operations in the same order (vector
- * division and multiplication are correctly rounded as the scalar ones; no
- * FMA), so the results are bitwise those of the scalar lanes.  With q = 0
- * (QL, i descending) or q = 1 (QR, i ascending) a step reads e[i] and
- * d[i + q] and writes d[i + 1 - q] and, except in a sweep's first step,
- * e[i + 1 - 2q]; a sweep's last step also writes e[i] and d[i + q].  One
- * step is a chain of two dependent divisions (~40 cycles of latency), so two
- * independent groups of eight lanes are stepped in turn to keep the divider
- * busy.  The scalar control (deflation, shifts, 2x2 blocks) runs per lane
- * between sweeps, which are ~n/2 steps long.
+ * A group of lanes' sweep steps as one vector step (8 lanes in __m512d, or 4
+ * in __m256d): vector lane k holds matrix k's sweep state (p, c, s, gamma,
+ * sigma and its position i); it reads and writes its own matrix at per-lane
+ * addresses (scalar loads and stores through the addresses: a third of the
+ * cost of AVX-512 gathers and scatters here, and ~10% faster overall than
+ * AVX2 gathers).  Every lane performs
+ * sterf_step's IEEE operations in the same order (vector division and
+ * multiplication are correctly rounded as the scalar ones; no FMA), so the
+ * results are bitwise those of the scalar lanes.  With q = 0 (QL, i
+ * descending) or q = 1 (QR, i ascending) a step reads e[i] and d[i + q] and
+ * writes d[i + 1 - q] and e[i + 1 - 2q]; a sweep's first step (which must not
+ * write e) runs in scalar code before the lane enters the vector
+ * (sterf_group_put), its last step's extra stores e[i] = s p and d[i + q] =
+ * sigma + gamma after it leaves (sterf_group_next).  One step is a chain of
+ * two dependent divisions (~40 cycles of latency), so independent groups
+ * (2 x 8 or 4 x 4 lanes) are stepped in turn to keep the divider busy.  The
+ * scalar control (deflation, shifts, 2x2 blocks) runs per lane between
+ * sweeps, which are ~n/2 steps long.
+ *
+ * The vector step has no masks: an idle lane steps at a fixed point on the
+ * batch's idle slots, and a group counts its steps up to the first lane's
+ * sweep end (until) instead of counting down per lane.  Between vector steps
+ * a group lives in registers (the runner's locals); the rare scalar work on
+ * it (a sweep ended, the slice ended) goes through sterf_group, the
+ * registers' image in memory, with code shared by both instruction sets.
  */
-typedef struct {
-    __m512d p, c, s, gamma, sigma;
-    __m512i ea, da, rem, step, dread, dwrite, ewrite;
-    __mmask8 act, skip_e;
-} sterf_vec;
 
-/* Vector lane k <- lane st's sweep state (active), or inactive (st == NULL). */
-STERF_AVX512 static void sterf_vec_put(sterf_vec *v, int k, const sterf_lane *st)
+/* The vector fields of a group, F(X, V, T, name, kind) for each (X, V, T:
+ * passed through), kind d: doubles, i: 64-bit integers (the addresses of
+ * e[i] and d[i + q]; bytes per step: -8 QL, 8 QR, so that the written
+ * e[i + 1 - 2q] and d[i + 1 - q] lie one step behind what is read). */
+#define STERF_GROUP_FIELDS(F, X, V, T)                                                        \
+    F(X, V, T, p, d) F(X, V, T, c, d) F(X, V, T, s, d) F(X, V, T, gamma, d)                     \
+    F(X, V, T, sigma, d) F(X, V, T, ea, i) F(X, V, T, dr, i) F(X, V, T, step, i)
+typedef double sterf_elt_d;
+typedef long long sterf_elt_i;
+#define STERF_GROUP_ARRAY(X, V, T, name, kind) sterf_elt_##kind name[8];
+typedef struct {
+    STERF_GROUP_FIELDS(STERF_GROUP_ARRAY, ~, ~, ~)
+    ptrdiff_t end[8];       /* the value of `steps` at the end of lane k's sweep */
+    ptrdiff_t steps, until; /* vector steps done; the first end of a busy lane */
+    unsigned act;           /* bit k: vector lane k is busy */
+} sterf_group;
+
+/* Vector lane k <- lane `lane`'s sweep state, or an idle lane. */
+static void sterf_group_put(sterf_group *g, int k, fgr_sterf_batch *b, int lane)
 {
-    /* an idle lane reads here (its writes go to the run's sink) */
-    static const double dummy_slot[1] = {0.0};
-    const __mmask8 m = (__mmask8)(1u << k);
-    if (st == NULL) {
-        const __m512i z = _mm512_setzero_si512();
-        v->act &= (__mmask8)~m;
-        v->ea = _mm512_mask_set1_epi64(v->ea, m, (long long)(intptr_t)dummy_slot);
-        v->da = _mm512_mask_set1_epi64(v->da, m, (long long)(intptr_t)dummy_slot);
-        v->dread = _mm512_mask_mov_epi64(v->dread, m, z);
-        v->dwrite = _mm512_mask_mov_epi64(v->dwrite, m, z);
-        v->ewrite = _mm512_mask_mov_epi64(v->ewrite, m, z);
-        v->step = _mm512_mask_mov_epi64(v->step, m, z);
+    const unsigned bit = 1u << k;
+    sterf_lane *st = &b->lane[lane];
+    if (!b->busy[lane]) {
+        g->act &= ~bit;
+        b->idle_e = 0.0;
+        b->idle_d = 1.0;
+        g->p[k] = g->c[k] = g->gamma[k] = 1.0;
+        g->s[k] = g->sigma[k] = 0.0;
+        g->ea[k] = (long long)(intptr_t)&b->idle_e;
+        g->dr[k] = (long long)(intptr_t)&b->idle_d;
+        g->step[k] = 0;
         return;
     }
-    const long long q = st->ql ? 0 : 1;
-    v->act |= m;
-    v->p = _mm512_mask_mov_pd(v->p, m, _mm512_set1_pd(st->p));
-    v->c = _mm512_mask_mov_pd(v->c, m, _mm512_set1_pd(st->c));
-    v->s = _mm512_mask_mov_pd(v->s, m, _mm512_set1_pd(st->s));
-    v->gamma = _mm512_mask_mov_pd(v->gamma, m, _mm512_set1_pd(st->gamma));
-    v->sigma = _mm512_mask_mov_pd(v->sigma, m, _mm512_set1_pd(st->sigma));
-    v->ea = _mm512_mask_set1_epi64(v->ea, m, (long long)(intptr_t)(st->e + st->i));
-    v->da = _mm512_mask_set1_epi64(v->da, m, (long long)(intptr_t)(st->d + st->i));
-    v->rem = _mm512_mask_set1_epi64(v->rem, m, st->ql ? st->i - st->l + 1 : st->l - st->i);
-    v->step = _mm512_mask_set1_epi64(v->step, m, st->ql ? -8 : 8); /* bytes per step */
-    /* byte offsets from &d[i] of d[i + q] and d[i + 1 - q], from &e[i] of e[i + 1 - 2q] */
-    v->dread = _mm512_mask_set1_epi64(v->dread, m, 8 * q);
-    v->dwrite = _mm512_mask_set1_epi64(v->dwrite, m, 8 - 8 * q);
-    v->ewrite = _mm512_mask_set1_epi64(v->ewrite, m, 8 - 16 * q);
     if (st->ql ? (st->i == st->m - 1) : (st->i == st->m))
-        v->skip_e |= m;
-    else
-        v->skip_e &= (__mmask8)~m;
+        sterf_step(st); /* a sweep's first step; every sweep has at least two */
+    const long long q = st->ql ? 0 : 1;
+    g->act |= bit;
+    g->p[k] = st->p;
+    g->c[k] = st->c;
+    g->s[k] = st->s;
+    g->gamma[k] = st->gamma;
+    g->sigma[k] = st->sigma;
+    g->ea[k] = (long long)(intptr_t)(st->e + st->i);
+    g->dr[k] = (long long)(intptr_t)(st->d + st->i + q);
+    g->step[k] = st->ql ? -8 : 8;
+    g->end[k] = g->steps + (st->ql ? st->i - st->l + 1 : st->l - st->i);
 }
 
-STERF_AVX512 static void sterf_vec_load(sterf_vec *v, const fgr_sterf_batch *b, int k0)
+/* until <- the first sweep end */
+static void sterf_group_until(sterf_group *g)
 {
-    const __m512d z = _mm512_setzero_pd();
-    const __m512i zi = _mm512_setzero_si512();
-    v->p = v->c = v->s = v->gamma = v->sigma = z;
-    v->ea = v->da = v->rem = v->step = v->dread = v->dwrite = v->ewrite = zi;
-    v->act = v->skip_e = 0;
+    ptrdiff_t u = PTRDIFF_MAX;
     for (int k = 0; k < 8; ++k)
-        sterf_vec_put(v, k, b->busy[k0 + k] ? &b->lane[k0 + k] : NULL);
+        if ((g->act >> k & 1) && g->end[k] < u)
+            u = g->end[k];
+    g->until = u;
 }
 
-/* The sweeps of the lanes in fin have ended: each lane goes on (scalar
- * control) with its next sweep or matrix, or becomes idle. */
-STERF_AVX512 static void sterf_vec_next(sterf_vec *v, fgr_sterf_batch *b, int k0, __mmask8 fin)
+/* The group of lanes k0 .. k0 + width - 1. */
+static void sterf_group_load(sterf_group *g, fgr_sterf_batch *b, int k0, int width)
 {
-    for (int k = 0; k < 8; ++k)
-        if (fin >> k & 1)
-            sterf_vec_put(v, k, sterf_continue(b, k0 + k) ? &b->lane[k0 + k] : NULL);
+    memset(g, 0, sizeof *g);
+    for (int k = 0; k < width; ++k)
+        sterf_group_put(g, k, b, k0 + k);
+    sterf_group_until(g);
+}
+
+/* Some sweeps have had their last vector step: finish them as sterf_step
+ * does (e[i] = s p, d[i + q] = sigma + gamma at the sweep's last i), then
+ * each such lane goes on (scalar control) with its next sweep or matrix, or
+ * becomes idle. */
+static void sterf_group_next(sterf_group *g, fgr_sterf_batch *b, int k0)
+{
+    for (int k = 0; k < 8; ++k) {
+        if (!(g->act >> k & 1) || g->end[k] != g->steps)
+            continue;
+        sterf_lane *st = &b->lane[k0 + k];
+        st->e[st->ql ? st->l : st->l - 1] = g->s[k] * g->p[k];
+        st->d[st->l] = g->sigma[k] + g->gamma[k];
+        sterf_continue(b, k0 + k);
+        sterf_group_put(g, k, b, k0 + k);
+    }
+    sterf_group_until(g);
 }
 
 /* Store the group's sweep state back into its lanes. */
-STERF_AVX512 static void sterf_vec_store(const sterf_vec *v, fgr_sterf_batch *b, int k0)
+static void sterf_group_store(const sterf_group *g, fgr_sterf_batch *b, int k0)
 {
-    double P[8], C[8], S[8], G[8];
-    long long REM[8];
-    _mm512_storeu_pd(P, v->p);
-    _mm512_storeu_pd(C, v->c);
-    _mm512_storeu_pd(S, v->s);
-    _mm512_storeu_pd(G, v->gamma);
-    _mm512_storeu_si512(REM, v->rem);
     for (int k = 0; k < 8; ++k) {
-        if (!(v->act >> k & 1))
+        if (!(g->act >> k & 1))
             continue;
         sterf_lane *st = &b->lane[k0 + k];
-        st->p = P[k];
-        st->c = C[k];
-        st->s = S[k];
-        st->gamma = G[k];
-        st->i = st->ql ? st->l - 1 + REM[k] : st->l - REM[k];
+        const ptrdiff_t rem = g->end[k] - g->steps;
+        st->p = g->p[k];
+        st->c = g->c[k];
+        st->s = g->s[k];
+        st->gamma = g->gamma[k];
+        st->i = st->ql ? st->l - 1 + rem : st->l - rem;
     }
 }
 
-/* The lanes' values at per-lane addresses, and stores to them (lanes outside
- * m write to the sink instead).  Scalar loads and stores through the
- * addresses cost a third of a hardware gather/scatter on current CPUs. */
+/* The operations of one instruction set, SV(X, op): X = Z (AVX-512, 8 lanes)
+ * or Y (AVX2, 4 lanes). */
+#define SV(X, op) STERF_##X##_##op
+#define STERF_Z_d __m512d
+#define STERF_Z_i __m512i
+#define STERF_Z_ldd(a) _mm512_loadu_pd(a)
+#define STERF_Z_ldi(a) _mm512_loadu_si512(a)
+#define STERF_Z_std(a, x) _mm512_storeu_pd(a, x)
+#define STERF_Z_sti(a, x) _mm512_storeu_si512(a, x)
+#define STERF_Z_add _mm512_add_pd
+#define STERF_Z_sub _mm512_sub_pd
+#define STERF_Z_mul _mm512_mul_pd
+#define STERF_Z_div _mm512_div_pd
+#define STERF_Z_iadd _mm512_add_epi64
+#define STERF_Z_isub _mm512_sub_epi64
+#define STERF_Z_get sterf_load8
+#define STERF_Z_put sterf_store8
+/* c != 0 ? g2 / c : alt */
+#define STERF_Z_divnz(g2, c, alt)                                                             \
+    _mm512_mask_div_pd(alt, _mm512_cmp_pd_mask(c, _mm512_setzero_pd(), _CMP_NEQ_UQ), g2, c)
+#define STERF_Y_d __m256d
+#define STERF_Y_i __m256i
+#define STERF_Y_ldd(a) _mm256_loadu_pd(a)
+#define STERF_Y_ldi(a) _mm256_loadu_si256((const __m256i *)(a))
+#define STERF_Y_std(a, x) _mm256_storeu_pd(a, x)
+#define STERF_Y_sti(a, x) _mm256_storeu_si256((__m256i *)(a), x)
+#define STERF_Y_add _mm256_add_pd
+#define STERF_Y_sub _mm256_sub_pd
+#define STERF_Y_mul _mm256_mul_pd
+#define STERF_Y_div _mm256_div_pd
+#define STERF_Y_iadd _mm256_add_epi64
+#define STERF_Y_isub _mm256_sub_epi64
+#define STERF_Y_get sterf_load4
+#define STERF_Y_put sterf_store4
+#define STERF_Y_divnz(g2, c, alt)                                                             \
+    _mm256_blendv_pd(alt, _mm256_div_pd(g2, c), _mm256_cmp_pd(c, _mm256_setzero_pd(), _CMP_NEQ_UQ))
+
+/* The lanes' values at per-lane addresses, and stores to them. */
 STERF_AVX512 static inline __m512d sterf_load8(__m512i addr)
 {
     long long a[8];
@@ -559,116 +658,161 @@ STERF_AVX512 static inline __m512d sterf_load8(__m512i addr)
 #define STERF_AT(k) (*(const double *)(intptr_t)a[k])
     return _mm512_set_pd(STERF_AT(7), STERF_AT(6), STERF_AT(5), STERF_AT(4), STERF_AT(3), STERF_AT(2),
                          STERF_AT(1), STERF_AT(0));
+}
+
+STERF_AVX2 static inline __m256d sterf_load4(__m256i addr)
+{
+    long long a[4];
+    _mm256_storeu_si256((__m256i *)a, addr);
+    return _mm256_set_pd(STERF_AT(3), STERF_AT(2), STERF_AT(1), STERF_AT(0));
 #undef STERF_AT
 }
 
-STERF_AVX512 static inline void sterf_store8(__m512i addr, __mmask8 m, __m512d v, __m512i sink)
+STERF_AVX512 static inline void sterf_store8(__m512i addr, __m512d v)
 {
     long long a[8];
     double x[8];
-    _mm512_storeu_si512(a, _mm512_mask_blend_epi64(m, sink, addr));
+    _mm512_storeu_si512(a, addr);
     _mm512_storeu_pd(x, v);
     for (int k = 0; k < 8; ++k)
         *(double *)(intptr_t)a[k] = x[k];
 }
 
-/* The group's state as local variables (V##p, ...), which the compiler keeps
- * in registers; the scalar control of lanes whose sweep ended goes through a
- * sterf_vec copy (rare: once per ~n/2 steps of a lane). */
-#define STERF_VEC_LOCALS(V)                                                                 \
-    __m512d V##p, V##c, V##s, V##gamma, V##sigma;                                           \
-    __m512i V##ea, V##da, V##rem, V##step, V##dread, V##dwrite, V##ewrite;                  \
-    __mmask8 V##act, V##skip_e
-#define STERF_VEC_UNPACK(V, T)                                                              \
-    (V##p = (T).p, V##c = (T).c, V##s = (T).s, V##gamma = (T).gamma, V##sigma = (T).sigma,  \
-     V##ea = (T).ea, V##da = (T).da, V##rem = (T).rem, V##step = (T).step,                  \
-     V##dread = (T).dread, V##dwrite = (T).dwrite, V##ewrite = (T).ewrite, V##act = (T).act, \
-     V##skip_e = (T).skip_e)
-#define STERF_VEC_PACK(T, V)                                                                \
-    ((T).p = V##p, (T).c = V##c, (T).s = V##s, (T).gamma = V##gamma, (T).sigma = V##sigma,  \
-     (T).ea = V##ea, (T).da = V##da, (T).rem = V##rem, (T).step = V##step,                  \
-     (T).dread = V##dread, (T).dwrite = V##dwrite, (T).ewrite = V##ewrite, (T).act = V##act, \
-     (T).skip_e = V##skip_e)
-/* sterf_vec_step on the locals V##..., then the control of ended sweeps */
-#define STERF_VEC_STEP(V, K0)                                                               \
-    do {                                                                                    \
-        if (!V##act)                                                                        \
-            break;                                                                          \
-        const __m512d bb_ = sterf_load8(V##ea);                                             \
-        const __m512d alpha_ = sterf_load8(_mm512_add_epi64(V##da, V##dread));              \
-        const __m512d r_ = _mm512_add_pd(V##p, bb_);                                        \
-        sterf_store8(_mm512_add_epi64(V##ea, V##ewrite), V##act & ~V##skip_e,               \
-                     _mm512_mul_pd(V##s, r_), sink);                                        \
-        const __m512d cn_ = _mm512_div_pd(V##p, r_), sn_ = _mm512_div_pd(bb_, r_);          \
-        const __m512d gn_ = _mm512_sub_pd(_mm512_mul_pd(cn_, _mm512_sub_pd(alpha_, V##sigma)), \
-                                          _mm512_mul_pd(sn_, V##gamma));                    \
-        sterf_store8(_mm512_add_epi64(V##da, V##dwrite), V##act,                             \
-                     _mm512_add_pd(V##gamma, _mm512_sub_pd(alpha_, gn_)), sink);            \
-        /* p = c != 0 ? gamma^2 / c : oldc bb */                                            \
-        const __mmask8 cnz_ = _mm512_cmp_pd_mask(cn_, zero, _CMP_NEQ_UQ);                   \
-        const __m512d pn_ = _mm512_mask_div_pd(_mm512_mul_pd(V##c, bb_), cnz_,              \
-                                               _mm512_mul_pd(gn_, gn_), cn_);               \
-        V##p = _mm512_mask_mov_pd(V##p, V##act, pn_);                                       \
-        V##c = _mm512_mask_mov_pd(V##c, V##act, cn_);                                       \
-        V##s = _mm512_mask_mov_pd(V##s, V##act, sn_);                                       \
-        V##gamma = _mm512_mask_mov_pd(V##gamma, V##act, gn_);                               \
-        V##skip_e &= (__mmask8)~V##act;                                                     \
-        V##rem = _mm512_mask_sub_epi64(V##rem, V##act, V##rem, ione);                       \
-        const __mmask8 fin_ = V##act & _mm512_cmpeq_epi64_mask(V##rem, izero);              \
-        if (__builtin_expect(fin_ != 0, 0)) {                                               \
-            /* the sweep's last step: e[i] = s p, d[i + q] = sigma + gamma */               \
-            _mm512_mask_i64scatter_pd((void *)0, fin_, V##ea, _mm512_mul_pd(V##s, V##p), 1); \
-            _mm512_mask_i64scatter_pd((void *)0, fin_, _mm512_add_epi64(V##da, V##dread),   \
-                                      _mm512_add_pd(V##sigma, V##gamma), 1);                \
-            V##ea = _mm512_mask_add_epi64(V##ea, V##act, V##ea, V##step);                   \
-            V##da = _mm512_mask_add_epi64(V##da, V##act, V##da, V##step);                   \
-            STERF_VEC_PACK(t, V);                                                           \
-            sterf_vec_next(&t, b, K0, fin_);                                                \
-            STERF_VEC_UNPACK(V, t);                                                         \
-        } else {                                                                            \
-            V##ea = _mm512_mask_add_epi64(V##ea, V##act, V##ea, V##step);                   \
-            V##da = _mm512_mask_add_epi64(V##da, V##act, V##da, V##step);                   \
-        }                                                                                   \
+STERF_AVX2 static inline void sterf_store4(__m256i addr, __m256d v)
+{
+    long long a[4];
+    double x[4];
+    _mm256_storeu_si256((__m256i *)a, addr);
+    _mm256_storeu_pd(x, v);
+    for (int k = 0; k < 4; ++k)
+        *(double *)(intptr_t)a[k] = x[k];
+}
+
+/* A group's registers: the locals V##p, ... (the compiler keeps them in
+ * registers) and its image V##g, where the vector fields go for the rare
+ * scalar work (PACK ... UNPACK: sweep ends, the slice's end). */
+#define STERF_LOCAL1(X, V, T, name, kind) SV(X, kind) V##name;
+#define STERF_UNPACK1(X, V, T, name, kind) V##name = SV(X, ld##kind)((T).name);
+#define STERF_PACK1(X, V, T, name, kind) SV(X, st##kind)((T).name, V##name);
+#define STERF_LOCALS(X, V)                                                                    \
+    STERF_GROUP_FIELDS(STERF_LOCAL1, X, V, ~)                                                 \
+    ptrdiff_t V##steps;                                                                       \
+    sterf_group V##g
+#define STERF_UNPACK(X, V)                                                                    \
+    do {                                                                                      \
+        STERF_GROUP_FIELDS(STERF_UNPACK1, X, V, V##g)                                         \
+        V##steps = V##g.steps;                                                                \
+    } while (0)
+#define STERF_PACK(X, V)                                                                      \
+    do {                                                                                      \
+        STERF_GROUP_FIELDS(STERF_PACK1, X, V, V##g)                                           \
+        V##g.steps = V##steps;                                                                \
     } while (0)
 
-STERF_AVX512 static int sterf_run_avx512(fgr_sterf_batch *b, ptrdiff_t budget)
-{
-    const __m512d zero = _mm512_setzero_pd();
-    const __m512i ione = _mm512_set1_epi64(1), izero = _mm512_setzero_si512();
-    double sink_slot[1];
-    const __m512i sink = _mm512_set1_epi64((long long)(intptr_t)sink_slot);
-    sterf_vec t;
-    b->vec = 1;
-    STERF_VEC_LOCALS(a_);
-    STERF_VEC_LOCALS(b_);
-    sterf_fill(b, FGR_STERF_LANES);
-    sterf_vec_load(&t, b, 0);
-    STERF_VEC_UNPACK(a_, t);
-    sterf_vec_load(&t, b, 8);
-    STERF_VEC_UNPACK(b_, t);
-    while (b->nbusy > 0) {
-        if (budget <= 0) {
-            STERF_VEC_PACK(t, a_);
-            sterf_vec_store(&t, b, 0);
-            STERF_VEC_PACK(t, b_);
-            sterf_vec_store(&t, b, 8);
-            return 0;
-        }
-        STERF_VEC_STEP(a_, 0);
-        STERF_VEC_STEP(b_, 8);
-        budget -= FGR_STERF_LANES;
+/* A sweep has ended in group V.  AVX-512: note it (`ended`) for the runner,
+ * which packs every group before the scalar control: its 32 registers hold
+ * both groups' state, and a call inside the loop, with the other group's
+ * registers live across it (a call clobbers them all), makes GCC keep the
+ * state on the stack (5% slower).  AVX2: its 16 registers cannot hold four
+ * groups' state anyway, and packing all four at each sweep end costs more
+ * (4% at N = 250) than handling the group at once. */
+#define STERF_Z_ended(V, K0) (ended |= ++V##steps == V##g.until)
+#define STERF_Y_ended(V, K0)                                                                  \
+    do {                                                                                      \
+        if (__builtin_expect(++V##steps == V##g.until, 0)) {                                  \
+            STERF_PACK(Y, V);                                                                 \
+            sterf_group_next(&V##g, b, K0);                                                   \
+            STERF_UNPACK(Y, V);                                                               \
+        }                                                                                     \
+    } while (0)
+
+/* One vector step of the group in the locals V##... (sterf_step's operations),
+ * then SV(X, ended). */
+#define STERF_STEP(X, V, K0)                                                                  \
+    do {                                                                                      \
+        if (!V##g.act)                                                                        \
+            break;                                                                            \
+        const SV(X, d) bb_ = SV(X, get)(V##ea);                                               \
+        const SV(X, d) alpha_ = SV(X, get)(V##dr);                                            \
+        const SV(X, d) r_ = SV(X, add)(V##p, bb_);                                            \
+        /* e[i + 1 - 2q] = s r */                                                             \
+        SV(X, put)(SV(X, isub)(V##ea, V##step), SV(X, mul)(V##s, r_));                        \
+        const SV(X, d) c_ = SV(X, div)(V##p, r_), s_ = SV(X, div)(bb_, r_);                   \
+        const SV(X, d) gamma_ = SV(X, sub)(SV(X, mul)(c_, SV(X, sub)(alpha_, V##sigma)),      \
+                                           SV(X, mul)(s_, V##gamma));                         \
+        /* d[i + 1 - q] = oldgamma + (alpha - gamma) */                                       \
+        SV(X, put)(SV(X, isub)(V##dr, V##step),                                               \
+                   SV(X, add)(V##gamma, SV(X, sub)(alpha_, gamma_)));                         \
+        /* p = c != 0 ? gamma^2 / c : oldc bb */                                              \
+        V##p = SV(X, divnz)(SV(X, mul)(gamma_, gamma_), c_, SV(X, mul)(V##c, bb_));           \
+        V##c = c_;                                                                            \
+        V##s = s_;                                                                            \
+        V##gamma = gamma_;                                                                    \
+        V##ea = SV(X, iadd)(V##ea, V##step);                                                  \
+        V##dr = SV(X, iadd)(V##dr, V##step);                                                  \
+        SV(X, ended)(V, K0);                                                                  \
+    } while (0)
+
+/* A runner over GROUPS(G, X): G(X, V, K0, WIDTH) for each group (locals V##...). */
+#define STERF_RUNNER(X, GROUPS, SCAN)                                                         \
+    {                                                                                         \
+        GROUPS(STERF_RUN_DECL, X)                                                             \
+        int ended = 0;                                                                        \
+        b->scan = SCAN;                                                                       \
+        sterf_fill(b, FGR_STERF_LANES);                                                       \
+        GROUPS(STERF_RUN_LOAD, X)                                                             \
+        while (b->nbusy > 0) {                                                                \
+            if (budget <= 0) {                                                                \
+                GROUPS(STERF_RUN_STORE, X)                                                    \
+                return 0;                                                                     \
+            }                                                                                 \
+            GROUPS(STERF_RUN_STEP, X)                                                         \
+            budget -= FGR_STERF_LANES;                                                        \
+            if (__builtin_expect(ended, 0)) {                                                 \
+                /* (AVX-512) every group to memory, then the calls */                         \
+                GROUPS(STERF_RUN_PACK, X)                                                     \
+                GROUPS(STERF_RUN_NEXT, X)                                                     \
+                GROUPS(STERF_RUN_UNPACK, X)                                                   \
+                ended = 0;                                                                    \
+            }                                                                                 \
+        }                                                                                     \
+        return 1;                                                                             \
     }
-    return 1;
-}
+#define STERF_RUN_DECL(X, V, K0, WIDTH) STERF_LOCALS(X, V);
+#define STERF_RUN_LOAD(X, V, K0, WIDTH)                                                       \
+    sterf_group_load(&V##g, b, K0, WIDTH);                                                    \
+    STERF_UNPACK(X, V);
+#define STERF_RUN_STORE(X, V, K0, WIDTH)                                                      \
+    STERF_PACK(X, V);                                                                         \
+    sterf_group_store(&V##g, b, K0);
+#define STERF_RUN_STEP(X, V, K0, WIDTH) STERF_STEP(X, V, K0);
+#define STERF_RUN_PACK(X, V, K0, WIDTH) STERF_PACK(X, V);
+#define STERF_RUN_UNPACK(X, V, K0, WIDTH) STERF_UNPACK(X, V);
+#define STERF_RUN_NEXT(X, V, K0, WIDTH)                                                       \
+    if (V##g.steps == V##g.until)                                                             \
+        sterf_group_next(&V##g, b, K0);
+
+/* Two groups of eight lanes. */
+#define STERF_Z_GROUPS(G, X) G(X, a_, 0, 8) G(X, b_, 8, 8)
+STERF_AVX512 static int sterf_run_avx512(fgr_sterf_batch *b, ptrdiff_t budget)
+STERF_RUNNER(Z, STERF_Z_GROUPS, STERF_SCAN_AVX512)
+
+/* Four groups of four lanes: as many divisions in flight as the AVX-512
+ * runner's two groups of eight. */
+#define STERF_Y_GROUPS(G, X) G(X, a_, 0, 4) G(X, b_, 4, 4) G(X, c_, 8, 4) G(X, d_, 12, 4)
+STERF_AVX2 static int sterf_run_avx2(fgr_sterf_batch *b, ptrdiff_t budget)
+STERF_RUNNER(Y, STERF_Y_GROUPS, STERF_SCAN_AVX2)
 
 #endif
 
 int fgr_sterf_run(fgr_sterf_batch *b, ptrdiff_t budget, int path)
 {
     path = fgr_path_resolve(path);
-#ifdef STERF_HAVE_AVX512
+#ifdef STERF_HAVE_VEC
     if (path == FGR_PATH_AVX512)
         return sterf_run_avx512(b, budget);
+    if (path == FGR_PATH_AVX2)
+        return sterf_run_avx2(b, budget);
 #endif
     return sterf_run_scalar(b, budget);
 }

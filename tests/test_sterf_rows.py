@@ -171,3 +171,66 @@ def test_one_row_and_tiny_sizes_use_the_lanes():
         d, e = _dumitriu_edelman(rng, 1, L, 2)
         a, b = _both(d, e)
         assert a.tobytes() == b.tobytes()
+
+
+def _lapack_rows(d, e):
+    ref, er = d.copy(), e.copy()
+    _sampler.tridiag_eigvals_rows(ref, er, lapack=True)
+    return ref
+
+
+def _path_or_skip(path):
+    if path != "cycle" and path not in _sampler.paths():
+        pytest.skip(f"this CPU or build cannot run the {path} path")
+    return path
+
+
+@pytest.mark.parametrize("path", ["avx2", "avx512", "cycle"])
+def test_any_number_of_rows(path):
+    """1..40 rows: vector groups (four or eight lanes) partly filled, lanes idle from the start."""
+    _path_or_skip(path)
+    rng = np.random.default_rng(21)
+    for rows in range(1, 41):
+        d, e = _dumitriu_edelman(rng, rows, 23, 2)
+        a, ea = d.copy(), e.copy()
+        _sampler.tridiag_eigvals_rows(a, ea, path=path, slice_steps=37)
+        assert a.tobytes() == _lapack_rows(d, e).tobytes(), rows
+
+
+@pytest.mark.parametrize("path", ["avx2", "avx512", "cycle"])
+@pytest.mark.parametrize("slice_steps", [7, 1 << 30])
+def test_rows_finishing_at_different_times(path, slice_steps):
+    """Matrices of very different effective sizes (a block of 2..L rows, the rest
+    diagonal, at the top or at the bottom): lanes finish far apart, sit idle
+    beside busy ones and take new rows mid-batch (and across slices)."""
+    _path_or_skip(path)
+    rng = np.random.default_rng(22)
+    L, rows = 150, 37
+    d, e = _dumitriu_edelman(rng, rows, L, 1)
+    for r, k in enumerate(rng.integers(1, L, size=rows)):
+        if r % 2:
+            e[r, k : L - 1] = 0.0
+        else:
+            e[r, : L - 1 - k] = 0.0
+    d[::3] *= np.linspace(1.0, 50.0, L)  # some sweep QR, some QL
+    a, ea = d.copy(), e.copy()
+    _sampler.tridiag_eigvals_rows(a, ea, path=path, slice_steps=slice_steps)
+    assert a.tobytes() == _lapack_rows(d, e).tobytes()
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nonfinite_rows_handed_back_on_every_path(bad):
+    """Rows with a NaN or an infinity go to dsterf (which may fail) mid-batch on every path."""
+    d, e = _dumitriu_edelman(np.random.default_rng(5), 21, 20, 2)
+    d[4, 3] = bad
+    e[9, 7] = bad
+    d[20, 0] = bad
+    outcomes = {}
+    for path in ["lapack", "cycle"] + _sampler.paths():
+        a, ea = d.copy(), e.copy()
+        try:
+            _sampler.tridiag_eigvals_rows(a, ea, **({"lapack": True} if path == "lapack" else {"path": path}))
+            outcomes[path] = ("ok", a.tobytes())
+        except RuntimeError as exc:
+            outcomes[path] = ("error", str(exc))
+    assert all(v == outcomes["lapack"] for v in outcomes.values()), outcomes.keys()
