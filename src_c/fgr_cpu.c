@@ -10,7 +10,7 @@ int fgr_path_supported(int path)
         return 1;
 #ifdef FGR_HAVE_X86_PATHS
     case FGR_PATH_AVX2:
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        return __builtin_cpu_supports("avx2");
     case FGR_PATH_AVX512:
         return __builtin_cpu_supports("avx512f");
 #endif

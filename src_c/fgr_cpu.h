@@ -1,7 +1,7 @@
 /*
  * Code paths of the sampler kernels (fgr_sterf.c, fgr_secular.c).
  *
- * The vectorised loops exist for AVX-512 and for AVX2 (+ FMA) on x86-64
+ * The vectorised loops exist for AVX-512 and for AVX2 on x86-64
  * Linux builds with GCC or Clang; elsewhere, or with
  * -DFGR_NO_MULTIVERSIONING, only the scalar reference is compiled.  Every
  * path performs the same IEEE operations in the same order per matrix or
@@ -26,7 +26,7 @@ extern "C" {
 enum {
     FGR_PATH_AUTO = 0,    /* the fastest path this CPU can run */
     FGR_PATH_SCALAR = 1,  /* the scalar reference (interleaved scalar lanes for dsterf) */
-    FGR_PATH_AVX2 = 2,    /* 256-bit vector lanes; needs AVX2 and FMA */
+    FGR_PATH_AVX2 = 2,    /* 256-bit vector lanes; needs AVX2 (no FMA is used) */
     FGR_PATH_AVX512 = 3,  /* 512-bit vector lanes; needs AVX-512F */
     FGR_PATH_GENERIC = 4  /* portable vector code only (GCC vector extensions: the
                              secular far field's gap moments); what CPUs without a

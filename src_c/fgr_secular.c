@@ -302,8 +302,7 @@ void fgr_sec_set_avx512_reciprocal(int mode)
 #define SEC_HAVE_X86 1
 #define SEC_LANES 8
 #define SEC_AVX512 __attribute__((target("avx512f")))
-/* AVX2 alone: the AVX2 lanes divide (sec_recip8_avx2), so they use no FMA
- * (FGR_PATH_AVX2 still requires it, for the dsterf lanes). */
+/* AVX2 alone: the AVX2 lanes divide (sec_recip8_avx2), so they use no FMA. */
 #define SEC_AVX2 __attribute__((target("avx2")))
 #define SEC_AVX2_INLINE SEC_AVX2 static inline __attribute__((always_inline))
 

@@ -534,6 +534,12 @@ static void sterf_group_put(sterf_group *g, int k, fgr_sterf_batch *b, int lane)
 {
     const unsigned bit = 1u << k;
     sterf_lane *st = &b->lane[lane];
+    /* A sweep's first step (which must not write e) runs here.  dsterf never
+     * starts a sweep shorter than two steps (m - l >= 2), but one that ended
+     * here would leave the vector a lane with no step to take and a sweep end
+     * already passed, which it would never see: finish it in scalar code. */
+    while (b->busy[lane] && (st->ql ? (st->i == st->m - 1) : (st->i == st->m)) && sterf_step(st))
+        sterf_continue(b, lane);
     if (!b->busy[lane]) {
         g->act &= ~bit;
         b->idle_e = 0.0;
@@ -545,8 +551,6 @@ static void sterf_group_put(sterf_group *g, int k, fgr_sterf_batch *b, int lane)
         g->step[k] = 0;
         return;
     }
-    if (st->ql ? (st->i == st->m - 1) : (st->i == st->m))
-        sterf_step(st); /* a sweep's first step; every sweep has at least two */
     const long long q = st->ql ? 0 : 1;
     g->act |= bit;
     g->p[k] = st->p;
