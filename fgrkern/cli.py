@@ -720,6 +720,21 @@ def _require_matplotlib(what: str) -> None:
         ) from None
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: the version, and which vector code path the compiled sampler takes on this
+    CPU (every path gives the same numbers; the path sets the speed).  The compiled module is
+    imported only when asked."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        from . import _sampler
+
+        print(f"fgrkern {__version__}\n"
+              f"sampler code path: {_sampler.resolve_path()} (this CPU and build can run: "
+              f"{', '.join(_sampler.paths())})")
+        parser.exit()
+
+
 def build_parser() -> _Parser:
     """The ``fgrkern`` parser; ``parser.commands`` maps each command to its subparser."""
     parser = _Parser(
@@ -734,7 +749,8 @@ def build_parser() -> _Parser:
         ),
         formatter_class=_FORMATTER,
     )
-    parser.add_argument("--version", action="version", version=f"fgrkern {__version__}")
+    parser.add_argument("--version", action=_VersionAction, nargs=0,
+                        help="show the version and the compiled sampler's code path, and exit")
     sub = _Commands(parser)
     for name, add, run in (("reproduce", _add_reproduce, _run_reproduce), ("simulate", _add_simulate, _run_simulate),
                            ("theory", _add_theory, _run_theory)):

@@ -64,7 +64,12 @@ def assert_one_line_error(p: subprocess.CompletedProcess, status: int) -> None:
 def test_version():
     p = run("--version")
     assert p.returncode == 0
-    assert p.stdout.strip() == f"fgrkern {fgrkern.__version__}"
+    from fgrkern import _sampler
+
+    first, second = p.stdout.strip().splitlines()
+    assert first == f"fgrkern {fgrkern.__version__}"
+    assert second.startswith(f"sampler code path: {_sampler.resolve_path()} (")
+    assert second.endswith(", ".join(_sampler.paths()) + ")")
 
 
 @pytest.mark.parametrize("cmd", [[], ["reproduce"], ["simulate"], ["theory"]])
