@@ -727,11 +727,14 @@ class _VersionAction(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: Any, option_string: str | None = None) -> None:
-        from . import _sampler
-
-        print(f"fgrkern {__version__}\n"
-              f"sampler code path: {_sampler.resolve_path()} (this CPU and build can run: "
-              f"{', '.join(_sampler.paths())})")
+        print(f"fgrkern {__version__}", flush=True)
+        try:
+            from . import _sampler
+        except ImportError as exc:  # the version stays printable from a broken build
+            print(f"sampler code path: unavailable (the compiled module does not load: {exc})")
+        else:
+            print(f"sampler code path: {_sampler.resolve_path()} (this CPU and build can run: "
+                  f"{', '.join(_sampler.paths())})")
         parser.exit()
 
 

@@ -315,6 +315,10 @@ void fgr_sec_set_avx512_reciprocal(int mode)
  * estimate stays for Intel's AVX-512 cores, whose divider takes ~2 cycles
  * per double whatever the vector width (not measured here).
  *
+ * The estimate is verified against round-to-nearest, the mode Python and
+ * numpy always run in; under another rounding mode it would differ from the
+ * division.
+ *
  * The estimate: 1/x without the divider.  y = rcp14(x)
  * refined by (1 + e + e^2 + e^3), e = 1 - x y0, is within ~2^-56 of 1/x
  * before its final rounding, so it is RN(1/x) except within ~2^-56 of a

@@ -18,7 +18,9 @@
  * Each root is found as an offset tau from its nearest pole d[o] (e = d[o] + tau)
  * with every difference formed as (d[mu] - d[o]) - tau, so that tau and w come out
  * with *relative* accuracy even when they are ~1e-18 (weak coupling).  Plain C,
- * no global state: thread-safe, callable without the GIL.
+ * no mutable global state besides two test-only switches (fgr_path_set_auto,
+ * fgr_sec_set_avx512_reciprocal, which must not be called while a solver runs):
+ * thread-safe, callable without the GIL.
  *
  * Must not be compiled with -ffast-math or any reassociation: it would rewrite
  * (d[mu] - d[o]) - tau as d[mu] - (d[o] + tau) and destroy the offsets.
@@ -70,10 +72,15 @@ int fgr_arrowhead_solve(ptrdiff_t L, const double *d, const double *z2, double a
 /* The same with a choice of path (fgr_cpu.h): FGR_PATH_SCALAR solves the
  * roots one at a time (the reference); the vector paths solve several roots
  * per pass over the poles; FGR_PATH_AUTO takes the fastest the CPU can run.
- * All give the same bits. */
+ * All give the same bits (after an error, e and w are unspecified: the vector
+ * lanes write weights of roots beyond the failing one). */
 int fgr_arrowhead_solve_path(ptrdiff_t L, const double *d, const double *z2, double alpha,
                              double *e, double *w, double *tau, ptrdiff_t *origin,
                              double *work, ptrdiff_t *iwork, int path);
+
+/* For tests: the AVX-512 lanes' reciprocal, -1 chosen by CPU (the default),
+ * 0 the division, 1 the verified estimate (the same bits either way). */
+void fgr_sec_set_avx512_reciprocal(int mode);
 
 /*
  * Several couplings on one bath: for g < G, the arrowhead with z2 = c[g] u2
@@ -90,10 +97,6 @@ int fgr_arrowhead_solve_path(ptrdiff_t L, const double *d, const double *z2, dou
  * non-finite c[g]); after an error the contents of e and w are unspecified
  * (the vector lanes may have written roots beyond the failing one).
  */
-/* For tests: the AVX-512 lanes' reciprocal, -1 chosen by CPU (the default),
- * 0 the division, 1 the verified estimate (the same bits either way). */
-void fgr_sec_set_avx512_reciprocal(int mode);
-
 #define FGR_SEC_SCALED_WORK(L, G) (3 * (size_t)(L) + (size_t)(G) + 64 * 60 + FGR_SEC_WORK(L))
 #define FGR_SEC_SCALED_MIN_L 240
 int fgr_arrowhead_solve_scaled(ptrdiff_t L, const double *d, const double *u2, ptrdiff_t G,

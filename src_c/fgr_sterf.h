@@ -1,7 +1,8 @@
 /*
  * Eigenvalues of many symmetric tridiagonal matrices (LAPACK dsterf's
  * algorithm, several matrices in interleaved lanes; see fgr_sterf.c).
- * Plain C, no global state: thread-safe, callable without the GIL.
+ * Plain C, no mutable global state besides the test-only fgr_path_set_auto
+ * (fgr_cpu.h): thread-safe, callable without the GIL.
  */
 #ifndef FGR_STERF_H
 #define FGR_STERF_H

@@ -2,8 +2,8 @@
 
 On the vector paths (x86-64 CPUs with AVX-512 or AVX2) the solver iterates
 several roots per pass over the poles, with a correctly rounded reciprocal
-built from a hardware estimate and Newton steps (checked exactly, the division
-where the check fails); with ``path="scalar"``, and on other CPUs, it solves
+(the division, or on AVX-512 CPUs other than AMD's a hardware estimate refined
+by Newton steps and checked exactly, the division where the check fails); with ``path="scalar"``, and on other CPUs, it solves
 one root at a time.  Both run the same IEEE
 operations per root in the same order, so every eigenvalue, weight, offset and
 status must agree bitwise, also through ``LevelDotModel.sample`` and
