@@ -1,9 +1,10 @@
 /*
  * Code paths of the sampler kernels (fgr_sterf.c, fgr_secular.c).
  *
- * The vectorised loops exist for AVX-512 and for AVX2 on x86-64
- * Linux builds with GCC or Clang; elsewhere, or with
- * -DFGR_NO_MULTIVERSIONING, only the scalar reference is compiled.  Every
+ * The x86 vector loops exist for AVX-512 and for AVX2 on x86-64 Linux
+ * builds with GCC or Clang; elsewhere, or with -DFGR_NO_MULTIVERSIONING,
+ * only the generic path (portable GNU C vectors, where the compiler has
+ * them) and the scalar reference are compiled.  Every
  * path performs the same IEEE operations in the same order per matrix or
  * root, so all give the same bits; the choice is only about speed, and the
  * tests force each path the CPU can run to compare them.
@@ -28,9 +29,10 @@ enum {
     FGR_PATH_SCALAR = 1,  /* the scalar reference (interleaved scalar lanes for dsterf) */
     FGR_PATH_AVX2 = 2,    /* 256-bit vector lanes; needs AVX2 (no FMA is used) */
     FGR_PATH_AVX512 = 3,  /* 512-bit vector lanes; needs AVX-512F */
-    FGR_PATH_GENERIC = 4  /* portable vector code only (GCC vector extensions: the
-                             secular far field's gap moments); what CPUs without a
-                             dedicated path (e.g. ARM) run */
+    FGR_PATH_GENERIC = 4  /* portable vector code only (GNU C vector extensions:
+                             dsterf lanes two per vector, the secular far field's
+                             gap moments); what CPUs without a dedicated path
+                             (e.g. ARM) run */
 };
 
 /* 1 if this build and this CPU can run `path` (AUTO, SCALAR, GENERIC: always). */

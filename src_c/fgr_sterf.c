@@ -483,10 +483,16 @@ static int sterf_run_scalar(fgr_sterf_batch *b, ptrdiff_t budget)
     }
 }
 
-#ifdef STERF_HAVE_VEC
+/* Vector lanes in portable GNU C vectors (GCC, Clang) for the generic path:
+ * what CPUs without a dedicated path (ARM, POWER, x86 without AVX2) run. */
+#if defined(__GNUC__) && FGR_STERF_LANES == 16 && !defined(FGR_STERF_NO_GENERIC_LANES)
+#define STERF_HAVE_GROUPS 1
+#endif
+
+#ifdef STERF_HAVE_GROUPS
 /*
  * A group of lanes' sweep steps as one vector step (8 lanes in __m512d, or 4
- * in __m256d): vector lane k holds matrix k's sweep state (p, c, s, gamma,
+ * in __m256d, or 2 in a portable vector): vector lane k holds matrix k's sweep state (p, c, s, gamma,
  * sigma and its position i); it reads and writes its own matrix at per-lane
  * addresses (scalar loads and stores through the addresses: a third of the
  * cost of AVX-512 gathers and scatters here, and ~10% faster overall than
@@ -617,9 +623,60 @@ static void sterf_group_store(const sterf_group *g, fgr_sterf_batch *b, int k0)
     }
 }
 
-/* The operations of one instruction set, SV(X, op): X = Z (AVX-512, 8 lanes)
- * or Y (AVX2, 4 lanes). */
+/* The operations of one instruction set, SV(X, op): X = Z (AVX-512, 8 lanes),
+ * Y (AVX2, 4 lanes) or G (GNU C vectors of 2 lanes, the generic path). */
 #define SV(X, op) STERF_##X##_##op
+
+/* G: two lanes, the width of SSE2 and NEON registers.  Four-lane vectors,
+ * which the compiler splits into pairs, ran 2.5x slower than the scalar
+ * lanes at baseline x86-64 (the split state went through memory); two lanes
+ * in eight groups are ~10% faster than the scalar lanes there.  +, -, *, /
+ * are IEEE per element, as the scalar operations. */
+typedef double sterf_g_d __attribute__((vector_size(2 * sizeof(double))));
+typedef long long sterf_g_i __attribute__((vector_size(2 * sizeof(long long))));
+#define STERF_G_d sterf_g_d
+#define STERF_G_i sterf_g_i
+#define STERF_G_ldd(a) ({ sterf_g_d gv_v; memcpy(&gv_v, (a), sizeof gv_v); gv_v; })
+#define STERF_G_ldi(a) ({ sterf_g_i gv_v; memcpy(&gv_v, (a), sizeof gv_v); gv_v; })
+#define STERF_G_std(a, x)                                                                     \
+    do {                                                                                      \
+        const sterf_g_d gv_v = (x);                                                            \
+        memcpy((a), &gv_v, sizeof gv_v);                                                       \
+    } while (0)
+#define STERF_G_sti(a, x)                                                                     \
+    do {                                                                                      \
+        const sterf_g_i gv_v = (x);                                                            \
+        memcpy((a), &gv_v, sizeof gv_v);                                                       \
+    } while (0)
+#define STERF_G_add(x, y) ((x) + (y))
+#define STERF_G_sub(x, y) ((x) - (y))
+#define STERF_G_mul(x, y) ((x) * (y))
+#define STERF_G_div(x, y) ((x) / (y))
+#define STERF_G_iadd(x, y) ((x) + (y))
+#define STERF_G_isub(x, y) ((x) - (y))
+#define STERF_G_AT(a, k) (*(double *)(intptr_t)(a)[k])
+/* the lanes' values at their own addresses, and stores to them */
+#define STERF_G_get(addr)                                                                     \
+    ({                                                                                        \
+        const sterf_g_i gv_a = (addr);                                                         \
+        (sterf_g_d){STERF_G_AT(gv_a, 0), STERF_G_AT(gv_a, 1)}; \
+    })
+#define STERF_G_put(addr, x)                                                                  \
+    do {                                                                                      \
+        const sterf_g_i gv_a = (addr);                                                         \
+        const sterf_g_d gv_x = (x);                                                            \
+        for (int gv_k = 0; gv_k < 2; ++gv_k)                                                   \
+            STERF_G_AT(gv_a, gv_k) = gv_x[gv_k];                                               \
+    } while (0)
+/* c != 0 ? g2 / c : alt (c != 0 is also true for NaN, as _CMP_NEQ_UQ) */
+#define STERF_G_divnz(g2, c, alt)                                                             \
+    ({                                                                                        \
+        const sterf_g_d gv_c = (c), gv_q = (g2) / gv_c, gv_alt = (alt);                        \
+        const sterf_g_i gv_m = (sterf_g_i)(gv_c != (sterf_g_d){0.0, 0.0});                     \
+        (sterf_g_d)(((sterf_g_i)gv_q & gv_m) | ((sterf_g_i)gv_alt & ~gv_m));                   \
+    })
+
+#ifdef STERF_HAVE_VEC
 #define STERF_Z_d __m512d
 #define STERF_Z_i __m512i
 #define STERF_Z_ldd(a) _mm512_loadu_pd(a)
@@ -691,6 +748,7 @@ STERF_AVX2 static inline void sterf_store4(__m256i addr, __m256d v)
     for (int k = 0; k < 4; ++k)
         *(double *)(intptr_t)a[k] = x[k];
 }
+#endif /* STERF_HAVE_VEC */
 
 /* A group's registers: the locals V##p, ... (the compiler keeps them in
  * registers) and its image V##g, where the vector fields go for the rare
@@ -721,14 +779,17 @@ STERF_AVX2 static inline void sterf_store4(__m256i addr, __m256d v)
  * groups' state anyway, and packing all four at each sweep end costs more
  * (4% at N = 250) than handling the group at once. */
 #define STERF_Z_ended(V, K0) (ended |= ++V##steps == V##g.until)
-#define STERF_Y_ended(V, K0)                                                                  \
+#define STERF_ENDED_NOW(X, V, K0)                                                             \
     do {                                                                                      \
         if (__builtin_expect(++V##steps == V##g.until, 0)) {                                  \
-            STERF_PACK(Y, V);                                                                 \
+            STERF_PACK(X, V);                                                                 \
             sterf_group_next(&V##g, b, K0);                                                   \
-            STERF_UNPACK(Y, V);                                                               \
+            STERF_UNPACK(X, V);                                                               \
         }                                                                                     \
     } while (0)
+#define STERF_Y_ended(V, K0) STERF_ENDED_NOW(Y, V, K0)
+/* G: as Y (how many registers the target has is unknown) */
+#define STERF_G_ended(V, K0) STERF_ENDED_NOW(G, V, K0)
 
 /* One vector step of the group in the locals V##... (sterf_step's operations),
  * then SV(X, ended). */
@@ -796,6 +857,13 @@ STERF_AVX2 static inline void sterf_store4(__m256i addr, __m256d v)
     if (V##g.steps == V##g.until)                                                             \
         sterf_group_next(&V##g, b, K0);
 
+/* Eight groups of two lanes in portable vectors (scalar deflation scans). */
+#define STERF_G_GROUPS(G, X) G(X, a_, 0, 2) G(X, b_, 2, 2) G(X, c_, 4, 2) G(X, d_, 6, 2) \
+    G(X, e_, 8, 2) G(X, f_, 10, 2) G(X, g_, 12, 2) G(X, h_, 14, 2)
+static int sterf_run_generic(fgr_sterf_batch *b, ptrdiff_t budget)
+STERF_RUNNER(G, STERF_G_GROUPS, STERF_SCAN_SCALAR)
+
+#ifdef STERF_HAVE_VEC
 /* Two groups of eight lanes. */
 #define STERF_Z_GROUPS(G, X) G(X, a_, 0, 8) G(X, b_, 8, 8)
 STERF_AVX512 static int sterf_run_avx512(fgr_sterf_batch *b, ptrdiff_t budget)
@@ -806,8 +874,9 @@ STERF_RUNNER(Z, STERF_Z_GROUPS, STERF_SCAN_AVX512)
 #define STERF_Y_GROUPS(G, X) G(X, a_, 0, 4) G(X, b_, 4, 4) G(X, c_, 8, 4) G(X, d_, 12, 4)
 STERF_AVX2 static int sterf_run_avx2(fgr_sterf_batch *b, ptrdiff_t budget)
 STERF_RUNNER(Y, STERF_Y_GROUPS, STERF_SCAN_AVX2)
+#endif /* STERF_HAVE_VEC */
 
-#endif
+#endif /* STERF_HAVE_GROUPS */
 
 int fgr_sterf_run(fgr_sterf_batch *b, ptrdiff_t budget, int path)
 {
@@ -817,6 +886,10 @@ int fgr_sterf_run(fgr_sterf_batch *b, ptrdiff_t budget, int path)
         return sterf_run_avx512(b, budget);
     if (path == FGR_PATH_AVX2)
         return sterf_run_avx2(b, budget);
+#endif
+#ifdef STERF_HAVE_GROUPS
+    if (path == FGR_PATH_GENERIC)
+        return sterf_run_generic(b, budget);
 #endif
     return sterf_run_scalar(b, budget);
 }
