@@ -230,8 +230,8 @@ def tridiag_eigvals_rows(double[:, ::1] diag, double[:, ::1] off, bint lapack=Fa
 
     ``off`` has the same shape as ``diag``; its last column is ignored and all
     of it is overwritten (GIL released).  The rows run dsterf's algorithm in
-    lanes (src_c/fgr_sterf.c: 16 matrices in vector lanes, or eight
-    interleaved scalar lanes on CPUs without a vector path or with
+    lanes (src_c/fgr_sterf.c: 16 matrices in vector lanes, AVX-512, AVX2 or
+    portable vectors on other CPUs, or eight interleaved scalar lanes with
     ``path="scalar"``; the same bits as the reference dsterf on every path); rows
     it does not handle, or all with ``lapack=True``, call LAPACK dsterf.
     ``check`` (if given) is called between slices of about ``slice_steps``

@@ -91,10 +91,64 @@ static void lae2(double a, double b, double c, double *rt1, double *rt2)
     }
 }
 
-static int cmp_double(const void *x, const void *y)
+/* LAPACK dlasrt('I', n, d): dsterf's final sort, step for step (median-of-3
+ * quicksort, insertion sort on parts of at most 21 entries), so that entries
+ * that compare equal (+0 and -0) end in LAPACK's order on every platform;
+ * a C library's qsort would order them as it likes.  d is 1-based. */
+static void sterf_sort(double *d, ptrdiff_t n)
 {
-    const double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
+    ptrdiff_t stack[2 * 64], top = 0;
+    if (n <= 1)
+        return;
+    stack[0] = 1;
+    stack[1] = n;
+    top = 1;
+    while (top > 0) {
+        --top;
+        const ptrdiff_t start = stack[2 * top], endd = stack[2 * top + 1];
+        if (endd - start <= 20 && endd - start > 0) {
+            for (ptrdiff_t i = start + 1; i <= endd; ++i)
+                for (ptrdiff_t j = i; j >= start + 1 && d[j] < d[j - 1]; --j) {
+                    const double t = d[j];
+                    d[j] = d[j - 1];
+                    d[j - 1] = t;
+                }
+        } else if (endd - start > 20) {
+            const double d1 = d[start], d2 = d[endd], d3 = d[(start + endd) / 2];
+            double pivot;
+            if (d1 < d2)
+                pivot = d3 < d1 ? d1 : (d3 < d2 ? d3 : d2);
+            else
+                pivot = d3 < d2 ? d2 : (d3 < d1 ? d3 : d1);
+            ptrdiff_t i = start - 1, j = endd + 1;
+            for (;;) {
+                do
+                    --j;
+                while (d[j] > pivot);
+                do
+                    ++i;
+                while (d[i] < pivot);
+                if (i >= j)
+                    break;
+                const double t = d[i];
+                d[i] = d[j];
+                d[j] = t;
+            }
+            /* the larger part first: the smaller is sorted next */
+            if (j - start > endd - j - 1) {
+                stack[2 * top] = start;
+                stack[2 * top + 1] = j;
+                stack[2 * top + 2] = j + 1;
+                stack[2 * top + 3] = endd;
+            } else {
+                stack[2 * top] = j + 1;
+                stack[2 * top + 1] = endd;
+                stack[2 * top + 2] = start;
+                stack[2 * top + 3] = j;
+            }
+            top += 2;
+        }
+    }
 }
 
 /* dsterf's shift from the 2x2 corner (p = d[l], its neighbour dn, squared
@@ -229,7 +283,7 @@ static int sterf_advance(sterf_lane *st)
         if (!st->in_block) {
             ptrdiff_t l1 = st->l1, m, i;
             if (l1 > n) {
-                qsort(d + 1, (size_t)n, sizeof(double), cmp_double);
+                sterf_sort(d, n);
                 return STERF_DONE;
             }
             if (l1 > 1)
@@ -485,8 +539,12 @@ static int sterf_run_scalar(fgr_sterf_batch *b, ptrdiff_t budget)
 
 /* Vector lanes in portable GNU C vectors (GCC, Clang) for the generic path:
  * what CPUs without a dedicated path (ARM, POWER, x86 without AVX2) run. */
-#if defined(__GNUC__) && FGR_STERF_LANES == 16 && !defined(FGR_STERF_NO_GENERIC_LANES)
+#if defined(__GNUC__) && FGR_STERF_LANES == 16
 #define STERF_HAVE_GROUPS 1
+#endif
+/* the x86 runners below need the group code */
+#if defined(STERF_HAVE_VEC) && !defined(STERF_HAVE_GROUPS)
+#error "the x86 vector lanes need the GNU C group code"
 #endif
 
 #ifdef STERF_HAVE_GROUPS
@@ -506,7 +564,7 @@ static int sterf_run_scalar(fgr_sterf_batch *b, ptrdiff_t budget)
  * (sterf_group_put), its last step's extra stores e[i] = s p and d[i + q] =
  * sigma + gamma after it leaves (sterf_group_next).  One step is a chain of
  * two dependent divisions (~40 cycles of latency), so independent groups
- * (2 x 8 or 4 x 4 lanes) are stepped in turn to keep the divider busy.  The
+ * (2 x 8, 4 x 4 or 8 x 2 lanes) are stepped in turn to keep the divider busy.  The
  * scalar control (deflation, shifts, 2x2 blocks) runs per lane between
  * sweeps, which are ~n/2 steps long.
  *
@@ -515,7 +573,7 @@ static int sterf_run_scalar(fgr_sterf_batch *b, ptrdiff_t budget)
  * sweep end (until) instead of counting down per lane.  Between vector steps
  * a group lives in registers (the runner's locals); the rare scalar work on
  * it (a sweep ended, the slice ended) goes through sterf_group, the
- * registers' image in memory, with code shared by both instruction sets.
+ * registers' image in memory, with code shared by all instruction sets.
  */
 
 /* The vector fields of a group, F(X, V, T, name, kind) for each (X, V, T:

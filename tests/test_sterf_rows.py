@@ -91,6 +91,28 @@ def test_nan_rows_report_like_dsterf():
     assert outcomes[0] == outcomes[1]
 
 
+@pytest.mark.parametrize("L", [2, 7, 21, 22, 23, 64, 300])
+def test_ties_and_signed_zeros_sorted_as_dsterf(L):
+    """Equal eigenvalues (+0 and -0, repeated integers) end in dsterf's order on every path.
+
+    dsterf sorts with dlasrt (insertion sort up to 21 entries, median-of-3
+    quicksort above); entries that compare equal keep its order only if the
+    same algorithm sorts them, which the sign bits of the zeros show.
+    """
+    rng = np.random.default_rng(L)
+    d = rng.choice(np.array([-0.0, 0.0, 1.0, -1.0, 2.0]), (40, L))
+    e = np.zeros((40, L))
+    e[20:, : L - 1] = rng.choice(np.array([0.0, 0.0, 0.5]), (20, L - 1))  # some blocks to diagonalise
+    d[30:] = np.round(d[30:] * 4.0)  # integer ties
+    ref, er = d.copy(), e.copy()
+    _sampler.tridiag_eigvals_rows(ref, er, lapack=True)
+    assert np.signbit(ref[:20]).any() and (~np.signbit(ref[:20]) & (ref[:20] == 0)).any()
+    for path in ["auto", "cycle"] + _sampler.paths():
+        a, ea = d.copy(), e.copy()
+        _sampler.tridiag_eigvals_rows(a, ea, path=path)
+        assert a.tobytes() == ref.tobytes(), path
+
+
 def _special_rows(rng, L, beta):
     """DE matrices plus rows that take every branch of dsterf's control flow."""
     d, e = _dumitriu_edelman(rng, 40, L, beta)  # more rows than the 16 lanes, not a multiple

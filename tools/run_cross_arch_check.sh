@@ -10,9 +10,12 @@
 # the same hashes.  The flags are the project's (meson.build): ISO C11, -O3,
 # no fast-math, no FMA contraction.
 #
-# Needs aarch64-linux-gnu-gcc and qemu-aarch64-static (Debian:
-# gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static).
-#   FGRKERN_CROSS_INSTALL=1   install them with apt-get when missing (as root)
+# Needs aarch64-linux-gnu-gcc and qemu-aarch64-static or qemu-aarch64 (Debian:
+# gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static).  On an
+# aarch64 host it compares the native build with itself under QEMU (the
+# check is meant for x86-64 hosts).
+#   FGRKERN_CROSS_INSTALL=1   install them with apt-get when missing (as root, or
+#                             with passwordless sudo)
 #   FGRKERN_REQUIRE_CROSS=1   fail instead of skipping when they are missing
 #   CC_AARCH64=clang ...      another cross compiler (e.g. "clang --target=aarch64-linux-gnu
 #                             --sysroot=/usr/aarch64-linux-gnu")
@@ -20,27 +23,27 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cross_cc=${CC_AARCH64:-aarch64-linux-gnu-gcc}
-have_tools() { command -v "${cross_cc%% *}" > /dev/null && command -v qemu-aarch64-static > /dev/null; }
+qemu() { command -v qemu-aarch64-static || command -v qemu-aarch64; }
+have_tools() { command -v "${cross_cc%% *}" > /dev/null && qemu > /dev/null; }
 
 if ! have_tools && [[ "${FGRKERN_CROSS_INSTALL:-0}" == 1 ]]; then
-  apt=(apt-get)
-  [[ $(id -u) == 0 ]] || apt=(sudo -n apt-get)
+  apt=(env DEBIAN_FRONTEND=noninteractive apt-get)
+  [[ $(id -u) == 0 ]] || apt=(sudo -n "${apt[@]}")
   for attempt in 1 2; do
-    if "${apt[@]}" update -qq && DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq \
+    if "${apt[@]}" update -qq && "${apt[@]}" install -y -qq \
         gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static > /dev/null; then
       break
     fi
-    echo "apt-get failed (attempt $attempt)" >&2
-    sleep 5
+    echo "apt-get failed (attempt $attempt of 2)" >&2
+    [[ $attempt == 2 ]] || sleep 5
   done
 fi
 if ! have_tools; then
-  msg="cross-architecture check skipped: needs ${cross_cc%% *} and qemu-aarch64-static"
   if [[ "${FGRKERN_REQUIRE_CROSS:-0}" == 1 ]]; then
-    echo "$msg" >&2
+    echo "cross-architecture check failed: needs ${cross_cc%% *} and qemu-aarch64(-static)" >&2
     exit 1
   fi
-  echo "$msg"
+  echo "cross-architecture check skipped: needs ${cross_cc%% *} and qemu-aarch64(-static)"
   exit 0
 fi
 
@@ -54,7 +57,7 @@ ${CC:-cc} "${flags[@]}" "${srcs[@]}" -lm -o "$work/native"
 $cross_cc "${flags[@]}" -static "${srcs[@]}" -lm -o "$work/aarch64"
 
 "$work/native" > "$work/native.txt"
-qemu-aarch64-static "$work/aarch64" > "$work/aarch64.txt"
+"$(qemu)" "$work/aarch64" > "$work/aarch64.txt"
 echo "native $(uname -m) $(grep '^paths:' "$work/native.txt"); aarch64 (QEMU) $(grep '^paths:' "$work/aarch64.txt")"
 if ! diff <(grep -v '^paths:' "$work/native.txt") <(grep -v '^paths:' "$work/aarch64.txt"); then
   echo "aarch64 and $(uname -m) give different bits (lines above: item and hash)" >&2
