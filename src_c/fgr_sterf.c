@@ -564,7 +564,7 @@ static int sterf_run_scalar(fgr_sterf_batch *b, ptrdiff_t budget)
  * (sterf_group_put), its last step's extra stores e[i] = s p and d[i + q] =
  * sigma + gamma after it leaves (sterf_group_next).  One step is a chain of
  * two dependent divisions (~40 cycles of latency), so independent groups
- * (2 x 8, 4 x 4 or 8 x 2 lanes) are stepped in turn to keep the divider busy.  The
+ * (2 x 8, 4 x 4 or 4 x 2 lanes) are stepped in turn to keep the divider busy.  The
  * scalar control (deflation, shifts, 2x2 blocks) runs per lane between
  * sweeps, which are ~n/2 steps long.
  *
@@ -687,9 +687,8 @@ static void sterf_group_store(const sterf_group *g, fgr_sterf_batch *b, int k0)
 
 /* G: two lanes, the width of SSE2 and NEON registers.  Four-lane vectors,
  * which the compiler splits into pairs, ran 2.5x slower than the scalar
- * lanes at baseline x86-64 (the split state went through memory); two lanes
- * in eight groups are ~10% faster than the scalar lanes there.  +, -, *, /
- * are IEEE per element, as the scalar operations. */
+ * lanes at baseline x86-64 (the split state went through memory).  +, -, *,
+ * / are IEEE per element, as the scalar operations. */
 typedef double sterf_g_d __attribute__((vector_size(2 * sizeof(double))));
 typedef long long sterf_g_i __attribute__((vector_size(2 * sizeof(long long))));
 #define STERF_G_d sterf_g_d
@@ -877,12 +876,12 @@ STERF_AVX2 static inline void sterf_store4(__m256i addr, __m256d v)
     } while (0)
 
 /* A runner over GROUPS(G, X): G(X, V, K0, WIDTH) for each group (locals V##...). */
-#define STERF_RUNNER(X, GROUPS, SCAN)                                                         \
+#define STERF_RUNNER(X, GROUPS, SCAN, NLANES)                                                 \
     {                                                                                         \
         GROUPS(STERF_RUN_DECL, X)                                                             \
         int ended = 0;                                                                        \
         b->scan = SCAN;                                                                       \
-        sterf_fill(b, FGR_STERF_LANES);                                                       \
+        sterf_fill(b, NLANES);                                                                \
         GROUPS(STERF_RUN_LOAD, X)                                                             \
         while (b->nbusy > 0) {                                                                \
             if (budget <= 0) {                                                                \
@@ -890,7 +889,7 @@ STERF_AVX2 static inline void sterf_store4(__m256i addr, __m256d v)
                 return 0;                                                                     \
             }                                                                                 \
             GROUPS(STERF_RUN_STEP, X)                                                         \
-            budget -= FGR_STERF_LANES;                                                        \
+            budget -= NLANES;                                                                 \
             if (__builtin_expect(ended, 0)) {                                                 \
                 /* (AVX-512) every group to memory, then the calls */                         \
                 GROUPS(STERF_RUN_PACK, X)                                                     \
@@ -915,23 +914,37 @@ STERF_AVX2 static inline void sterf_store4(__m256i addr, __m256d v)
     if (V##g.steps == V##g.until)                                                             \
         sterf_group_next(&V##g, b, K0);
 
-/* Eight groups of two lanes in portable vectors (scalar deflation scans). */
-#define STERF_G_GROUPS(G, X) G(X, a_, 0, 2) G(X, b_, 2, 2) G(X, c_, 4, 2) G(X, d_, 6, 2) \
-    G(X, e_, 8, 2) G(X, f_, 10, 2) G(X, g_, 12, 2) G(X, h_, 14, 2)
+/* Four groups of two lanes in portable vectors (scalar deflation scans):
+ * lanes 0-7.  At baseline x86-64 (16 vector registers) eight lanes ran ~12%
+ * faster than sixteen (8 x 2: 0.94 of the scalar lanes' time at N = 250, 4 x
+ * 2: 0.83, 3 x 2: 0.91, 6 x 2: 1.03). */
+#define STERF_G_LANES 8
+#define STERF_G_GROUPS(G, X) G(X, a_, 0, 2) G(X, b_, 2, 2) G(X, c_, 4, 2) G(X, d_, 6, 2)
+static int sterf_run_generic8(fgr_sterf_batch *b, ptrdiff_t budget)
+STERF_RUNNER(G, STERF_G_GROUPS, STERF_SCAN_SCALAR, STERF_G_LANES)
+
+/* A batch begun on a 16-lane path may have busy lanes >= 8, which the
+ * generic runner does not step: the scalar lanes (which step every busy lane
+ * and refill only lanes < 8; the same bits) run until those have drained. */
 static int sterf_run_generic(fgr_sterf_batch *b, ptrdiff_t budget)
-STERF_RUNNER(G, STERF_G_GROUPS, STERF_SCAN_SCALAR)
+{
+    for (int k = STERF_G_LANES; k < FGR_STERF_LANES; ++k)
+        if (b->busy[k])
+            return sterf_run_scalar(b, budget);
+    return sterf_run_generic8(b, budget);
+}
 
 #ifdef STERF_HAVE_VEC
 /* Two groups of eight lanes. */
 #define STERF_Z_GROUPS(G, X) G(X, a_, 0, 8) G(X, b_, 8, 8)
 STERF_AVX512 static int sterf_run_avx512(fgr_sterf_batch *b, ptrdiff_t budget)
-STERF_RUNNER(Z, STERF_Z_GROUPS, STERF_SCAN_AVX512)
+STERF_RUNNER(Z, STERF_Z_GROUPS, STERF_SCAN_AVX512, FGR_STERF_LANES)
 
 /* Four groups of four lanes: as many divisions in flight as the AVX-512
  * runner's two groups of eight. */
 #define STERF_Y_GROUPS(G, X) G(X, a_, 0, 4) G(X, b_, 4, 4) G(X, c_, 8, 4) G(X, d_, 12, 4)
 STERF_AVX2 static int sterf_run_avx2(fgr_sterf_batch *b, ptrdiff_t budget)
-STERF_RUNNER(Y, STERF_Y_GROUPS, STERF_SCAN_AVX2)
+STERF_RUNNER(Y, STERF_Y_GROUPS, STERF_SCAN_AVX2, FGR_STERF_LANES)
 #endif /* STERF_HAVE_VEC */
 
 #endif /* STERF_HAVE_GROUPS */
