@@ -97,7 +97,9 @@ static void lae2(double a, double b, double c, double *rt1, double *rt2)
  * a C library's qsort would order them as it likes.  d is 1-based. */
 static void sterf_sort(double *d, ptrdiff_t n)
 {
-    ptrdiff_t stack[2 * 64], top = 0;
+    /* (start, end) pairs; the smaller part is always sorted first, so at
+     * most log2(n) + 1 are pending (dlasrt keeps 32) */
+    ptrdiff_t stack[2 * 64], top;
     if (n <= 1)
         return;
     stack[0] = 1;
@@ -549,13 +551,13 @@ static int sterf_run_scalar(fgr_sterf_batch *b, ptrdiff_t budget)
 
 #ifdef STERF_HAVE_GROUPS
 /*
- * A group of lanes' sweep steps as one vector step (8 lanes in __m512d, or 4
- * in __m256d, or 2 in a portable vector): vector lane k holds matrix k's sweep state (p, c, s, gamma,
- * sigma and its position i); it reads and writes its own matrix at per-lane
- * addresses (scalar loads and stores through the addresses: a third of the
- * cost of AVX-512 gathers and scatters here, and ~10% faster overall than
- * AVX2 gathers).  Every lane performs
- * sterf_step's IEEE operations in the same order (vector division and
+ * A group of lanes' sweep steps as one vector step (8 lanes in __m512d, 4 in
+ * __m256d, or 2 in a portable vector): vector lane k holds matrix k's sweep
+ * state (p, c, s, gamma, sigma and its position i); it reads and writes its
+ * own matrix at per-lane addresses (scalar loads and stores through the
+ * addresses: a third of the cost of AVX-512 gathers and scatters here, and
+ * ~10% faster overall than AVX2 gathers).  Every lane performs sterf_step's
+ * IEEE operations in the same order (vector division and
  * multiplication are correctly rounded as the scalar ones; no FMA), so the
  * results are bitwise those of the scalar lanes.  With q = 0 (QL, i
  * descending) or q = 1 (QR, i ascending) a step reads e[i] and d[i + q] and
@@ -564,8 +566,8 @@ static int sterf_run_scalar(fgr_sterf_batch *b, ptrdiff_t budget)
  * (sterf_group_put), its last step's extra stores e[i] = s p and d[i + q] =
  * sigma + gamma after it leaves (sterf_group_next).  One step is a chain of
  * two dependent divisions (~40 cycles of latency), so independent groups
- * (2 x 8, 4 x 4 or 4 x 2 lanes) are stepped in turn to keep the divider busy.  The
- * scalar control (deflation, shifts, 2x2 blocks) runs per lane between
+ * (2 x 8, 4 x 4 or 4 x 2 lanes) are stepped in turn to keep the divider
+ * busy.  The scalar control (deflation, shifts, 2x2 blocks) runs per lane between
  * sweeps, which are ~n/2 steps long.
  *
  * The vector step has no masks: an idle lane steps at a fixed point on the
@@ -716,7 +718,7 @@ typedef long long sterf_g_i __attribute__((vector_size(2 * sizeof(long long))));
 #define STERF_G_get(addr)                                                                     \
     ({                                                                                        \
         const sterf_g_i gv_a = (addr);                                                         \
-        (sterf_g_d){STERF_G_AT(gv_a, 0), STERF_G_AT(gv_a, 1)}; \
+        (sterf_g_d){STERF_G_AT(gv_a, 0), STERF_G_AT(gv_a, 1)};                                \
     })
 #define STERF_G_put(addr, x)                                                                  \
     do {                                                                                      \
