@@ -40,6 +40,8 @@ __all__ = [
 # Eq. (6) coefficients and the constants P_off, P_pl (paper, after Eq. 5).
 _A = {"GUE": 1.0, "GOE": 2.0, "GSE": 1.0}
 _B = {"GUE": 1.0, "GOE": 1.0, "GSE": 2.0}
+# from this tau on the GOE form factor rounds to 1 (see form_factor)
+_GOE_K_ONE = 2.0**26
 
 
 # Validated domain of the Eq. (5) quadrature (p_tau), see its Notes: beyond
@@ -112,9 +114,10 @@ def _over_gamma(num: Any, g: np.ndarray) -> np.ndarray:
 
 def _fgr_decay(t: np.ndarray, g: np.ndarray) -> np.ndarray:
     """exp(-4 gamma tau) with the value 1 at tau = 0 (also for gamma = inf)."""
-    with np.errstate(invalid="ignore"):
+    # gamma tau beyond DBL_MAX (or 4 gamma tau) overflows to inf: exp(-inf) = 0, the limit
+    with np.errstate(invalid="ignore", over="ignore"):
         prod = g * t
-    return np.where(t == 0, 1.0, np.exp(-4.0 * np.where(t == 0, 0.0, prod)))
+        return np.where(t == 0, 1.0, np.exp(-4.0 * np.where(t == 0, 0.0, prod)))
 
 
 def gamma_gr(g: ArrayLike, lam: ArrayLike = 1.0) -> "np.ndarray | np.float64":
@@ -390,7 +393,10 @@ def form_factor(tau: ArrayLike, symmetry: str = "GUE") -> "np.ndarray | np.float
         out[lo] = tl
     elif sym == "GOE":
         out[lo] = 2.0 * tl - tl * np.log1p(2.0 * tl)
-        hi = ~lo & np.isfinite(t)
+        # beyond 2**26, K = 1 - 1/(12 tau^2) - ... is 1 to within a sixth of
+        # an ulp (the ones already in `out`); the formula would be off by an ulp
+        # there, and 2 tau overflows beyond DBL_MAX / 2
+        hi = ~lo & (t < _GOE_K_ONE)
         th = t[hi]
         # ln((2t+1)/(2t-1)) = 2 atanh(1/(2t)): no cancellation at large t
         out[hi] = 2.0 - 2.0 * th * np.arctanh(0.5 / th)

@@ -240,6 +240,41 @@ def test_form_factor_values():
         np.testing.assert_array_equal(th.form_factor(-t, s), th.form_factor(t, s))
 
 
+def test_form_factor_goe_large_tau_to_the_float_limit():
+    """K_GOE(tau) = 2 - tau ln((2 tau + 1)/(2 tau - 1)) -> 1 - 1/(12 tau^2):
+    correctly rounded against mpmath from tau = 1 up to DBL_MAX, where 2 tau
+    overflows, in both the Python and the Cython API (and in p_sff)."""
+    from fgrkern import cython_api
+
+    taus = np.concatenate([[1.0, 1.5, 10.0, 1e4, 2.0**26 / 1.5, np.nextafter(2.0**26, 0), 2.0**26, 1e8, 1e154,
+                            8.98e307, 9e307, 1e308, np.finfo(float).max], np.geomspace(1.01, 1e300, 61)])
+    ref = []
+    for x in taus:
+        # enough digits to survive the cancellation in (2 tau + 1)/(2 tau - 1)
+        with mp.workdps(40 + 2 * int(math.log10(x))):
+            ref.append(float(2 - mp.mpf(x) * mp.log((2 * mp.mpf(x) + 1) / (2 * mp.mpf(x) - 1))))
+    got = th.form_factor(taus, "GOE")
+    # the formula loses a few ulps to the logarithm's cancellation near tau = 1
+    np.testing.assert_allclose(got, ref, rtol=4e-16, atol=0)
+    big = taus >= 2.0**26
+    np.testing.assert_array_equal(got[big], 1.0)
+    np.testing.assert_array_equal(np.array(ref)[big], 1.0)
+    cy = np.array([cython_api._form_factor(x, 1) for x in taus])
+    np.testing.assert_allclose(cy, ref, rtol=4e-16, atol=0)
+    np.testing.assert_array_equal(cy[big], 1.0)
+    # P_SFF (Eq. 6) stays a finite probability however large tau
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ps = th.p_sff(taus, 10.0, "GOE")
+        # exp(-4 gamma tau) underflows to 0, leaving (1 + tau)/(2 gamma)
+        assert th.p_tau_large_gamma(0.5, 1e308) == 0.75 / 1e308
+    assert np.all(np.isfinite(ps)) and np.all((ps >= 0) & (ps <= 1))
+    np.testing.assert_array_equal(ps[big], th.p_sff(np.inf, 10.0, "GOE"))
+    assert cython_api._p_sff(1e308, 10.0, 1) == th.p_sff(np.inf, 10.0, "GOE")
+
+
 @pytest.mark.parametrize("sym,expected", [("GUE", 0.5), ("GOE", 0.5), ("GSE", 0.25)])
 def test_form_factor_sum_rule(sym, expected):
     f = lambda x: 1.0 - float(th.form_factor(x, sym))  # noqa: E731
