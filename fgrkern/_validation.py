@@ -122,8 +122,8 @@ def increasing_times(tau: Any, name: str = "tau") -> np.ndarray:
     return tt
 
 
-def check_positive_int(x: Any, name: str, *, minimum: int = 1) -> int:
-    """Return ``x`` as an int >= ``minimum``."""
+def check_positive_int(x: Any, name: str, *, minimum: int = 1, maximum: int | None = None) -> int:
+    """Return ``x`` as an int >= ``minimum`` (and <= ``maximum`` if given)."""
     if isinstance(x, (bool, np.bool_)):
         raise TypeError(f"{name} must be an integer, got bool")
     try:
@@ -132,6 +132,8 @@ def check_positive_int(x: Any, name: str, *, minimum: int = 1) -> int:
         raise TypeError(f"{name} must be an integer, got {type(x).__name__}") from None
     if v < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {v}")
+    if maximum is not None and v > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {v}")
     return v
 
 

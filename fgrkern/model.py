@@ -122,7 +122,8 @@ class LevelDotModel:
     Parameters
     ----------
     n : int
-        Number of dot *states* N (even for GSE: N/2 Kramers doublets).
+        Number of dot *states* N (even for GSE: N/2 Kramers doublets), at
+        most :math:`2^{53}` (a float exactly).
     g : float
         Dimensionless coupling, :math:`\langle|W_k|^2\rangle = g\lambda^2/N`
         (>= 0); :math:`\gamma = gN`.
@@ -172,7 +173,8 @@ class LevelDotModel:
     bath_levels: np.ndarray | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        n = check_positive_int(self.n, "n")
+        # gamma = g N, t_H and the theory's scales are floats: N must be one exactly
+        n = check_positive_int(self.n, "n", maximum=2**53)
         g = check_real_scalar(self.g, "g")
         if g < 0:
             raise ValueError(f"g must be >= 0, got {g}")
@@ -365,11 +367,15 @@ class LevelDotModel:
         g_arr = np.atleast_1d(as_float_array(gs, "gs"))
         if g_arr.ndim != 1 or np.any(g_arr < 0):
             raise ValueError(f"gs must be a one-dimensional array of couplings >= 0, got {g_arr!r}")
+        if g_arr.size == 0:
+            raise ValueError("gs must contain at least one coupling")
         g_list = [float(v) for v in g_arr]
         size = check_positive_int(size, "size", minimum=0)
         method = parse_method(method)
         gen = as_generator(rng)
         models = [self.with_g(v) for v in g_list]
+        # every coupling's output is held at once: count them together
+        self.check_sample_memory(size, method, couplings=len(models))
         if method != "secular" or type(self).sample is not LevelDotModel.sample:
             # Re-seed per g (a subclass may sample differently: its own sample() decides).
             state = gen.bit_generator.state
@@ -379,25 +385,26 @@ class LevelDotModel:
                 spec = mk.sample(size, rng=gen, method=method)
                 out.append(Spectrum(spec.energies, spec.weights))
             return out
-        for mk in models:
-            mk.check_sample_memory(size, method)
         outs = [(np.empty((size, self.n_eigen)), np.empty((size, self.n_eigen))) for _ in models]
         _samplers.sample_secular(self, gen, g_list, outs)
         return [Spectrum(e, w) for e, w in outs]
 
-    def check_sample_memory(self, size: int, method: str) -> None:
+    def check_sample_memory(self, size: int, method: str, *, couplings: int = 1) -> None:
         """Raise ValueError naming the request if ``sample(size, method=method)`` would not fit in memory.
 
         Counted for ``size = 0`` too: one realisation needs O(N) (secular) or
-        O(N^2) (dense) scratch whatever the output size.
+        O(N^2) (dense) scratch whatever the output size.  ``couplings``: the
+        number of couplings whose outputs are held at once
+        (:meth:`sample_couplings`).
         """
         M, L = self.n_eigen, self.n_levels
-        out_bytes = 2.0 * 8.0 * size * M
+        out_bytes = 2.0 * 8.0 * size * M * couplings
+        for_gs = f" for {couplings} couplings gs" if couplings > 1 else ""
         if method == "dense":
             D = self.dense_dimension()
             elem = 8 if self.symmetry == "GOE" else 16
             # matrix, eigenvectors, noise and numpy temporaries of the construction
-            check_allocation(out_bytes + 6.0 * elem * D * D, f"method='dense' with n = {self.n} (a {D} x {D} matrix)")
+            check_allocation(out_bytes + 6.0 * elem * D * D, f"sample(size={size}, method='dense') with n = {self.n} (a {D} x {D} matrix){for_gs}")
         else:
             # per block: dot diagonal, off-diagonal, coupling draws, z^2 and
             # the dot spectra's copy of the originals (6 L doubles a row, 8 with
@@ -405,7 +412,7 @@ class LevelDotModel:
             # output per call (<= 2 * _CHUNK_ELEMENTS doubles)
             check_allocation(out_bytes + 8.0 * (8.0 * _samplers.secular_block(self, size) * L + 9.0 * L + 4096.0
                                                 + 2.0 * _samplers._CHUNK_ELEMENTS),
-                             f"sample(size={size}) with n = {self.n} (M = {M} eigenpairs per realisation)")
+                             f"sample(size={size}) with n = {self.n} (M = {M} eigenpairs per realisation){for_gs}")
 
     def check_phases(self, t: np.ndarray, g_max: float) -> None:
         r"""ValueError naming tau when the phases e t at times ``t`` overflow for couplings up to ``g_max``.

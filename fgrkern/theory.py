@@ -284,6 +284,7 @@ def p_tau(tau: ArrayLike, gamma: ArrayLike, *, workers: int | None = None) -> "n
     """
     t = _tau_array(tau)
     g = _gamma_array(gamma)
+    nworkers = resolve_workers(workers)  # checked even when no point needs the quadrature
     t, g = _broadcast(t, g)
     shape = t.shape
     tf = np.ascontiguousarray(t.ravel(), dtype=np.float64)
@@ -301,7 +302,7 @@ def p_tau(tau: ArrayLike, gamma: ArrayLike, *, workers: int | None = None) -> "n
     _check_p_tau_domain(tf[quad], gf[quad])
     todo = np.flatnonzero(quad)
     if todo.size:
-        nthreads = min(resolve_workers(workers), todo.size)
+        nthreads = min(nworkers, todo.size)
         # the cost per point varies with tau and gamma: deal the points out
         # round-robin so that run_chunks' contiguous chunks get similar mixes
         todo = np.concatenate([todo[k::nthreads] for k in range(nthreads)])

@@ -123,6 +123,8 @@ def test_sample_couplings_advances_a_generator_like_one_sample():
         assert g1.bit_generator.state == g2.bit_generator.state, method
     with pytest.raises(ValueError, match="gs"):
         m.sample_couplings([0.1, -1.0], 2, rng=1)
+    with pytest.raises(ValueError, match="gs must contain at least one coupling"):
+        m.sample_couplings([], 2, rng=1)
 
 
 @pytest.mark.parametrize("sym, a, b", [("GUE", 1.0, 1.0), ("GOE", 2.0, 1.0), ("GSE", 1.0, 2.0)])

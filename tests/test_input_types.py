@@ -88,6 +88,15 @@ def test_huge_python_ints_are_value_errors(arg):
     assert fgrkern.LevelDotModel(10, 2**1023).g == 2.0**1023
 
 
+@pytest.mark.parametrize("n", [10**400, 2**53 + 2, 2**64])
+def test_dot_size_beyond_exact_floats_is_a_value_error(n):
+    """gamma = g N and t_H are computed in floats: N must be one exactly."""
+    with pytest.raises(ValueError, match=f"n must be <= {2**53}, got {n}"):
+        fgrkern.LevelDotModel(n, 0.5)
+    m = fgrkern.LevelDotModel(2**53, 0.5)  # a model, not a sample: only parameters
+    assert m.gamma == 0.5 * 2.0**53 and np.isfinite(m.t_from_tau(1.0))
+
+
 @pytest.mark.parametrize("tau, lam, match", [([0.0, 1e307], 1.0, "tau = 1e\\+307"), ([1.0], 1e-320, "lam = 1e-320"),
                                              ([1e300], 1e-10, "tau = 1e\\+300")])
 def test_simulate_time_overflow_before_any_chunk(monkeypatch, tau, lam, match):

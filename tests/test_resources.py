@@ -134,6 +134,19 @@ def test_sampler_refuses_before_allocating(small_memory):
     assert peak < 4 * MiB
 
 
+@pytest.mark.parametrize("method", ["secular", "dense"])
+def test_sample_couplings_counts_every_couplings_output(small_memory, method):
+    """Each of the 8 outputs (2 x 8 B x 5000 x 100 = 8 MB) fits alone in
+    100 MiB, all 16 together (128 MB) do not: refused before drawing anything,
+    naming the couplings; 8 couplings (64 MB) pass."""
+    model = fgrkern.LevelDotModel(99, 0.5)
+    gs = np.linspace(0.1, 0.5, 16)
+    peak, err = _peak(lambda: model.sample_couplings(gs, 5000, rng=1, method=method))
+    assert isinstance(err, InsufficientMemoryError) and "16 couplings gs" in str(err)
+    assert peak < 4 * MiB
+    assert len(model.sample_couplings(gs[:8], 5000, rng=1)) == 8
+
+
 def test_sampler_request_that_fits_passes(small_memory):
     # dense scratch 6 x 16 B x 1001^2 = 96 MB < 100 MiB: accepted (size 0: nothing drawn)
     assert fgrkern.LevelDotModel(1000, 0.5, "GUE").sample(0, method="dense").size == 0

@@ -829,6 +829,11 @@ def test_theory_bad_workers():
     raises_naming(ValueError, "workers", th.p_tau, 1.0, 1.0, workers=0)
     raises_naming(TypeError, "workers", th.p_tau, 1.0, 1.0, workers=1.5)
     raises_naming(ValueError, "workers", th.p_res, 1.0, workers=-3)
+    # also when no point needs the quadrature (tau = 0, gamma = 0 or inf)
+    for tau, gamma in [(1.0, 0.0), ([1.0, 2.0], np.inf), (0.0, 1.0), ([], 1.0)]:
+        raises_naming(ValueError, "workers", th.p_tau, tau, gamma, workers=0)
+        raises_naming(TypeError, "workers", th.p_tau, tau, gamma, workers="a")
+        raises_naming(TypeError, "workers", th.p_tau, tau, gamma, workers=True)
 
 
 def test_theory_special_values():
