@@ -35,7 +35,7 @@ cdef double p_sff(double tau, double gamma, int beta) noexcept nogil
 
 # Arrowhead (secular-equation) eigensolver: the L + 1 ascending eigenvalues e
 # and weights w = |<a|0>|^2 of [[alpha, z^T], [z, diag(d)]], d ascending,
-# z2 = |z|^2.  Returns 0 on success, < 0 on invalid input or no memory.
+# z2 = |z|^2.  Returns 0 on success, < 0 on invalid or unscalable input or no memory.
 cdef int arrowhead_solve(Py_ssize_t L, const double *d, const double *z2, double alpha,
                          double *e, double *w) noexcept nogil
 
@@ -48,4 +48,7 @@ cpdef enum:
     ARROWHEAD_RANGE = -4
     ARROWHEAD_NO_MEMORY = -5
     ARROWHEAD_BAD_SIZE = -6
+    # a coupling ~1e-154 of the largest energy that is not negligible: the
+    # solver's scaling cannot represent the problem
+    ARROWHEAD_SCALE = -7
     ARROWHEAD_NOT_CONVERGED = 1

@@ -21,6 +21,7 @@ ARROWHEAD_BAD_ALPHA: int
 ARROWHEAD_RANGE: int
 ARROWHEAD_NO_MEMORY: int
 ARROWHEAD_BAD_SIZE: int
+ARROWHEAD_SCALE: int
 ARROWHEAD_NOT_CONVERGED: int
 
 def _survival_grid(e: _F64, w: _F64, t: _F64, out: _F64, general: bool = ...) -> None: ...

@@ -22,7 +22,7 @@ from libc.stdlib cimport malloc, free
 
 from fgrkern._cdefs cimport (fgr_sp_general, fgr_sp_uniform, fgr_sp_uniform_work, fgr_sp_general_work,
                              fgr_ipr, FGR_ANCHOR_PERIOD, fgr_p_res, fgr_p_tau, fgr_arrowhead_solve,
-                             FGR_SEC_WORK, FGR_SEC_IWORK)
+                             FGR_SEC_WORK, FGR_SEC_IWORK, FGR_SEC_SCALE)
 
 # These mirror fgrkern.kernel and fgrkern.theory (tests/test_extending.py
 # checks the values): the uniform-grid tolerance in ulps of max|t|, the work
@@ -246,9 +246,11 @@ cdef int arrowhead_solve(Py_ssize_t L, const double *d, const double *z2, double
     below 240 bath levels and the far-field variant for several couplings, equal
     to rounding, above).
     Returns ARROWHEAD_OK (0); ARROWHEAD_BAD_POLES / _BAD_COUPLING /
-    _BAD_ALPHA / _RANGE / _NO_MEMORY / _BAD_SIZE (< 0) on invalid input, an
-    eigenvalue beyond the double range, no memory or L < 0 / a NULL pointer,
-    with ``e`` and ``w`` filled with NaN; 1 if a root did not converge (a bug).
+    _BAD_ALPHA / _RANGE / _NO_MEMORY / _BAD_SIZE / _SCALE (< 0) on invalid
+    input, an eigenvalue beyond the double range, no memory, L < 0 / a NULL
+    pointer, or a coupling ~1e-154 of the largest energy that is not
+    negligible (beyond the solver's scaling), with ``e`` and ``w`` filled
+    with NaN; 1 if a root did not converge (a bug).
     """
     cdef double *work
     cdef Py_ssize_t *iwork
@@ -264,6 +266,9 @@ cdef int arrowhead_solve(Py_ssize_t L, const double *d, const double *z2, double
         code = ARROWHEAD_NO_MEMORY
     else:
         code = fgr_arrowhead_solve(L, d, z2, alpha, e, w, NULL, NULL, work, iwork)
+        # the C code's -5 is taken by ARROWHEAD_NO_MEMORY in the public enum
+        if code == FGR_SEC_SCALE:
+            code = ARROWHEAD_SCALE
     free(work)
     free(iwork)
     if code != 0:

@@ -190,6 +190,25 @@ def test_arrowhead_invalid_status(downstream, case, code):
                                 -3: "ARROWHEAD_BAD_ALPHA"}[code]) == code
 
 
+def test_arrowhead_status_codes_are_distinct_and_scale_is_reported():
+    """A problem beyond the solver's scaling (squared couplings ~1e-308 of the
+    largest energy squared, not negligible: the level sits on a pole) is
+    ARROWHEAD_SCALE, not ARROWHEAD_NO_MEMORY, whose value the C code's scale
+    status would otherwise share."""
+    names = ["ARROWHEAD_OK", "ARROWHEAD_BAD_POLES", "ARROWHEAD_BAD_COUPLING", "ARROWHEAD_BAD_ALPHA",
+             "ARROWHEAD_RANGE", "ARROWHEAD_NO_MEMORY", "ARROWHEAD_BAD_SIZE", "ARROWHEAD_SCALE",
+             "ARROWHEAD_NOT_CONVERGED"]
+    values = [getattr(cython_api, n) for n in names]
+    assert len(set(values)) == len(values)
+    d = np.array([-1e308, 0.0, 1e308])
+    z2 = np.full(3, 1e308)
+    e, w = np.zeros(4), np.zeros(4)
+    assert cython_api._arrowhead_solve(d, z2, 0.0, e, w) == cython_api.ARROWHEAD_SCALE
+    assert np.isnan(e).all() and np.isnan(w).all()
+    with pytest.raises(ValueError, match="too many decades"):
+        _sampler.arrowhead(d, z2, 0.0)
+
+
 def test_nogil_threads_agree(downstream):
     # the kernels release the GIL and keep no state: concurrent calls agree
     rng = np.random.default_rng(3)
