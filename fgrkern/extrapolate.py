@@ -117,7 +117,12 @@ def extrapolate(results: Iterable[SimulationResult], order: int = 1) -> Simulati
         ``order + 1``; ``order < 1``; a result without a finite-N model record
         (e.g. an extrapolation itself) or with given bath levels (no family in
         N); a NaN/infinite mean, or a standard error that is NaN, infinite,
-        negative or zero where other sizes have a nonzero one.
+        negative or zero where other sizes have a nonzero one; standard
+        errors of one point that differ by more than a factor 1e10 between
+        sizes (beyond what a fit in double precision resolves); a
+        ``p_res_sem`` whose square, the variance, is below the normal double
+        range (~1e-154 and less).  A common scale of the errors, however
+        large or small, changes nothing but the scale of the output errors.
 
     Notes
     -----
@@ -171,7 +176,7 @@ def extrapolate(results: Iterable[SimulationResult], order: int = 1) -> Simulati
     res_fit, p_cov = _fit_p_res(runs, idx, x, n_par, G)
 
     coef = curve["coef"] / scale
-    coef_sem = np.sqrt(np.diagonal(curve["cov"], axis1=-2, axis2=-1)) / scale
+    coef_sem = curve["sd"] / scale
     p_coef = res_fit["coef"] / scale
     p_coef_cov = res_fit["cov"] / np.outer(scale, scale)
     dof = len(runs) - n_par
@@ -387,6 +392,10 @@ def _cov(v: Any, sem: np.ndarray, G: int, i: int) -> np.ndarray:
         raise ValueError(f"results[{i}].p_res_cov has shape {np.shape(v)}, expected ({G}, {G})")
     if not np.allclose(np.diagonal(c), sem * sem, rtol=1e-8, atol=0.0):
         raise ValueError(f"results[{i}]: the diagonal of p_res_cov is not p_res_sem**2")
+    if np.any((sem > 0) & (sem * sem < np.finfo(float).tiny)):
+        # a subnormal variance has lost its digits: the intercepts' errors would be wrong
+        raise ValueError(f"results[{i}].p_res_sem: {float(np.min(sem[sem > 0]))!r} squared (p_res_cov) is "
+                         "below the normal double range")
     return c
 
 
@@ -409,11 +418,23 @@ def _warn_shared_seeds(items: list[SimulationResult]) -> None:
 # --------------------------------------------------------------------------
 
 
+_MAX_SEM_RATIO = 1e10
+
+
+def _refuse_unfittable(bad: np.ndarray, s: np.ndarray, what: str) -> None:
+    if np.any(bad):
+        m = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{what}: point {m}: the standard errors {s[:, m].tolist()} differ by more than a "
+                         f"factor {_MAX_SEM_RATIO:g} between sizes; a weighted fit in double precision cannot "
+                         "resolve that")
+
+
 def _wls(x: np.ndarray, y: np.ndarray, s: np.ndarray, n_par: int, what: str) -> dict[str, np.ndarray]:
     """Fit y[:, m] = sum_j c_j x**j with weights 1/s**2, independently for every column m.
 
     x: (K,) distinct abscissae, y and s: (K, M).  Returns coef (M, P), cov (M, P, P),
-    chi2 (M,) and the linear map L (M, P, K) with coef = L @ y.  Columns whose s is
+    sd (M, P) the square roots of cov's diagonal (representable where cov under- or
+    overflows), chi2 (M,) and the linear map L (M, P, K) with coef = L @ y.  Columns whose s is
     zero at every k are deterministic: passed through if y is constant, else refused.
     """
     K, M = y.shape
@@ -430,21 +451,52 @@ def _wls(x: np.ndarray, y: np.ndarray, s: np.ndarray, n_par: int, what: str) -> 
         raise ValueError(f"{what}: point {m} has zero standard errors but different values at different sizes "
                          f"({y[:, m].tolist()}); no weighted fit is possible")
     s_eff = np.where(det[None, :], 1.0, s)
+    # Errors of one point that differ by more than _MAX_SEM_RATIO between sizes:
+    # the residual of the most precise size is then its fit's rounding over its
+    # tiny error, and chi^2 (and then the rest) would be rounding noise.
+    with np.errstate(over="ignore"):
+        ratio = np.max(s_eff, axis=0) / np.min(s_eff, axis=0)
+    _refuse_unfittable(~det & ~(ratio <= _MAX_SEM_RATIO), s, what)
+    # The fit does not depend on a common scale of a column's errors, but
+    # 1/s and the covariance ~s^2 leave the double range for errors ~1e-160
+    # or ~1e160: the fit runs on s / 2^e, 2^e near the column's smallest
+    # error (a power of two: exact, the same bits as no scaling), and its
+    # covariance is scaled back at the end.
+    _, e2 = np.frexp(np.min(s_eff, axis=0))                   # (M,)
+    s_n = np.ldexp(s_eff, -e2[None, :])                       # >= 1/2; inf: no weight
     A = x[:, None] ** np.arange(n_par)[None, :]               # (K, P)
-    Aw = A[None, :, :] / s_eff.T[:, :, None]                  # (M, K, P)
-    yw = (y / s_eff).T                                        # (M, K)
-    Q, R = np.linalg.qr(Aw)                                   # (M, K, P), (M, P, P)
-    Rinv = np.linalg.inv(R)
-    L = np.einsum("mij,mkj->mik", Rinv, Q) / s_eff.T[:, None, :]   # (M, P, K)
-    coef = np.einsum("mpk,km->mp", L, y)
-    cov = np.einsum("mij,mkj->mik", Rinv, Rinv)
-    resid = yw - np.einsum("mkp,mp->mk", Aw, coef)
-    chi2 = np.einsum("mk,mk->m", resid, resid) if K > n_par else np.zeros(M)
+    # Householder QR of rows weighted this unevenly is accurate only with the
+    # heaviest rows first (Powell & Reid 1969): an exact line with one error
+    # 5e9 times smaller than the others lost 3e-7 of its intercept.  Columns
+    # with errors within a factor 16 keep their order (and their bits).
+    perm = np.where((ratio > 16.0)[None, :], np.argsort(s_n, axis=0, kind="stable"), np.arange(K)[:, None])
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        Aw = A[perm.T] / np.take_along_axis(s_n, perm, axis=0).T[:, :, None]   # (M, K, P), rows permuted
+        Q, R = np.linalg.qr(Aw)                               # (M, K, P), (M, P, P)
+        # errors so disparate that fewer than P sizes keep a representable
+        # weight leave R singular
+        dR = np.diagonal(R, axis1=-2, axis2=-1)
+        _refuse_unfittable(~det & ~np.all(np.isfinite(dR) & (dR != 0), axis=1), s, what)
+        Rinv = np.linalg.inv(R)
+        Lp = np.einsum("mij,mkj->mik", Rinv, Q) / np.take_along_axis(s_n, perm, axis=0).T[:, None, :]
+        L = np.empty_like(Lp)                                 # (M, P, K): the same for s and s_n
+        np.put_along_axis(L, np.broadcast_to(perm.T[:, None, :], Lp.shape), Lp, axis=2)
+        coef = np.einsum("mpk,km->mp", L, y)
+        cov_n = np.einsum("mij,mkj->mik", Rinv, Rinv)        # covariance in units of 4^e
+        sd = np.ldexp(np.sqrt(np.diagonal(cov_n, axis1=-2, axis2=-1)), e2[:, None])  # (M, P)
+        cov = np.ldexp(cov_n, 2 * e2[:, None, None])
+        resid = (y / s_eff).T - np.einsum("mkp,mp->mk", A[None, :, :] / s_eff.T[:, :, None], coef)
+        # where y/s or A/s overflow (errors below ~1e-308), from the unweighted residual
+        if not np.all(np.isfinite(resid)):
+            resid = np.where(np.isfinite(resid), resid, (y.T - np.einsum("kp,mp->mk", A, coef)) / s_eff.T)
+        chi2 = np.einsum("mk,mk->m", resid, resid) if K > n_par else np.zeros(M)
+    _refuse_unfittable(~det & ~(np.all(np.isfinite(coef), axis=1) & np.all(np.isfinite(sd), axis=1)), s, what)
     if np.any(det):
         coef[det] = 0.0
         coef[det, 0] = y[0, det]
         cov[det] = 0.0
+        sd[det] = 0.0
         chi2[det] = 0.0
         L[det] = 0.0
         L[det, 0, :] = 1.0 / K
-    return {"coef": coef, "cov": cov, "chi2": chi2, "L": L}
+    return {"coef": coef, "cov": cov, "sd": sd, "chi2": chi2, "L": L}

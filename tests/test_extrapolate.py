@@ -290,6 +290,62 @@ def test_shift_moves_intercept_and_slope_moves_only_slope(sizes, seed, shift, sl
         np.testing.assert_allclose(shifted.extrapolation["chi2"], base.extrapolation["chi2"], rtol=1e-6, atol=1e-9)
 
 
+@settings(max_examples=40, deadline=None)
+@given(sizes=_sizes, seed=st.integers(0, 2**32 - 1), k=st.integers(-1000, 1000), order=st.integers(1, 2))
+def test_errors_scaled_by_a_power_of_two_scale_the_fit_exactly(sizes, seed, k, order):
+    """Weighted least squares depends on the errors only through their ratios:
+    errors times 2^k leave the limit bitwise unchanged and multiply its error
+    by exactly 2^k and chi^2 by 4^-k, at any k where they stay normal doubles
+    (1/s and the covariance ~s^2 leave the double range long before)."""
+    rng = np.random.default_rng(seed)
+    ys = [rng.uniform(0, 1, 4) for _ in sizes]
+    ss = [rng.uniform(1e-3, 0.1, 4) for _ in sizes]
+    base = extrapolate([make(n, y, s) for n, y, s in zip(sizes, ys, ss)], order)
+    f = 2.0**k
+    got = extrapolate([make(n, y, s * f) for n, y, s in zip(sizes, ys, ss)], order)
+    assert got.mean.tobytes() == base.mean.tobytes()
+    np.testing.assert_array_equal(got.sem, base.sem * f)
+    np.testing.assert_array_equal(np.array(got.extrapolation["coef_sem"]),
+                                  np.array(base.extrapolation["coef_sem"]) * f)
+    with np.errstate(over="ignore", under="ignore"):
+        want = np.ldexp(np.array(base.extrapolation["chi2"]), -2 * k)
+    chi2 = np.array(got.extrapolation["chi2"])
+    normal = np.isfinite(want) & (want >= np.finfo(float).tiny)
+    np.testing.assert_array_equal(chi2[normal], want[normal])
+    assert np.all(chi2[np.isinf(want)] == np.inf)
+
+
+def test_errors_too_disparate_for_double_precision_are_refused():
+    """One size with an error 1e-11 (or a subnormal 5e-324) of the others':
+    the most precise size's residual would be its rounding over its error."""
+    sizes = [250, 500, 1000]
+    ys = [np.full(4, 0.5 + 1 / n) for n in sizes]
+    for tiny in (1e-13, 5e-324):
+        ss = [np.full(4, 0.01) for _ in sizes]
+        ss[1][2] = tiny
+        with pytest.raises(ValueError, match=r"mean/sem: point 2: .* differ by more than a factor 1e\+10"):
+            extrapolate([make(n, y, s) for n, y, s in zip(sizes, ys, ss)])
+        # (a subnormal p_res_sem is refused before: its square, the variance, is 0)
+        with pytest.raises(ValueError, match=r"p_res/p_res_sem: point 0: .* differ by more than a factor"
+                           if tiny > 1e-300 else r"results\[1\]\.p_res_sem: 5e-324 squared"):
+            extrapolate([make(n, y, 0.01, p_res_sem=tiny if n == 500 else 1e-2) for n, y in zip(sizes, ys)])
+    # within the factor: the exact line through the three points, its limit 0.5
+    ss = [np.full(4, 0.01) for _ in sizes]
+    ss[1][2] = 2e-12
+    r = extrapolate([make(n, y, s) for n, y, s in zip(sizes, ys, ss)])
+    np.testing.assert_allclose(r.mean, 0.5, rtol=0, atol=1e-12)
+    assert np.all(np.isfinite(r.sem)) and np.all(r.sem > 0)
+
+
+@pytest.mark.parametrize("p_res_sem", [1e-160, 1e-200])
+def test_a_p_res_variance_below_the_double_range_is_refused(p_res_sem):
+    """p_res_cov = p_res_sem^2 is subnormal or 0: the intercept's error would
+    come out wrong (or 0), so the result names p_res_sem instead."""
+    runs = [make(n, np.full(4, 0.5), 0.01, p_res_sem=p_res_sem) for n in (250, 500, 1000)]
+    with pytest.raises(ValueError, match="p_res_sem: 1e-..0 squared"):
+        extrapolate(runs)
+
+
 # --------------------------------------------------------------------------
 # refusals
 # --------------------------------------------------------------------------
