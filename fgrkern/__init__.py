@@ -10,7 +10,7 @@ from ._version import __version__
 from .kernel import survival_probability
 from .model import LevelDotModel, SampleableModel, Spectrum
 from .result import SimulationResult
-from .simulation import SimulationError, simulate
+from .simulation import CheckpointWriteWarning, SimulationError, simulate
 from .extrapolate import extrapolate
 from . import theory
 
@@ -22,6 +22,7 @@ __all__ = [
     "Spectrum",
     "simulate",
     "SimulationError",
+    "CheckpointWriteWarning",
     "SimulationResult",
     "extrapolate",
     "theory",

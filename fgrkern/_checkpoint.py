@@ -20,7 +20,19 @@ from ._files import read_npz, to_json_value, write_npz_atomic
 from ._moments import Moments, OrderedReduction
 from ._version import __version__
 
-__all__ = ["CHECKPOINT_FORMAT", "FILE_VERSION", "fingerprint", "seed_record", "seed_from_record", "load", "save"]
+__all__ = ["CHECKPOINT_FORMAT", "FILE_VERSION", "CheckpointWriteWarning", "fingerprint", "seed_record",
+           "seed_from_record", "load", "save"]
+
+
+class CheckpointWriteWarning(UserWarning):
+    """Writing the checkpoint of a running simulation failed (e.g. its disk is full).
+
+    The run goes on (a periodic write is retried at the next interval) and a
+    finished run still returns its result: only the protection against an
+    interrupt is reduced to what the last successful write saved.  The
+    message names the file and the error.  ``warnings.simplefilter("error",
+    fgrkern.CheckpointWriteWarning)`` turns it into an exception instead.
+    """
 
 CHECKPOINT_FORMAT = "fgrkern.simulate-checkpoint"
 FILE_VERSION = 1
@@ -81,8 +93,8 @@ def load(path: str, fp: JSON, rng_given: bool, G: int, T: int, n_chunks: int,
     if diff:
         raise ValueError(
             f"checkpoint {path!r} was written by a different simulation (differs in: {', '.join(diff)}); "
-            "it cannot be resumed with these arguments. Use another checkpoint path, or delete the file "
-            "to start afresh."
+            "it cannot be resumed with these arguments. Delete the file to start afresh, or use another "
+            "checkpoint path (another output for `fgrkern reproduce`)."
         )
     try:
         reduction = _from_arrays(arrays, G, T, n_chunks, chunk_len)

@@ -135,6 +135,11 @@ def _target(p: str, name: str) -> str:
         raise ValueError(f"{name}: cannot inspect {p!r} ({exc.strerror})") from None
     if not stat.S_ISREG(st.st_mode):
         raise ValueError(f"{name}: {p!r} exists and is {_kind(st.st_mode)}; fgrkern only replaces regular files")
+    # Replacing goes through a rename, which a file's own permissions do not
+    # stop: a file its owner made read-only, or one we may not write, is kept.
+    if not st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(target, os.W_OK):
+        raise ValueError(f"{name}: {p!r} exists and is write-protected; fgrkern does not replace it "
+                         "(choose another path, or make it writable to allow that)")
     return target
 
 
@@ -237,27 +242,30 @@ def safe_write(path: Any, name: str, writer: Callable[[IO[bytes]], None]) -> str
 
 @contextlib.contextmanager
 def _sigint_deferred() -> Iterator[None]:
-    """Hold a SIGINT that arrives inside the block and deliver it to the previous handler at the end.
+    """Hold a SIGINT (or SIGTERM) that arrives inside the block and deliver it to the previous handler at the end.
 
     Only Python's main thread runs signal handlers (elsewhere nothing is
     raised, so nothing is held); a handler that is not a Python callable
-    (ignored, default action) is left alone.
+    (ignored, default action) is left alone.  SIGTERM has a Python handler
+    only where the command line turns it into an interrupt.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.getsignal(signal.SIGINT)
-    if not callable(old):
-        yield
-        return
-    held: list[Any] = []
-    signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
+    sigs = [sig for sig in (signal.SIGINT, getattr(signal, "SIGTERM", None))
+            if sig is not None and callable(signal.getsignal(sig))]
+    old = {sig: signal.getsignal(sig) for sig in sigs}
+    held: list[tuple[int, Any]] = []
+    for sig in sigs:
+        signal.signal(sig, lambda signum, frame: held.append((signum, frame)))
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, old)
+        for sig in sigs:
+            signal.signal(sig, old[sig])
         if held:
-            old(signal.SIGINT, held[0])
+            signum, frame = held[0]
+            old[signum](signum, frame)  # type: ignore[operator]
 
 
 def _keep_owner_and_mode(fd: int, old: os.stat_result) -> None:
@@ -307,7 +315,7 @@ def open_regular(p: str, name: str) -> IO[bytes]:
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
         os.close(fd)
-        raise ValueError(f"{name}: {p!r} is {_kind(st.st_mode)}, not a regular .npz file")
+        raise ValueError(f"{name}: {p!r} is {_kind(st.st_mode)}, not a regular file")
     return os.fdopen(fd, "rb")
 
 

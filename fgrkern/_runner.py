@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -83,6 +84,20 @@ class _Run:
         if self.plan.checkpoint is not None:
             _checkpoint.save(self.plan.checkpoint, self.reduction, self.fp)
 
+    def _save_or_warn(self, when: str) -> bool:
+        """Write the checkpoint; if that fails, warn (naming the file) and go on.  Whether it was written."""
+        try:
+            self.save()
+            return True
+        except (OSError, ValueError) as exc:
+            # A checkpoint only protects the run: losing the run for it (a
+            # full disk at the last write of a finished run) would be worse.
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            warnings.warn(f"writing checkpoint {self.plan.checkpoint!r} {when} failed ({why}); the run goes on, "
+                          f"and the checkpoint holds only what its last successful write saved",
+                          _checkpoint.CheckpointWriteWarning, stacklevel=2)
+            return False
+
     def task(self, token: int, i: int) -> _chunks.ChunkTask:
         p, ss = self.plan, self.seed
         return _chunks.ChunkTask(i, p.chunk_len(i), p.model, p.method, p.t, p.gs, ss.entropy,
@@ -135,7 +150,7 @@ class _Run:
             if bar is not None:
                 bar.update(mom.n)
             if self.plan.checkpoint is not None and time.monotonic() - last_write >= self.plan.interval:
-                self.save()
+                self._save_or_warn("during the run (retried at the next interval)")
                 last_write = time.monotonic()
 
     def accept(self, i: int, idx: int, mom: Moments) -> None:
@@ -172,8 +187,14 @@ class _Run:
             # for the workers: completed chunks are never lost.  A failing
             # write must not mask the original exception.
             try:
-                again |= _through_interrupts(self.save)
-                saved = True
+                if ok:
+                    # the finished result is returned even if this write fails
+                    box = [False]
+                    again |= _through_interrupts(lambda: box.__setitem__(0, self._save_or_warn("at the end")))
+                    saved = box[0]
+                else:
+                    again |= _through_interrupts(self.save)
+                    saved = True
             except Exception as exc:
                 if ok:
                     raise

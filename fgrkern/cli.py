@@ -21,14 +21,17 @@ files only, symbolic links followed; see the README, "Files").
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import math
 import os
 import re
+import signal
 import sys
+import threading
 import time
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol, Sequence
 
 from ._validation import METHODS
 from ._version import __version__
@@ -47,7 +50,40 @@ class UserError(Exception):
 
 
 class _Interrupted(Exception):
-    """Ctrl-C while running: the message says how to resume (exit status 130)."""
+    """Ctrl-C (status 130) or SIGTERM (143) while running: the message says how to resume."""
+
+    def __init__(self, message: str, status: int = 130) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same saving and cleanup run (exit status 143).
+
+    Batch schedulers (SLURM, PBS, Kubernetes) send it before they kill a job.
+    """
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block SIGTERM raises :class:`_Terminated` (only where nobody else handles it)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM") \
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _interrupt_status(exc: BaseException) -> tuple[str, int]:
+    return ("terminated (SIGTERM)", 143) if isinstance(exc, _Terminated) else ("interrupted", 130)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -483,11 +519,11 @@ def _default_checkpoint(out: str) -> str:
     return os.path.join(folder, name)
 
 
-def _preflight_outputs(outputs: Sequence[tuple[str, str]]) -> None:
-    """Every output can be created, before any work (``UserError`` naming the option)."""
+def _preflight_outputs(outputs: Sequence[tuple[str, str]], inputs: Sequence[tuple[str, str]] = ()) -> None:
+    """Every output can be created and none is an input file, before any work (``UserError`` naming the option)."""
     from ._files import probe_directory
 
-    seen: dict[str, str] = {}
+    seen: dict[str, str] = {os.path.realpath(path): f"the input {what} {path!r}" for path, what in inputs}
     for path, what in outputs:
         try:
             probe_directory(path, what)
@@ -507,7 +543,12 @@ def _run_simulate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     own_ckpt = args.checkpoint is None
     ckpt = _default_checkpoint(args.out) if own_ckpt else args.checkpoint
     png = os.path.splitext(args.out)[0] + ".png"
-    _preflight_outputs([(args.out, "--out"), (ckpt, "--checkpoint")] + ([(png, "--plot")] if args.plot else []))
+    from .model import parse_bath_name
+
+    bath_file = [] if parse_bath_name(args.bath) is not None or not os.path.lexists(args.bath) else \
+        [(args.bath, "--bath")]
+    _preflight_outputs([(args.out, "--out"), (ckpt, "--checkpoint")] + ([(png, "--plot")] if args.plot else []),
+                       bath_file)
     bath = _load_bath(args.bath, args.n)
     model = _build_model(args, parser, bath)
     t0 = time.perf_counter()
@@ -569,7 +610,8 @@ def _simulate_and_save(args: argparse.Namespace, model: "LevelDotModel", ckpt: s
         # simulate's note says how many samples the checkpoint holds and how to resume
         notes = "".join(f"; {n.removeprefix('simulate: ')}" for n in getattr(exc, "__notes__", ()))
         resume = f"; the completed samples are in checkpoint {ckpt!r}: rerun the same command to resume"
-        raise _Interrupted(f"interrupted{notes or (resume if os.path.exists(ckpt) else '')}") from None
+        word, status = _interrupt_status(exc)
+        raise _Interrupted(f"{word}{notes or (resume if os.path.exists(ckpt) else '')}", status) from None
     try:
         res.save(args.out)
     except (OSError, ValueError) as exc:
@@ -822,7 +864,8 @@ def _quiet_broken_pipe() -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status.
 
-    0 success, 1 runtime error, 2 argument error, 130 interrupted, 141 the
+    0 success, 1 runtime error, 2 argument error, 130 interrupted (Ctrl-C),
+    143 terminated (SIGTERM; the work done is saved as for Ctrl-C), 141 the
     output pipe was closed by its reader (e.g. ``| head``).
     """
     parser = build_parser()
@@ -832,18 +875,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help(sys.stderr)
             return 2
         try:
-            status = args.func(args, parser.commands[args.command])
+            with _sigterm_as_interrupt():
+                status = args.func(args, parser.commands[args.command])
         except UserError as exc:
             print(f"fgrkern: error: {exc}", file=sys.stderr)
             return 1
         except _Interrupted as exc:
             print(f"fgrkern: {exc}", file=sys.stderr)
-            return 130
+            return exc.status
         except KeyboardInterrupt as exc:
             # notes say where the work done so far is kept (simulate's checkpoint)
             notes = "".join(f"; {n.removeprefix('simulate: ')}" for n in getattr(exc, "__notes__", ()))
-            print(f"fgrkern: interrupted{notes}", file=sys.stderr)
-            return 130
+            word, code = _interrupt_status(exc)
+            print(f"fgrkern: {word}{notes}", file=sys.stderr)
+            return code
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
         return status
     except BrokenPipeError:

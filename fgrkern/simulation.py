@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _checkpoint, _runner
+from ._checkpoint import CheckpointWriteWarning
 from ._chunks import check_memory
 from ._parallel import ChunkFailure, concurrent_in_process
 from ._progress import require_tqdm
@@ -32,7 +33,7 @@ from ._version import __version__
 from .model import LevelDotModel, RNGLike, SampleableModel
 from .result import SimulationResult
 
-__all__ = ["SimulationError", "simulate"]
+__all__ = ["CheckpointWriteWarning", "SimulationError", "simulate"]
 
 #: Samples per chunk unless the caller chooses.  Part of the random stream's
 #: definition (chunk i always holds samples [i*chunk_size, (i+1)*chunk_size)),
@@ -127,7 +128,11 @@ def simulate(
         Its directory must exist.  It is written like
         :meth:`SimulationResult.save` (an existing FIFO, device or other
         non-regular file is refused, never opened; links are followed) and
-        read as untrusted input (see :meth:`SimulationResult.load`).
+        read as untrusted input (see :meth:`SimulationResult.load`).  The
+        first write happens before any work and raises if it fails; a later
+        write that fails (e.g. a full disk) only warns with
+        :class:`CheckpointWriteWarning`, naming the file: the run goes on,
+        retries at the next interval, and a finished run returns its result.
     g : float or array_like, shape (G,), optional
         Couplings to evaluate on **common random numbers**: for every
         realisation, each g uses the same dot spectrum and the same Gaussian
@@ -171,6 +176,11 @@ def simulate(
         Nothing is returned, completed chunks are kept in the checkpoint.
     ImportError
         ``progress=True`` without tqdm.
+
+    Warns
+    -----
+    CheckpointWriteWarning
+        A checkpoint write after the first one failed (see ``checkpoint``).
 
     Notes
     -----

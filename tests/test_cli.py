@@ -1015,3 +1015,66 @@ def test_reproduce_refuses_a_foreign_checkpoint_and_leaves_it(tmp_path, monkeypa
     with pytest.raises(ValueError, match="differs"):
         f2.reproduce(cfg, str(out), plot=False, progress=False)  # 40 samples against a 60-sample checkpoint
     assert foreign.read_bytes() == kept
+
+
+# ---------------------------------------------------------------- SIGTERM, inputs, protected files
+_SIM = ["simulate", "--n", "199", "--gamma", "2", "--samples", "20000", "--seed", "5", "--tau", "0.01:2:20log",
+        "--no-progress", "--workers", "1"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGTERM delivery via os.kill")
+def test_sigterm_saves_like_ctrl_c_and_the_rerun_resumes_bitwise(tmp_path):
+    """What a batch scheduler sends before it kills a job: the completed
+    chunks are saved (no temporary file left), status 143, and the same
+    command resumes to the bits of an uninterrupted run."""
+    import signal
+    import time
+
+    out, ck = tmp_path / "r.npz", tmp_path / "r.ckpt.npz"
+    cmd = [sys.executable, "-m", "fgrkern", *_SIM, "--out", str(out), "--checkpoint", str(ck)]
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    time.sleep(2.5)
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 143, err
+    assert "fgrkern: terminated (SIGTERM)" in err and str(ck) in err and "resume" in err, err
+    assert not out.exists() and not list(tmp_path.glob(".fgrkern-*"))
+    with np.load(ck) as z:
+        done = int(z["prefix_n"]) + int(np.sum(z["pending_n"])) if "pending_n" in z else int(z["prefix_n"])
+    assert 0 < done < 20000
+    assert subprocess.run(cmd, capture_output=True, cwd=tmp_path).returncode == 0
+    ref = tmp_path / "ref.npz"
+    assert main([*_SIM, "--out", str(ref)]) == 0
+    a, b = fgrkern.SimulationResult.load(out), fgrkern.SimulationResult.load(ref)
+    assert a.mean.tobytes() == b.mean.tobytes() and a.sem.tobytes() == b.sem.tobytes() and a.p_res == b.p_res
+
+
+def test_out_may_not_be_the_bath_input(tmp_path, capsys):
+    levels = tmp_path / "levels.txt"
+    np.savetxt(levels, np.linspace(-1.5, 1.5, 49))
+    before = levels.read_bytes()
+    base = ["simulate", "--n", "49", "--gamma", "2", "--samples", "64", "--tau", "0.01:2:20log", "--no-progress",
+            "--bath", str(levels)]
+    for opt, extra in [("--out", ["--out", str(levels)]),
+                       ("--checkpoint", ["--out", str(tmp_path / "r.npz"), "--checkpoint", str(levels)])]:
+        assert main([*base, *extra]) == 1
+        err = capsys.readouterr().err
+        assert f"{opt} {str(levels)!r} is the same file as the input --bath" in err, err
+        assert levels.read_bytes() == before
+
+
+def test_write_protected_outputs_are_not_replaced(tmp_path, capsys):
+    """A rename replaces a file whatever its own permissions: a file its owner
+    made read-only is refused up front (also when running as root)."""
+    notes = tmp_path / "notes.npz"
+    notes.write_text("my precious notes")
+    notes.chmod(0o444)
+    args = ["simulate", "--n", "9", "--gamma", "2", "--samples", "8", "--tau", "0,1", "--no-progress"]
+    assert main([*args, "--out", str(notes)]) == 1
+    err = capsys.readouterr().err
+    assert "--out" in err and "write-protected" in err and notes.read_text() == "my precious notes"
+    assert main([*args, "--out", str(tmp_path / "r.npz"), "--checkpoint", str(notes)]) == 1
+    assert "--checkpoint" in capsys.readouterr().err and notes.read_text() == "my precious notes"
+    with pytest.raises(ValueError, match="write-protected"):  # the library refuses it too
+        fgrkern.simulate(fgrkern.LevelDotModel(9, 0.2), [0.0, 1.0], 8, rng=1, checkpoint=notes)
+    notes.chmod(0o644)

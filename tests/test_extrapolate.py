@@ -310,8 +310,12 @@ def test_errors_scaled_by_a_power_of_two_scale_the_fit_exactly(sizes, seed, k, o
     with np.errstate(over="ignore", under="ignore"):
         want = np.ldexp(np.array(base.extrapolation["chi2"]), -2 * k)
     chi2 = np.array(got.extrapolation["chi2"])
+    # exact while the squared residuals are normal numbers; near the underflow
+    # threshold some of them are subnormal and keep fewer digits
+    wide = np.isfinite(want) & (want >= 1e-250)
+    np.testing.assert_array_equal(chi2[wide], want[wide])
     normal = np.isfinite(want) & (want >= np.finfo(float).tiny)
-    np.testing.assert_array_equal(chi2[normal], want[normal])
+    np.testing.assert_allclose(chi2[normal], want[normal], rtol=1e-15, atol=0)
     assert np.all(chi2[np.isinf(want)] == np.inf)
 
 

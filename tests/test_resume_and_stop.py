@@ -267,3 +267,58 @@ def test_cli_interrupt_message_names_checkpoint(tmp_path, monkeypatch, capsys):
     assert rc == 130
     assert err[-1].startswith("fgrkern: interrupted; the 32 completed samples are saved in checkpoint")
     assert str(ck) in err[-1] and "resume" in err[-1]
+
+
+def _disk_full_after(monkeypatch, good_writes: int, fail_until: int | None = None):
+    """_checkpoint.save succeeds ``good_writes`` times, then fails with ENOSPC
+    (up to write number ``fail_until``, if given; then succeeds again)."""
+    from fgrkern import _checkpoint
+
+    real_save, calls = _checkpoint.save, []
+
+    def save(*a):
+        calls.append(1)
+        if len(calls) > good_writes and (fail_until is None or len(calls) <= fail_until):
+            raise OSError(28, "No space left on device")
+        real_save(*a)
+
+    monkeypatch.setattr(_checkpoint, "save", save)
+    return calls
+
+
+def test_a_finished_run_survives_a_failing_last_checkpoint_write(tmp_path, monkeypatch):
+    """A full disk at the final write must not cost the finished run: the result
+    is returned (bitwise the uninterrupted one) and a warning names the file."""
+    ref = _fresh(10)
+    calls = _disk_full_after(monkeypatch, 1)
+    ck = tmp_path / "c.npz"
+    with pytest.warns(fgrkern.CheckpointWriteWarning, match=rf"{ck.name}.* at the end failed \(No space left"):
+        res = simulate(ToyModel(n=3), TAU, 10, rng=11, chunk_size=CHUNK, workers=1, checkpoint=ck)
+    _same(res, ref)
+    assert len(calls) == 2  # the early write, the failed final one
+
+
+def test_failing_periodic_checkpoint_writes_warn_and_the_run_goes_on(tmp_path, monkeypatch):
+    """Writes 2-4 fail (a disk that fills up, then frees): the run warns, goes on,
+    retries, and its later writes land; the checkpoint then resumes to the same bits."""
+    ref = _fresh(10)
+    calls = _disk_full_after(monkeypatch, 1, fail_until=4)
+    ck = tmp_path / "c.npz"
+    with pytest.warns(fgrkern.CheckpointWriteWarning, match="during the run .*retried"):
+        res = simulate(ToyModel(n=3), TAU, 10, rng=11, chunk_size=CHUNK, workers=1, checkpoint=ck,
+                       checkpoint_interval=0)
+    _same(res, ref)
+    assert len(calls) == 7  # early write + one per chunk (5) + final
+    monkeypatch.undo()
+    _same(simulate(ToyModel(n=3), TAU, 10, rng=11, chunk_size=CHUNK, workers=1, checkpoint=ck), ref)
+
+
+def test_cli_saves_the_result_when_the_last_checkpoint_write_fails(tmp_path, monkeypatch, capsys):
+    from fgrkern import cli
+
+    _disk_full_after(monkeypatch, 1)
+    out = tmp_path / "r.npz"
+    with pytest.warns(fgrkern.CheckpointWriteWarning):
+        rc = cli.main(["simulate", "--n", "10", "--gamma", "1", "--samples", "64", "--tau", "0,1",
+                       "--workers", "1", "--out", str(out), "--no-progress"])
+    assert rc == 0 and fgrkern.SimulationResult.load(out).n_samples == 64
