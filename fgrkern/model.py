@@ -80,7 +80,18 @@ class Spectrum:
 
     def ipr(self) -> np.ndarray:
         r"""Per realisation :math:`\sum_a w_a^2 = \lim_{t\to\infty}` of the
-        time-averaged :math:`P(t)`; its mean is :math:`P_{res}` (Eq. 4)."""
+        time-averaged :math:`P(t)`; its mean is :math:`P_{res}` (Eq. 4).
+
+        The inverse participation ratio of :math:`|0\rangle` in the
+        eigenbasis, the quantity whose ensemble mean :func:`fgrkern.simulate`
+        reports as ``p_res``.
+
+        Returns
+        -------
+        ndarray, shape (size,)
+            :math:`\sum_a w_a^2` of each row of ``weights`` (dimensionless,
+            in (0, 1] for weights summing to 1).
+        """
         return np.einsum("ij,ij->i", self.weights, self.weights)
 
 
@@ -106,13 +117,120 @@ class SampleableModel(Protocol):
     fingerprints; include "g" and "gamma" to have them in the result).
     """
 
-    def sample(self, size: int, rng: RNGLike = None, method: str = "secular") -> SpectrumLike: ...
+    def sample(self, size: int, rng: RNGLike = None, method: str = "secular") -> SpectrumLike:
+        r"""Draw ``size`` independent realisations as eigenvalues and weights.
 
-    def t_from_tau(self, tau: ArrayLike) -> np.ndarray | float: ...
+        :func:`fgrkern.simulate` calls it once per chunk as
+        ``sample(size, rng=numpy.random.default_rng(seed_sequence),
+        method=method)``, possibly from several threads at once on the same
+        object (the default executor) or on a pickled copy in another
+        process: it must not depend on shared mutable state.
 
-    def with_g(self, g: float) -> "SampleableModel": ...
+        Parameters
+        ----------
+        size : int
+            Number of realisations (>= 1 from ``simulate``).
+        rng : None, int, numpy.random.SeedSequence or numpy.random.Generator
+            Source of randomness; ``simulate`` passes a fresh Generator per
+            chunk.  The output must be a deterministic function of it (that
+            is what makes a seeded run reproducible and resumable).  With
+            ``simulate(g=[...])`` the same stream is replayed for every
+            coupling (on ``with_g(g)``), so the draws should consume it
+            identically for every g to give common random numbers.
+        method : str
+            The ``method`` given to ``simulate``, already normalised to
+            ``"secular"`` or ``"dense"``; a model with a single sampler may
+            ignore it.
 
-    def to_dict(self) -> dict[str, object]: ...
+        Returns
+        -------
+        SpectrumLike
+            Any object with attributes ``energies`` and ``weights``: real,
+            finite arrays of shape (size, M) (M eigenpairs per
+            realisation).  ``energies`` are the eigenvalues
+            :math:`e_a` in the inverse unit of :meth:`t_from_tau`'s times
+            (hbar = 1); ``weights`` are :math:`w_a = |\langle a|0\rangle|^2
+            \ge 0`, each row summing to 1 (they are not renormalised, so
+            :math:`P(0) = (\sum_a w_a)^2`).  :class:`Spectrum` is one.
+
+        Raises
+        ------
+        Exception
+            Any exception aborts the run: ``simulate`` raises
+            :class:`~fgrkern.SimulationError` with it chained (as it does
+            when the rows returned are not ``size`` or the arrays are
+            rejected by :func:`fgrkern.survival_probability`).
+        """
+        ...
+
+    def t_from_tau(self, tau: ArrayLike) -> np.ndarray | float:
+        r"""Times :math:`t` in the model's unit from rescaled times :math:`\tau = t/t_H`.
+
+        Called once by :func:`fgrkern.simulate`, before any sampling, to
+        turn its ``tau`` grid into the times at which :math:`P(t)` is
+        evaluated and stored as ``result.t``.
+
+        Parameters
+        ----------
+        tau : array_like, shape (T,)
+            ``simulate`` passes a one-dimensional float64 array of
+            non-negative, strictly increasing values.
+
+        Returns
+        -------
+        ndarray or float
+            :math:`t = \tau\, t_H`, array_like of the same shape as ``tau``
+            (``simulate`` raises ``ValueError`` otherwise), in the inverse
+            unit of the energies returned by :meth:`sample` (hbar = 1).
+
+        Raises
+        ------
+        ValueError, TypeError
+            For ``tau`` it cannot convert; ``simulate`` passes such errors
+            on to its caller unchanged.
+        """
+        ...
+
+    def with_g(self, g: float) -> "SampleableModel":
+        """The same model with coupling ``g`` (all other parameters unchanged).
+
+        ``simulate(g=...)`` calls it for every coupling given: to sample
+        that coupling (re-seeded with the chunk's random stream) and to
+        record its ``to_dict()`` in the result.
+
+        Parameters
+        ----------
+        g : float
+            Coupling, a finite Python float >= 0 (as checked by
+            ``simulate``).
+
+        Returns
+        -------
+        SampleableModel
+            A model following this protocol; the original is not modified.
+        """
+        ...
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON description of the model, recorded in results and checkpoints.
+
+        ``simulate`` stores it in ``result.metadata["model"]`` and in the
+        checkpoint fingerprint (a checkpoint is reused only for an equal
+        description), and reads ``"g"`` and ``"gamma"`` from it (from
+        ``with_g(g).to_dict()`` for each coupling given with ``g=``) for
+        ``result.g`` and ``result.gamma`` (NaN when absent or not numbers).
+
+        Returns
+        -------
+        dict
+            JSON-serialisable, with string keys.  :meth:`SimulationResult.load
+            <fgrkern.SimulationResult.load>` and checkpoint resumption accept
+            it only with a string ``"class"`` and, if present, an ``"n"``
+            that is a positive integer.  It should determine the
+            realisations: two models with equal descriptions must sample the
+            same distribution.
+        """
+        ...
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -232,7 +350,30 @@ class LevelDotModel:
 
     # -- the SampleableModel protocol -----------------------------------------
     def t_from_tau(self, tau: ArrayLike) -> np.ndarray | float:
-        r"""Physical time :math:`t = \tau t_H` from rescaled time :math:`\tau` (broadcasts)."""
+        r"""Physical time :math:`t = \tau t_H` from rescaled time :math:`\tau` (broadcasts).
+
+        Parameters
+        ----------
+        tau : array_like
+            Rescaled times :math:`\tau = t/t_H`, finite real numbers of any
+            shape (negative values are converted too).
+
+        Returns
+        -------
+        ndarray or float
+            :math:`t = \tau\, t_H` with :math:`t_H = 2N/\lambda`, in the
+            inverse of ``lam``'s energy unit (hbar = 1): a float for a
+            scalar ``tau``, else a float64 array of its shape.
+
+        Raises
+        ------
+        ValueError
+            NaN or infinite ``tau``; :math:`t_H` overflowing float64 (a
+            tiny ``lam``); or a product :math:`\tau t_H` beyond the double
+            range.
+        TypeError
+            ``tau`` not real numbers (complex, boolean, string, object).
+        """
         arr = as_float_array(tau, "tau")
         t_h = self.heisenberg_time
         if math.isinf(t_h):
@@ -245,7 +386,28 @@ class LevelDotModel:
         return float(out) if out.ndim == 0 else out
 
     def with_g(self, g: float) -> "LevelDotModel":
-        """The same model (same class and other parameters) with coupling ``g``."""
+        r"""The same model (same class and other parameters) with coupling ``g``.
+
+        Given bath levels are carried over as they are.
+
+        Parameters
+        ----------
+        g : float
+            Dimensionless coupling, :math:`\langle|W_k|^2\rangle = g\lambda^2/N`;
+            finite and >= 0 (:math:`\gamma = gN`).
+
+        Returns
+        -------
+        LevelDotModel
+            A new instance of ``type(self)``, validated like the constructor.
+
+        Raises
+        ------
+        ValueError
+            ``g`` negative or not finite.
+        TypeError
+            ``g`` not a real number.
+        """
         return dataclasses.replace(self, g=g, bath=self.bath if self.bath_levels is None else self.bath_levels)
 
     def to_dict(self) -> dict[str, object]:
@@ -396,6 +558,33 @@ class LevelDotModel:
         O(N^2) (dense) scratch whatever the output size.  ``couplings``: the
         number of couplings whose outputs are held at once
         (:meth:`sample_couplings`).
+
+        :meth:`sample` and :meth:`sample_couplings` call it before
+        allocating; :func:`fgrkern.simulate` calls it with ``size = 0`` before
+        starting a run.
+
+        Parameters
+        ----------
+        size : int
+            Number of realisations requested (>= 0; not validated here).
+        method : str
+            ``"dense"`` counts the dense (N+1)- or (N+2)-dimensional matrix
+            and its LAPACK work; any other value is counted as
+            ``"secular"``.
+        couplings : int, optional
+            Number of couplings whose (size, M) outputs are held at once
+            (default 1).
+
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        ValueError
+            The estimated peak memory exceeds the memory available now (free
+            memory and container limits); the exception is also a
+            :class:`MemoryError`, and its message names the request.
         """
         M, L = self.n_eigen, self.n_levels
         out_bytes = 2.0 * 8.0 * size * M * couplings
@@ -420,6 +609,29 @@ class LevelDotModel:
         The eigenvalues are bounded by Weyl's inequality,
         :math:`|e| \le \max(|\epsilon_0|, \max_\mu |E_\mu|) + \|W\|`, with margins for
         finite-N fluctuations.
+
+        :func:`fgrkern.simulate` calls it before sampling, so that a time grid
+        whose phases :math:`e_a t` would leave the double range is refused
+        before any work.
+
+        Parameters
+        ----------
+        t : ndarray
+            Times in the model's unit (:math:`t = \tau t_H`, e.g. from
+            :meth:`t_from_tau`), any shape; an empty array passes.
+        g_max : float
+            Largest coupling g that will be sampled (>= 0); it sets the
+            bound on :math:`\|W\| \sim \sqrt{g}\lambda`.
+
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        ValueError
+            The bound on :math:`|e| \max|t|` overflows float64; the message
+            names the offending :math:`\tau = \max|t|/t_H`.
         """
         if t.size == 0:
             return

@@ -120,6 +120,30 @@ class SimulationResult:
         symbolic link is followed: the file it points to is replaced, the link
         stays.  A new file gets mode 0666 minus the umask; an overwritten
         file keeps its mode.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            File to write (conventionally ending in ``.npz``).  Its directory
+            must exist.
+
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        ValueError
+            An empty path, a path naming a directory or containing a NUL
+            character, a missing parent directory, or an existing ``path``
+            (after following links) that is not a regular file.  Nothing is
+            written then.
+        TypeError
+            ``path`` is not a str or os.PathLike (bytes included), or
+            ``metadata`` is not JSON-serialisable.
+        OSError
+            The write itself failed (e.g. no permission, disk full); the
+            temporary file is removed and an existing file is left untouched.
         """
         arrays = {k: np.asarray(getattr(self, k), dtype=np.float64) for k in self._ARRAYS}
         arrays["n_samples"] = np.array(self.n_samples, dtype=np.int64)
@@ -136,6 +160,32 @@ class SimulationResult:
         each array header (dtype, shape, size) is checked before its data,
         and the metadata is validated; anything else raises one
         ``ValueError`` naming the file.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A ``.npz`` file written by :meth:`save` (e.g. by
+            ``fgrkern simulate --out``).
+
+        Returns
+        -------
+        SimulationResult
+            Equal, bit for bit, to the saved object: arrays as float64
+            ndarrays, the single-coupling entries (``p_res``, ``p_res_sem``,
+            ``p_res_cov``, ``g``, ``gamma``) as Python floats, ``n_samples``
+            as an int and ``metadata`` as the saved dict.
+
+        Raises
+        ------
+        FileNotFoundError
+            There is no file ``path``.
+        ValueError
+            ``path`` is empty or not a regular file (directory, FIFO,
+            device, ...), is not a readable ``.npz`` archive, is not an
+            fgrkern result, or has entries or metadata that fail validation
+            (unknown or missing entries, wrong dtypes or inconsistent shapes).
+        TypeError
+            ``path`` is not a str or os.PathLike.
         """
         arrays, meta = read_npz(path, "path", RESULT_FORMAT)  # every entry present and consistent
         meta.pop("format", None)
@@ -150,10 +200,49 @@ class SimulationResult:
     @classmethod
     def from_moments(cls, m: Moments, tau: np.ndarray, t: np.ndarray, params: list[dict[str, object]],
                      scalar_g: bool, metadata: dict[str, Any]) -> "SimulationResult":
-        """Estimates from the reduced moments of ``m.n`` realisations.
+        r"""Estimates from the reduced moments of ``m.n`` realisations.
 
         ``params`` holds the ``to_dict()`` of the model at each coupling (its
         "g" and "gamma", NaN if absent); ``scalar_g`` drops the G axis.
+
+        Used by :func:`fgrkern.simulate` to build its result; the arguments
+        are taken as given (not validated).
+
+        Parameters
+        ----------
+        m : Moments
+            What :func:`fgrkern.simulate` accumulates over the realisations:
+            their number ``m.n``, and for G couplings and T times the sample
+            means and centred sums of squares of :math:`P(t)` (shape
+            (G, T)) and of the inverse participation ratio
+            :math:`\sum_a w_a^2` (means of shape (G,), co-moments across
+            couplings of shape (G, G)).
+        tau : ndarray, shape (T,)
+            Rescaled times :math:`\tau = t/t_H`, stored as ``tau``.
+        t : ndarray, shape (T,)
+            The same times in the model's time unit (:math:`t = \tau t_H`,
+            1/energy with hbar = 1), stored as ``t``.
+        params : list of dict, length G
+            ``to_dict()`` of the model at each coupling, in the order of
+            the moments' G axis; non-numeric or missing "g"/"gamma" become
+            NaN.
+        scalar_g : bool
+            Keep only the first coupling and return scalars for ``p_res``,
+            ``p_res_sem``, ``p_res_cov``, ``g`` and ``gamma`` and arrays of
+            shape (T,) for ``mean``, ``sem`` and ``std`` (a single coupling
+            simulated); otherwise these keep the leading G axis.
+        metadata : dict
+            Stored as ``metadata`` (not copied).
+
+        Returns
+        -------
+        SimulationResult
+            ``mean`` and ``p_res`` the sample means of P and of the IPR;
+            ``std`` the sample standard deviation (ddof = 1), ``sem =
+            std/sqrt(n)``, ``p_res_cov`` the covariance of the ``p_res``
+            means (co-moments / (n (n - 1))) and ``p_res_sem`` the square
+            root of its diagonal.  With ``m.n == 1`` the ``std``, ``sem``,
+            ``p_res_sem`` and ``p_res_cov`` are NaN.
         """
         n = m.n
         if n > 1:

@@ -444,18 +444,36 @@ def p_sff(tau: ArrayLike, gamma: ArrayLike, symmetry: str = "GUE") -> "np.ndarra
 
 
 def p_off(gamma: ArrayLike, symmetry: str = "GUE") -> "np.ndarray | np.float64":
-    r"""Offset (minimum) of P after the Golden Rule decay: :math:`a_X/(2\gamma)`, :math:`a_X = (1, 2, 1)`.
+    r"""Offset (minimum) of P after the Golden Rule decay: :math:`a_X/(2\gamma)` (Eq. 6 at :math:`K_X \to 0`).
+
+    :math:`a_X = (1, 2, 1)` for (U, O, S).  The paper's :math:`P_{off}`:
+    the correction term :math:`[a_X + b_X K_X(\tau)]/(2\gamma)` of Eq. (6)
+    while the form factor is still small, i.e. once the decay is over
+    (:math:`1/(4\gamma) \ll \tau \ll 1`);
+    for GUE it is also the :math:`\tau \to 0` value of the correction term
+    of the large-gamma form after Eq. (5) (:func:`p_tau_large_gamma`).
+    :math:`P_{pl}/P_{off} = (2, 3/2, 3)` for (U, O, S) (see :func:`p_plateau`).
 
     Parameters
     ----------
     gamma : array_like
-        :math:`\gamma > 0`.
+        :math:`\gamma = gN > 0` (``inf`` allowed, gives 0).
     symmetry : str
-        "GUE"/"GOE"/"GSE" or "U"/"O"/"S".
+        "GUE"/"GOE"/"GSE" or "U"/"O"/"S" (case-insensitive).
 
     Returns
     -------
     ndarray or float
+        :math:`P_{off} = a_X/(2\gamma)`, same shape as ``gamma``
+        (dimensionless probability).
+
+    Raises
+    ------
+    ValueError
+        ``gamma <= 0`` or NaN, a ``gamma`` so small (subnormal) that
+        :math:`1/(2\gamma)` overflows float64, or an unknown ``symmetry``.
+    TypeError
+        ``gamma`` not real numbers, or ``symmetry`` not a string.
     """
     sym = parse_symmetry(symmetry)
     g = _gamma_array(gamma, positive=True)
@@ -465,18 +483,30 @@ def p_off(gamma: ArrayLike, symmetry: str = "GUE") -> "np.ndarray | np.float64":
 def p_plateau(gamma: ArrayLike, symmetry: str = "GUE") -> "np.ndarray | np.float64":
     r"""Long-time plateau :math:`(a_X + b_X)/(2\gamma) = (2, 3, 3)/(2\gamma)` (Eq. 6 at :math:`\tau > 1`).
 
-    :math:`P_{pl}/P_{off} = (2, 3/2, 3)` for (U, O, S).
+    The paper's :math:`P_{pl}`, reached after the Heisenberg time, where
+    :math:`K_X = 1`.  :math:`P_{pl}/P_{off} = (2, 3/2, 3)` for (U, O, S)
+    (see :func:`p_off`).
 
     Parameters
     ----------
     gamma : array_like
-        :math:`\gamma > 0`.
+        :math:`\gamma = gN > 0` (``inf`` allowed, gives 0).
     symmetry : str
-        "GUE"/"GOE"/"GSE" or "U"/"O"/"S".
+        "GUE"/"GOE"/"GSE" or "U"/"O"/"S" (case-insensitive).
 
     Returns
     -------
     ndarray or float
+        :math:`P_{pl} = (a_X + b_X)/(2\gamma)`, same shape as ``gamma``
+        (dimensionless probability).
+
+    Raises
+    ------
+    ValueError
+        ``gamma <= 0`` or NaN, a ``gamma`` so small (subnormal) that
+        :math:`1/(2\gamma)` overflows float64, or an unknown ``symmetry``.
+    TypeError
+        ``gamma`` not real numbers, or ``symmetry`` not a string.
     """
     sym = parse_symmetry(symmetry)
     g = _gamma_array(gamma, positive=True)
@@ -488,6 +518,24 @@ def sff_coefficients(symmetry: str = "GUE") -> tuple[float, float]:
 
     (1, 1) for GUE, (2, 1) for GOE, (1, 2) for GSE: :math:`P_{off} = a_X/(2\gamma)`
     and :math:`P_{pl} = (a_X + b_X)/(2\gamma)`.
+
+    Parameters
+    ----------
+    symmetry : str, optional
+        "GUE"/"GOE"/"GSE" or "U"/"O"/"S" (case-insensitive); default "GUE".
+
+    Returns
+    -------
+    a_X, b_X : float
+        The offset and form-factor coefficients of Eq. (6) (dimensionless),
+        as used by :func:`p_sff`, :func:`p_off` and :func:`p_plateau`.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``symmetry`` name.
+    TypeError
+        ``symmetry`` is not a string.
     """
     sym = parse_symmetry(symmetry)
     return _A[sym], _B[sym]
@@ -500,7 +548,7 @@ EQ6_MIN_GAMMA = 10.0
 
 def curve_for(tau: ArrayLike, gamma: float, symmetry: str = "GUE", *, bath: str | ArrayLike = "wigner-dyson",
               eps0: float = 0.0) -> tuple[np.ndarray | None, str]:
-    """The closed form that applies to a level-dot simulation, on ``tau``: (values, label) or (None, reason).
+    r"""The closed form that applies to a level-dot simulation, on ``tau``: (values, label) or (None, reason).
 
     Eq. (5) (unitary class, any gamma) is evaluated where it is validated:
     points beyond ``P_TAU_MAX_TAU`` are NaN.  For GOE and GSE only the
@@ -509,6 +557,51 @@ def curve_for(tau: ArrayLike, gamma: float, symmetry: str = "GUE", *, bath: str 
     Never raises for valid input (a failing evaluation is a reason too);
     ``TypeError``/``ValueError`` naming the argument for a non-number, a NaN
     tau or a gamma that is not finite.
+
+    Parameters
+    ----------
+    tau : array_like
+        Rescaled times :math:`\tau = t/t_H` (:math:`t_H = 2N/\lambda`), any
+        shape; negative values give the value at ``|tau|``.  ``+-inf`` is
+        accepted: the plateau under Eq. (6), NaN under Eq. (5) (beyond
+        ``P_TAU_MAX_TAU``).
+    gamma : float
+        :math:`\gamma = gN` of the simulation, a finite real scalar.  Values
+        for which no closed form applies (e.g. negative, or
+        ``gamma > P_TAU_MAX_GAMMA`` for GUE) give ``(None, reason)``.
+    symmetry : str, optional
+        "GUE"/"GOE"/"GSE" or "U"/"O"/"S" (case-insensitive); default "GUE".
+    bath : str or array_like, optional
+        The simulated bath, e.g. ``model.bath`` of a
+        :class:`~fgrkern.LevelDotModel`.  Only the (normalised) name
+        ``"wigner-dyson"`` has closed forms; any other string or an array of
+        bath levels gives ``(None, reason)``.
+    eps0 : float, optional
+        Energy of the level :math:`|0\rangle` in units of :math:`\lambda`;
+        anything but 0 gives ``(None, reason)``.
+
+    Returns
+    -------
+    values : ndarray or None
+        float64 array of ``tau``'s shape: Eq. (5) (:func:`p_tau`) for GUE,
+        with NaN at ``|tau| > P_TAU_MAX_TAU``; Eq. (6) (:func:`p_sff`) for
+        GOE and GSE at ``gamma >= EQ6_MIN_GAMMA``.  None when no closed form
+        applies or it cannot be evaluated.
+    label : str
+        ``"Eq. (5)"`` or ``"Eq. (6), asymptotic (gamma >> 1)"`` with values;
+        otherwise the reason why there is no curve (for a legend or a log).
+
+    Raises
+    ------
+    TypeError
+        ``symmetry`` not a string, ``gamma`` not a real scalar, or ``tau``
+        not real numbers (checked only once ``eps0`` and ``bath`` admit a
+        closed form).
+    ValueError
+        An unknown ``symmetry``, a NaN or infinite ``gamma``, or NaN in
+        ``tau`` (same condition).  A ``ValueError`` or
+        ``ArithmeticError`` during the evaluation itself is returned as a
+        reason instead.
     """
     if eps0 != 0.0:
         return None, "the closed forms are for eps0 = 0"
