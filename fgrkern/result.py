@@ -136,8 +136,9 @@ class SimulationResult:
         ValueError
             An empty path, a path naming a directory or containing a NUL
             character, a missing parent directory, or an existing ``path``
-            (after following links) that is not a regular file.  Nothing is
-            written then.
+            (after following links) that is not a regular file or is
+            write-protected (no write permission bit, or not writable by
+            us).  Nothing is written then.
         TypeError
             ``path`` is not a str or os.PathLike (bytes included), or
             ``metadata`` is not JSON-serialisable.
