@@ -98,6 +98,11 @@ def load(path: str, fp: JSON, rng_given: bool, G: int, T: int, n_chunks: int,
         )
     try:
         reduction = _from_arrays(arrays, G, T, n_chunks, chunk_len)
+        model = fp.get("model")
+        if isinstance(model, dict) and model.get("class") == "fgrkern.model.LevelDotModel":
+            # its weights are >= 0 and sum to 1: every P and IPR lies in [0, 1]
+            for m in [reduction.prefix, *reduction.pending.values()]:
+                _check_unit_range(m)
     except ValueError as exc:
         raise ValueError(f"checkpoint {path!r} is inconsistent ({exc}); it cannot be resumed. "
                          "Delete the file to start afresh.") from None
@@ -144,6 +149,17 @@ def _moments(a: dict[str, np.ndarray], prefix: str, ns: np.ndarray, K: tuple[int
     if not K:
         return [Moments(int(ns), mean, m2, im, im2)]
     return [Moments(int(ns[j]), mean[j], m2[j], im[j], im2[j]) for j in range(K[0])]
+
+
+def _check_unit_range(m: Moments) -> None:
+    """Moments of samples in [0, 1] (to rounding): means in [0, 1], centred second moments at most n/4."""
+    tol = 1e-9
+    if not (np.all(m.mean >= -tol) and np.all(m.mean <= 1 + tol) and np.all(m.ipr_mean >= -tol)
+            and np.all(m.ipr_mean <= 1 + tol)):
+        raise ValueError("means of P or of the IPR outside [0, 1], impossible for this model")
+    bound = m.n / 4 * (1 + tol) + tol
+    if np.any(m.m2 > bound) or np.any(np.abs(m.ipr_m2) > bound):
+        raise ValueError(f"second moments above n/4 = {m.n / 4:g}, impossible for samples in [0, 1]")
 
 
 def _from_arrays(a: dict[str, np.ndarray], G: int, T: int, n_chunks: int,

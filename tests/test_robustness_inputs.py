@@ -443,6 +443,31 @@ def test_simulate_tampered_checkpoint_rejected(tmp_path, key, value):
     assert p.read_bytes() == before
 
 
+@pytest.mark.parametrize(
+    "key, value",
+    [("prefix_mean", np.full((1, TAU.size), 1e300)), ("prefix_mean", np.full((1, TAU.size), -0.5)),
+     ("prefix_ipr_mean", np.array([-5.0])), ("prefix_ipr_mean", np.array([1.5])),
+     ("prefix_m2", np.full((1, TAU.size), 2.5)), ("prefix_ipr_m2", np.array([[-3.0]]))],
+)
+def test_level_dot_checkpoint_with_impossible_moments_rejected(tmp_path, key, value):
+    """A LevelDotModel's P and IPR lie in [0, 1] (weights >= 0 summing to 1):
+    a checkpoint whose means leave [0, 1] or whose centred second moments
+    exceed n/4 (here 8 samples: 2) was edited; refused, naming the checkpoint,
+    and left as is.  The untouched file resumes."""
+    run = dict(model=fgrkern.LevelDotModel(7, 0.3), tau=TAU, n_samples=8, rng=1, chunk_size=2)
+    good = tmp_path / "good.npz"
+    ref = fgrkern.simulate(**run, checkpoint=good)
+    with np.load(good) as z:
+        arrays = dict(z)
+    arrays[key] = value
+    p = tmp_path / "edited.npz"
+    np.savez(p, **arrays)
+    before = p.read_bytes()
+    raises_naming(ValueError, "checkpoint", fgrkern.simulate, **run, checkpoint=p)
+    assert p.read_bytes() == before
+    assert fgrkern.simulate(**run, checkpoint=good).mean.tobytes() == ref.mean.tobytes()
+
+
 def test_simulate_checkpoint_pending_chunks_validated(tmp_path):
     """A checkpoint with an out-of-order (pending) chunk: a consistent one is
     resumed (only the missing chunk is run); a pending chunk with the wrong
