@@ -124,10 +124,17 @@ def survival_probability(energies, weights, t, *, workers=None, grid="auto", ret
     fixed order, so results are bitwise reproducible and independent of
     ``workers`` and of the CPU's vector instruction set.
     """
-    e = as_float_array(energies, "energies")
-    w = as_float_array(weights, "weights")
+    e = as_float_array(_unbroadcast(energies), "energies")
+    w = as_float_array(_unbroadcast(weights), "weights")
     tt = as_float_array(t, "t")
     batch = _check_inputs(e, w, tt, grid)
+    if e.shape != np.shape(energies) or w.shape != np.shape(weights):
+        # the batch of the inputs as given, before their repeated rows were cut
+        try:
+            batch = np.broadcast_shapes(np.shape(energies)[:-1], np.shape(weights)[:-1])
+        except ValueError:
+            raise ValueError(f"energies {np.shape(energies)} and weights {np.shape(weights)} cannot be "
+                             "broadcast together") from None
     nthreads = resolve_workers(workers)
 
     t1 = np.ascontiguousarray(np.atleast_1d(tt))
@@ -138,7 +145,9 @@ def survival_probability(energies, weights, t, *, workers=None, grid="auto", ret
         wsum_max = float(np.max(np.sum(w, axis=-1))) if w.size else 0.0
     if wsum_max > _MAX_WEIGHT_SUM:
         raise ValueError("weights are too large: P(0) = (sum_a w_a)^2 overflows float64")
-    check_allocation(nrows * (T + 1) * 8, "survival_probability output")
+    # output, and the C-contiguous copies of inputs that are not (transposed, strided)
+    copies = sum(x.nbytes for x in (e, w) if not (x.flags.c_contiguous and x.dtype == np.float64))
+    check_allocation(nrows * (T + 1) * 8 + copies, "survival_probability output")
 
     # Broadcasting is resolved by row indices, never by materialising the
     # broadcast (batch, M) arrays: temporaries stay O(output + input).
@@ -255,6 +264,19 @@ def _run_rows(e_rows: np.ndarray, e_idx: np.ndarray | None, w_rows: np.ndarray, 
         run_chunks(rows_job, nrows, nthreads, max_chunk=max(1, _GATHER_BYTES // (16 * M)) if gathered else None)
     else:
         run_chunks(blocks_job, nrows * nblocks, nthreads)
+
+
+def _unbroadcast(x: Any) -> Any:
+    """An ndarray with stride-0 batch axes (``np.broadcast_to``) cut to length 1 along them.
+
+    Broadcasting then happens by row indices: validating or copying the
+    full view would materialise every repeated row (e.g. 3 GiB for one
+    distinct row of 20000 repeated 10000 times).
+    """
+    if type(x) is not np.ndarray or x.ndim < 2:
+        return x
+    cut = tuple(slice(0, 1) if x.strides[i] == 0 and x.shape[i] > 1 else slice(None) for i in range(x.ndim - 1))
+    return x[cut]
 
 
 def _rows_and_index(x: np.ndarray, batch: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray | None]:

@@ -47,12 +47,25 @@ BATH_NAMES: dict[str, str] = {"wigner-dyson": "wigner-dyson", "wd": "wigner-dyso
 
 
 def parse_bath_name(name: str) -> str | None:
-    """The canonical bath name ("wigner-dyson" or "poisson") for ``name`` (case-insensitive), else None."""
+    """The canonical bath name ("wigner-dyson" or "poisson") for ``name`` (case-insensitive), else None.
+
+    Raises TypeError for a ``name`` that is not a string.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"bath name must be a string, got {type(name).__name__}")
     return BATH_NAMES.get(name.strip().lower())
 
 
 def heisenberg_time(n: int, lam: float = 1.0) -> float:
-    r"""Heisenberg time :math:`t_H = 2\pi\nu = 2N/\lambda` (hbar = 1) of N dot states."""
+    r"""Heisenberg time :math:`t_H = 2\pi\nu = 2N/\lambda` (hbar = 1) of N dot states.
+
+    ``n`` >= 1 dot states, ``lam`` > 0 (units of energy; :math:`t_H` in the
+    inverse unit).  ValueError/TypeError naming the argument otherwise.
+    """
+    n = check_positive_int(n, "n", maximum=2**53)
+    lam = check_real_scalar(lam, "lam")
+    if not lam > 0:
+        raise ValueError(f"lam must be > 0, got {lam}")
     return 2.0 * n / lam
 
 

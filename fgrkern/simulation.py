@@ -251,9 +251,10 @@ def _plan(model: SampleableModel, tau: ArrayLike, n_samples: int, rng: RNGLike, 
     """Every argument checked before any work (ValueError/TypeError naming it), as a run plan and tau."""
     from ._files import check_writable_path
 
-    if not isinstance(model, SampleableModel):
+    if isinstance(model, type) or not isinstance(model, SampleableModel):  # a class has the methods, unbound
         raise TypeError(f"model must be a LevelDotModel or follow fgrkern.SampleableModel (sample, "
-                        f"t_from_tau, with_g, to_dict), got {type(model).__name__}")
+                        f"t_from_tau, with_g, to_dict), got "
+                        f"{'the class ' + model.__name__ if isinstance(model, type) else type(model).__name__}")
     tau_arr = increasing_times(tau)
     n_samples = check_positive_int(n_samples, "n_samples")
     chunk_size = check_positive_int(chunk_size, "chunk_size")

@@ -149,3 +149,24 @@ def test_simulate_phase_overflow_before_any_chunk(monkeypatch):
     assert calls == []
     res = fgrkern.simulate(model, [0.0, 1e290], 4, rng=1, chunk_size=4)
     assert calls == [0] and res.mean[0] == 1.0 and 0.0 <= res.mean[1] <= 1.0
+
+
+def test_model_helpers_validate_their_arguments():
+    from fgrkern.model import heisenberg_time, parse_bath_name
+
+    assert heisenberg_time(500, 0.5) == 2000.0  # t_H = 2N/lam
+    for args, exc, name in [((5, 0.0), ValueError, "lam"), ((-5, -1.0), ValueError, "n"),
+                            ((5, "x"), TypeError, "lam"), ((True, 1.0), TypeError, "n"),
+                            ((5, np.inf), ValueError, "lam")]:
+        with pytest.raises(exc, match=name):
+            heisenberg_time(*args)
+    assert parse_bath_name(" Poisson ") == "poisson" and parse_bath_name("nope") is None
+    with pytest.raises(TypeError, match="bath name must be a string"):
+        parse_bath_name(None)
+
+
+def test_simulate_refuses_a_model_class_for_an_instance():
+    """The class has the protocol's methods (unbound): refused up front, not
+    failing later with a missing-argument TypeError inside a chunk."""
+    with pytest.raises(TypeError, match="model must be .* got the class LevelDotModel"):
+        fgrkern.simulate(fgrkern.LevelDotModel, [0.0, 1.0], 4, rng=1)

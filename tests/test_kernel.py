@@ -511,3 +511,30 @@ def test_simulate_checks_spectra_of_a_subclassed_model():
     m = Broken(20, 0.2)
     with pytest.raises(Exception, match="non-negative"):
         fgrkern.simulate(m, np.geomspace(0.1, 10.0, 5), 4, rng=1, g=[0.1, 0.2], workers=1)
+
+
+def test_broadcast_views_are_not_materialised():
+    """np.broadcast_to views (stride-0 batch axes) are broadcast by row index:
+    one distinct row repeated 2000 times costs no 2000-row copy (80 MB per
+    array here), and the result is each row's own P, bitwise."""
+    import tracemalloc
+
+    rng = np.random.default_rng(4)
+    e1, w1 = spectrum(rng, 5000)
+    t = np.array([0.0, 0.7, 3.0])
+    e = np.broadcast_to(e1, (2000, 5000))
+    w = np.broadcast_to(w1, (2000, 5000))
+    tracemalloc.start()
+    try:
+        P = sp(e, w, t)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert P.shape == (2000, 3) and peak < 8 << 20, peak
+    np.testing.assert_array_equal(P, np.broadcast_to(sp(e1, w1, t), (2000, 3)))
+    # mixed with a real batch axis, and shapes that only the cut views would broadcast
+    w2 = rng.uniform(0.0, 1.0, (4, 5000))
+    e2 = np.broadcast_to(e1, (3, 4, 5000))
+    np.testing.assert_array_equal(sp(e2, w2, t), sp(np.ascontiguousarray(e2), w2, t))
+    with pytest.raises(ValueError, match=r"energies \(3, 5000\) and weights \(4, 5000\) cannot be broadcast"):
+        sp(np.broadcast_to(e1, (3, 5000)), w2, t)
