@@ -72,7 +72,17 @@ def seed_from_record(rec: JSON) -> np.random.SeedSequence:
 def save(path: str, reduction: OrderedReduction, fp: JSON) -> None:
     """Write the reduction state atomically (see :func:`fgrkern._files.safe_write`)."""
     write_npz_atomic(path, _to_arrays(reduction),
-                     {"format": CHECKPOINT_FORMAT, "file_version": FILE_VERSION, "fingerprint": fp})
+                     {"format": CHECKPOINT_FORMAT, "file_version": FILE_VERSION, "fingerprint": fp},
+                     name="checkpoint", checkpoint=True)
+
+
+def samples_saved(path: str) -> int | None:
+    """How many samples the checkpoint at ``path`` holds, or None if it cannot be read as one."""
+    try:
+        arrays, _ = read_npz(path, "checkpoint", CHECKPOINT_FORMAT)
+        return int(arrays["prefix_n"]) + int(np.sum(arrays.get("pending_n", np.zeros(0, dtype=np.int64))))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def load(path: str, fp: JSON, rng_given: bool, G: int, T: int, n_chunks: int,

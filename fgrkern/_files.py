@@ -102,19 +102,22 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def check_writable_path(path: Any, name: str) -> str:
+def check_writable_path(path: Any, name: str, *, checkpoint: bool = False) -> str:
     """Validate an output path (str or PathLike) and return it as a str.
 
     Raises ``ValueError`` naming ``name`` if the directory does not exist or
     the target (after following symbolic links) exists and is not a regular
-    file, ``TypeError`` for a non-path.
+    file, or is write-protected; ``TypeError`` for a non-path.
+    ``checkpoint=True``: a checkpoint is replaced only after it was read and
+    recognised as this run's own file, so its permission bits do not protect
+    it (a strict umask gives fgrkern's own files no write bit).
     """
     p = _fspath(path, name)
-    _target(p, name)
+    _target(p, name, checkpoint)
     return p
 
 
-def _target(p: str, name: str) -> str:
+def _target(p: str, name: str, checkpoint: bool = False) -> str:
     """The file a write to ``p`` replaces: symbolic links resolved, checked as above."""
     if p.endswith(os.sep) or (os.altsep and p.endswith(os.altsep)):
         raise ValueError(f"{name}: {p!r} names a directory, expected a file path")
@@ -137,7 +140,8 @@ def _target(p: str, name: str) -> str:
         raise ValueError(f"{name}: {p!r} exists and is {_kind(st.st_mode)}; fgrkern only replaces regular files")
     # Replacing goes through a rename, which a file's own permissions do not
     # stop: a file its owner made read-only, or one we may not write, is kept.
-    if not st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(target, os.W_OK):
+    if not checkpoint and (not st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+                           or not os.access(target, os.W_OK)):
         raise ValueError(f"{name}: {p!r} exists and is write-protected; fgrkern does not replace it "
                          "(choose another path, or make it writable to allow that)")
     return target
@@ -148,15 +152,15 @@ def _temp_name(directory: str) -> str:
     return os.path.join(directory, f".fgrkern-{secrets.token_hex(6)}.tmp")
 
 
-def probe_directory(path: Any, name: str) -> str:
+def probe_directory(path: Any, name: str, *, checkpoint: bool = False) -> str:
     """:func:`check_writable_path`, then prove a file can be created next to the target.
 
     Creates and removes an empty temporary file, which catches read-only and
     pseudo file systems (``/sys``, ``/proc``) that permission bits do not
     reveal when running as root.  Raises ``ValueError`` naming ``name``.
     """
-    p = check_writable_path(path, name)
-    directory = os.path.dirname(_target(p, name))
+    p = check_writable_path(path, name, checkpoint=checkpoint)
+    directory = os.path.dirname(_target(p, name, checkpoint))
     for _ in range(8):
         tmp = _temp_name(directory)
         # a Ctrl-C between creating and removing the file must not leave it behind
@@ -173,14 +177,14 @@ def probe_directory(path: Any, name: str) -> str:
     raise ValueError(f"{name}: cannot create a temporary file in {directory!r}")  # pragma: no cover
 
 
-def safe_write(path: Any, name: str, writer: Callable[[IO[bytes]], None]) -> str:
+def safe_write(path: Any, name: str, writer: Callable[[IO[bytes]], None], *, checkpoint: bool = False) -> str:
     """Atomically (re)write the file ``path`` with ``writer(binary_file)``; return the file written.
 
     See the module docstring for the guarantees (regular files only, links
     followed, umask honoured, existing mode kept, fsync of file and directory).
     On any error the temporary file is removed and the old file is untouched.
     """
-    target = _target(_fspath(path, name), name)
+    target = _target(_fspath(path, name), name, checkpoint)
     directory = os.path.dirname(target)
     try:
         old = os.stat(target)
@@ -261,10 +265,22 @@ def _sigint_deferred() -> Iterator[None]:
     try:
         yield
     finally:
+        # A signal that trips while a handler is restored runs the restored
+        # handler at once (KeyboardInterrupt): finish restoring every handler
+        # first, or ours would stay installed and swallow that signal for good.
+        raised: BaseException | None = None
         for sig in sigs:
-            signal.signal(sig, old[sig])
+            while True:
+                try:
+                    signal.signal(sig, old[sig])
+                    break
+                except KeyboardInterrupt as exc:
+                    raised = raised or exc
+        if raised is not None:
+            raise raised
         if held:
-            signum, frame = held[0]
+            # SIGTERM (the stronger request) before SIGINT when both arrived
+            signum, frame = max(held, key=lambda h: h[0] == getattr(signal, "SIGTERM", None))
             old[signum](signum, frame)  # type: ignore[operator]
 
 
@@ -296,11 +312,11 @@ def _fsync_dir(directory: str) -> None:
 
 
 def write_npz_atomic(path: str, arrays: Mapping[str, np.ndarray], metadata: Mapping[str, Any],
-                     name: str = "path") -> str:
+                     name: str = "path", *, checkpoint: bool = False) -> str:
     """Write ``arrays`` and JSON ``metadata`` to ``path`` with :func:`safe_write`."""
     payload = dict(arrays)
     payload["metadata"] = np.array(json.dumps(metadata, sort_keys=True))
-    return safe_write(path, name, lambda fh: np.savez(fh, **payload))
+    return safe_write(path, name, lambda fh: np.savez(fh, **payload), checkpoint=checkpoint)
 
 
 # ------------------------------------------------------------------- reading

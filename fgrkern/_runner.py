@@ -84,7 +84,7 @@ class _Run:
         if self.plan.checkpoint is not None:
             _checkpoint.save(self.plan.checkpoint, self.reduction, self.fp)
 
-    def _save_or_warn(self, when: str) -> bool:
+    def _save_or_warn(self, final: bool) -> bool:
         """Write the checkpoint; if that fails, warn (naming the file) and go on.  Whether it was written."""
         try:
             self.save()
@@ -93,8 +93,10 @@ class _Run:
             # A checkpoint only protects the run: losing the run for it (a
             # full disk at the last write of a finished run) would be worse.
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            warnings.warn(f"writing checkpoint {self.plan.checkpoint!r} {when} failed ({why}); the run goes on, "
-                          f"and the checkpoint holds only what its last successful write saved",
+            what = ("at the end failed ({why}); the finished result is returned all the same" if final else
+                    "during the run failed ({why}); the run goes on and retries at the next interval")
+            warnings.warn(f"writing checkpoint {self.plan.checkpoint!r} {what.format(why=why)}, and the checkpoint "
+                          "holds only what its last successful write saved",
                           _checkpoint.CheckpointWriteWarning, stacklevel=2)
             return False
 
@@ -131,8 +133,8 @@ class _Run:
                 again = self._cleanup(sched, stop.set, bar, ok, failure)
             finally:
                 release_stop(token)
-            if again and not isinstance(failure, KeyboardInterrupt):
-                raise KeyboardInterrupt  # the Ctrl-C that arrived during cleanup (chains the failure, if any)
+            if again is not None and not isinstance(failure, KeyboardInterrupt):
+                raise again  # the Ctrl-C (or SIGTERM) that arrived during cleanup (chains the failure, if any)
         r = self.reduction
         if r.next != p.n_chunks or r.pending or r.prefix.n != p.n_samples:
             raise ChunkFailure(f"internal error: {r.prefix.n} of {p.n_samples} samples reduced")  # pragma: no cover
@@ -150,7 +152,7 @@ class _Run:
             if bar is not None:
                 bar.update(mom.n)
             if self.plan.checkpoint is not None and time.monotonic() - last_write >= self.plan.interval:
-                self._save_or_warn("during the run (retried at the next interval)")
+                self._save_or_warn(final=False)
                 last_write = time.monotonic()
 
     def accept(self, i: int, idx: int, mom: Moments) -> None:
@@ -165,13 +167,15 @@ class _Run:
         return f"chunk {i} of {self.plan.n_chunks} failed with {type(exc).__name__}: {exc}"
 
     def _cleanup(self, sched: ChunkScheduler[tuple[int, Moments]], stop: Callable[[], None],
-                 bar: Progress | None, ok: bool, failure: BaseException | None) -> bool:
-        """Stop the chunks, keep what finished, save, join; return whether a Ctrl-C arrived meanwhile.
+                 bar: Progress | None, ok: bool, failure: BaseException | None) -> KeyboardInterrupt | None:
+        """Stop the chunks, keep what finished, save, join; return the Ctrl-C that arrived meanwhile, if any.
 
         Every step runs to its end even through further Ctrl-C (each is short
-        and retried): the checkpoint is written and no thread is left.
+        and retried): the checkpoint is written and no thread is left.  A
+        finished run whose result the checkpoint could not take ignores such a
+        Ctrl-C (with a warning): raising it would discard the only copy.
         """
-        again = False
+        again: KeyboardInterrupt | None = None
         # In-flight chunks are no longer wanted: they stop at their next block
         # boundary (about 0.1 s), queued ones never start.
         stop()
@@ -190,10 +194,10 @@ class _Run:
                 if ok:
                     # the finished result is returned even if this write fails
                     box = [False]
-                    again |= _through_interrupts(lambda: box.__setitem__(0, self._save_or_warn("at the end")))
+                    again = _through_interrupts(lambda: box.__setitem__(0, self._save_or_warn(final=True)))
                     saved = box[0]
                 else:
-                    again |= _through_interrupts(self.save)
+                    again = _through_interrupts(self.save)
                     saved = True
             except Exception as exc:
                 if ok:
@@ -209,13 +213,20 @@ class _Run:
             _add_note(failure, f"simulate: the {self.reduction.done_samples()} completed samples are saved in "
                                f"checkpoint {self.plan.checkpoint!r}; rerun the same call (or command) to resume")
         # Never return (or raise) while our threads still compute.
-        again = _through_interrupts(sched.join) or again
+        joined = _through_interrupts(sched.join)
+        again = again or joined
         if isinstance(failure, KeyboardInterrupt):
             # An impatient second Ctrl-C comes ~0.02-0.2 s after the first; the
             # cleanup above may be over by then, and the signal would interrupt
             # the interpreter's printing of the traceback and of the note that
             # names the checkpoint ("lost sys.stderr").  Absorb it here.
-            again = _through_interrupts(lambda: time.sleep(_SECOND_INTERRUPT_WINDOW)) or again
+            absorbed = _through_interrupts(lambda: time.sleep(_SECOND_INTERRUPT_WINDOW))
+            again = again or absorbed
+        if ok and again is not None and not saved:
+            warnings.warn(f"{type(again).__name__} during the last checkpoint write of a finished run ignored: "
+                          f"checkpoint {ckpt!r} could not take the result, which is returned instead",
+                          _checkpoint.CheckpointWriteWarning, stacklevel=3)
+            again = None
         return again
 
     def _harvest(self, sched: ChunkScheduler[tuple[int, Moments]]) -> None:
@@ -232,22 +243,23 @@ class _Run:
 _SECOND_INTERRUPT_WINDOW = 0.25
 
 
-def _through_interrupts(step: Callable[[], None]) -> bool:
+def _through_interrupts(step: Callable[[], None]) -> KeyboardInterrupt | None:
     """Run a short cleanup ``step`` to completion, retrying it if Ctrl-C interrupts it.
 
-    Returns whether a KeyboardInterrupt arrived meanwhile.  The steps (an
+    Returns the first KeyboardInterrupt that arrived meanwhile (the command
+    line's SIGTERM is one too, and keeps its type), or None.  The steps (an
     atomic checkpoint write, joining workers that stop at their next block)
     take well under a second; a second Ctrl-C during them would otherwise
     lose the checkpoint or leave running threads behind ("Exception ignored
     in threading._shutdown" at exit).
     """
-    hit = False
+    hit: KeyboardInterrupt | None = None
     while True:
         try:
             step()
             return hit
-        except KeyboardInterrupt:
-            hit = True
+        except KeyboardInterrupt as exc:
+            hit = hit or exc
 
 
 def _add_note(exc: BaseException, note: str) -> None:

@@ -12,7 +12,8 @@ Three commands sit on top of the public API:
 Conventions: argument errors print one line and exit with status 2 (argparse);
 errors while running (bad values rejected by the library, unwritable files, a
 missing optional package) print one line ``fgrkern: error: ...`` and exit with
-status 1; Ctrl-C exits with 130 and a closed output pipe quietly with 141.
+status 1; Ctrl-C exits with 130, SIGTERM (saved like Ctrl-C) with 143 and a closed
+output pipe quietly with 141.
 Tracebacks are shown only for genuine bugs.  Every output file is checked
 before any work, and written with ``fgrkern._files.safe_write`` (regular
 files only, symbolic links followed; see the README, "Files").
@@ -526,7 +527,7 @@ def _preflight_outputs(outputs: Sequence[tuple[str, str]], inputs: Sequence[tupl
     seen: dict[str, str] = {os.path.realpath(path): f"the input {what} {path!r}" for path, what in inputs}
     for path, what in outputs:
         try:
-            probe_directory(path, what)
+            probe_directory(path, what, checkpoint=what == "--checkpoint")
         except (ValueError, TypeError) as exc:
             raise UserError(str(exc)) from None
         real = os.path.realpath(path)
@@ -609,16 +610,27 @@ def _simulate_and_save(args: argparse.Namespace, model: "LevelDotModel", ckpt: s
     except KeyboardInterrupt as exc:
         # simulate's note says how many samples the checkpoint holds and how to resume
         notes = "".join(f"; {n.removeprefix('simulate: ')}" for n in getattr(exc, "__notes__", ()))
-        resume = f"; the completed samples are in checkpoint {ckpt!r}: rerun the same command to resume"
         word, status = _interrupt_status(exc)
-        raise _Interrupted(f"{word}{notes or (resume if os.path.exists(ckpt) else '')}", status) from None
+        raise _Interrupted(f"{word}{notes or _checkpoint_holds(ckpt, args.samples)}", status) from None
     try:
         res.save(args.out)
     except (OSError, ValueError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise UserError(f"cannot write --out {args.out!r} ({why}); the finished result is kept in checkpoint "
-                        f"{ckpt!r}: rerun the same command to write it without recomputing") from None
+        raise UserError(f"cannot write --out {args.out!r} ({why}){_checkpoint_holds(ckpt, args.samples)}") from None
     return res
+
+
+def _checkpoint_holds(ckpt: str, n_samples: int) -> str:
+    """What rerunning can recover from ``ckpt``, as read from the file (its last write may have failed)."""
+    from ._checkpoint import samples_saved
+
+    k = samples_saved(ckpt) if os.path.exists(ckpt) else None
+    if k is None:
+        return "; nothing is saved to resume from"
+    if k == n_samples:
+        return (f"; the finished result is kept in checkpoint {ckpt!r}: rerun the same command to write it "
+                "without recomputing")
+    return f"; checkpoint {ckpt!r} holds {k} of the {n_samples} samples: rerun the same command to resume"
 
 
 def _print_table(res: "SimulationResult", th: "np.ndarray | None", th_label: str, model: "LevelDotModel") -> None:

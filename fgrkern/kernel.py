@@ -127,14 +127,9 @@ def survival_probability(energies, weights, t, *, workers=None, grid="auto", ret
     e = as_float_array(_unbroadcast(energies), "energies")
     w = as_float_array(_unbroadcast(weights), "weights")
     tt = as_float_array(t, "t")
-    batch = _check_inputs(e, w, tt, grid)
-    if e.shape != np.shape(energies) or w.shape != np.shape(weights):
-        # the batch of the inputs as given, before their repeated rows were cut
-        try:
-            batch = np.broadcast_shapes(np.shape(energies)[:-1], np.shape(weights)[:-1])
-        except ValueError:
-            raise ValueError(f"energies {np.shape(energies)} and weights {np.shape(weights)} cannot be "
-                             "broadcast together") from None
+    # the shapes as given: e, w may have had repeated (broadcast) rows cut
+    full = tuple(x.shape if type(x) is np.ndarray else y.shape for x, y in ((energies, e), (weights, w)))
+    batch = _check_inputs(e, w, tt, grid, full)  # type: ignore[arg-type]
     nthreads = resolve_workers(workers)
 
     t1 = np.ascontiguousarray(np.atleast_1d(tt))
@@ -193,8 +188,14 @@ def _survival_rows_1(e: np.ndarray, w: np.ndarray, t1: np.ndarray,
     return out, ipr
 
 
-def _check_inputs(e: np.ndarray, w: np.ndarray, tt: np.ndarray, grid: object) -> tuple[int, ...]:
-    """The batch shape of (energies, weights); ValueError naming the argument for anything the kernel refuses."""
+def _check_inputs(e: np.ndarray, w: np.ndarray, tt: np.ndarray, grid: object,
+                  shapes: tuple[tuple[int, ...], tuple[int, ...]]) -> tuple[int, ...]:
+    """The batch shape of (energies, weights); ValueError naming the argument for anything the kernel refuses.
+
+    ``shapes``: the shapes of energies and weights as given (``e`` and ``w``
+    may have had repeated rows cut, see :func:`_unbroadcast`).
+    """
+    eshape, wshape = shapes
     if e.ndim == 0:
         raise ValueError("energies must have at least one dimension (..., M)")
     if w.ndim == 0:
@@ -205,15 +206,15 @@ def _check_inputs(e: np.ndarray, w: np.ndarray, tt: np.ndarray, grid: object) ->
         raise ValueError(f"grid must be 'auto', 'uniform' or 'general', got {grid!r}")
     if e.shape[-1] != w.shape[-1]:
         raise ValueError(
-            f"energies and weights must have the same last dimension M, got {e.shape} and {w.shape}"
+            f"energies and weights must have the same last dimension M, got {eshape} and {wshape}"
         )
     if e.shape[-1] == 0:
         raise ValueError("energies and weights are empty (M = 0): there is no eigenpair to sum over")
     try:
-        batch = np.broadcast_shapes(e.shape[:-1], w.shape[:-1])
+        batch = np.broadcast_shapes(eshape[:-1], wshape[:-1])
     except ValueError:
         raise ValueError(
-            f"energies {e.shape} and weights {w.shape} cannot be broadcast together"
+            f"energies {eshape} and weights {wshape} cannot be broadcast together"
         ) from None
     if np.any(w < 0):
         raise ValueError("weights must be non-negative (they are |<a|0>|^2)")

@@ -268,7 +268,7 @@ def _plan(model: SampleableModel, tau: ArrayLike, n_samples: int, rng: RNGLike, 
         raise ValueError(f"checkpoint_interval must be >= 0, got {interval}")
     nthreads = resolve_workers(workers) if executor is None else 0
     gs = None if g is None else nonneg_vector(g, "g", "coupling")
-    ckpt_path = None if checkpoint is None else check_writable_path(checkpoint, "checkpoint")
+    ckpt_path = None if checkpoint is None else check_writable_path(checkpoint, "checkpoint", checkpoint=True)
     if progress:
         require_tqdm()
     t_arr = np.ascontiguousarray(model.t_from_tau(tau_arr), dtype=np.float64)

@@ -1018,8 +1018,26 @@ def test_reproduce_refuses_a_foreign_checkpoint_and_leaves_it(tmp_path, monkeypa
 
 
 # ---------------------------------------------------------------- SIGTERM, inputs, protected files
-_SIM = ["simulate", "--n", "199", "--gamma", "2", "--samples", "20000", "--seed", "5", "--tau", "0.01:2:20log",
+_SIM = ["simulate", "--n", "49", "--gamma", "2", "--samples", "4000", "--seed", "5", "--tau", "0.01:2:20log",
         "--no-progress", "--workers", "1"]
+
+# The child runs the command line with chunks slowed down once 4 are done, and
+# says so: the parent's SIGTERM then lands mid-run on any machine.
+_SLOW_CHILD = """
+import sys, time
+from fgrkern import _chunks, cli
+real, done = _chunks.run_chunk, []
+def run(task):
+    out = real(task)
+    done.append(1)
+    if len(done) == 4:
+        print("READY", flush=True)
+    if len(done) >= 4:
+        time.sleep(0.05)
+    return out
+_chunks.run_chunk = run
+sys.exit(cli.main(sys.argv[1:]))
+"""
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGTERM delivery via os.kill")
@@ -1028,21 +1046,21 @@ def test_sigterm_saves_like_ctrl_c_and_the_rerun_resumes_bitwise(tmp_path):
     chunks are saved (no temporary file left), status 143, and the same
     command resumes to the bits of an uninterrupted run."""
     import signal
-    import time
 
     out, ck = tmp_path / "r.npz", tmp_path / "r.ckpt.npz"
-    cmd = [sys.executable, "-m", "fgrkern", *_SIM, "--out", str(out), "--checkpoint", str(ck)]
-    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-    time.sleep(2.5)
+    args = [*_SIM, "--out", str(out), "--checkpoint", str(ck)]
+    child = subprocess.Popen([sys.executable, "-c", _SLOW_CHILD, *args], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    assert child.stdout.readline().strip() == "READY"
     child.send_signal(signal.SIGTERM)
     _, err = child.communicate(timeout=60)
     assert child.returncode == 143, err
     assert "fgrkern: terminated (SIGTERM)" in err and str(ck) in err and "resume" in err, err
     assert not out.exists() and not list(tmp_path.glob(".fgrkern-*"))
-    with np.load(ck) as z:
-        done = int(z["prefix_n"]) + int(np.sum(z["pending_n"])) if "pending_n" in z else int(z["prefix_n"])
-    assert 0 < done < 20000
-    assert subprocess.run(cmd, capture_output=True, cwd=tmp_path).returncode == 0
+    from fgrkern._checkpoint import samples_saved
+
+    assert 0 < samples_saved(str(ck)) < 4000
+    assert subprocess.run([sys.executable, "-m", "fgrkern", *args], capture_output=True, cwd=tmp_path).returncode == 0
     ref = tmp_path / "ref.npz"
     assert main([*_SIM, "--out", str(ref)]) == 0
     a, b = fgrkern.SimulationResult.load(out), fgrkern.SimulationResult.load(ref)
@@ -1073,8 +1091,33 @@ def test_write_protected_outputs_are_not_replaced(tmp_path, capsys):
     assert main([*args, "--out", str(notes)]) == 1
     err = capsys.readouterr().err
     assert "--out" in err and "write-protected" in err and notes.read_text() == "my precious notes"
+    # a checkpoint is replaced only once read as this run's own: a foreign file is refused as such
     assert main([*args, "--out", str(tmp_path / "r.npz"), "--checkpoint", str(notes)]) == 1
-    assert "--checkpoint" in capsys.readouterr().err and notes.read_text() == "my precious notes"
-    with pytest.raises(ValueError, match="write-protected"):  # the library refuses it too
+    assert "checkpoint" in capsys.readouterr().err and notes.read_text() == "my precious notes"
+    with pytest.raises(ValueError, match="checkpoint"):
         fgrkern.simulate(fgrkern.LevelDotModel(9, 0.2), [0.0, 1.0], 8, rng=1, checkpoint=notes)
+    assert notes.read_text() == "my precious notes"
+    with pytest.raises(ValueError, match="path: .* write-protected"):  # the library's writer refuses it too
+        fgrkern.simulate(fgrkern.LevelDotModel(9, 0.2), [0.0, 1.0], 8, rng=1).save(notes)
     notes.chmod(0o644)
+
+
+def test_own_checkpoint_under_a_strict_umask_is_rewritten_and_resumed(tmp_path):
+    """umask 0277 gives fgrkern's own checkpoint mode 0400: it is still
+    rewritten during the run (no warning) and resumed."""
+    import warnings
+
+    ck = tmp_path / "c.npz"
+    run = dict(model=fgrkern.LevelDotModel(9, 0.2), tau=[0.0, 1.0], n_samples=64, rng=1, chunk_size=8,
+               checkpoint=ck, checkpoint_interval=0)
+    old = os.umask(0o277)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            res = fgrkern.simulate(**run)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(ck.stat().st_mode) == 0o400
+    with np.load(ck) as z:
+        assert int(z["prefix_n"]) == 64
+    assert fgrkern.simulate(**run).mean.tobytes() == res.mean.tobytes()

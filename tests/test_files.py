@@ -722,3 +722,39 @@ def test_json_values_of_numpy_types_and_non_finite_numbers():
     json.dumps(strict, allow_nan=False)  # strict JSON: no Infinity/NaN tokens
     with pytest.raises(ValueError):
         json.dumps(plain, allow_nan=False)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name != "posix", reason="POSIX signals")
+def test_signal_hold_restores_every_handler_when_a_signal_lands_during_the_restore(monkeypatch):
+    """A SIGINT that trips right after its handler is restored raises inside
+    the restoring code: SIGTERM's handler must be restored all the same (else
+    the temporary one would swallow every later SIGTERM), and the interrupt
+    is raised once everything is back."""
+    from fgrkern import _files
+
+    def on_int(signum, frame):
+        raise KeyboardInterrupt
+
+    def on_term(signum, frame):
+        raise SystemExit(143)
+
+    old_int, old_term = signal.signal(signal.SIGINT, on_int), signal.signal(signal.SIGTERM, on_term)
+    real, restoring = signal.signal, []
+
+    def flaky(sig, handler):
+        prev = real(sig, handler)
+        if handler is on_int and not restoring:
+            restoring.append(1)
+            raise KeyboardInterrupt  # the SIGINT that arrives just after this restore
+        return prev
+
+    try:
+        monkeypatch.setattr(_files.signal, "signal", flaky)
+        with pytest.raises(KeyboardInterrupt):
+            with _files._sigint_deferred():
+                pass
+        monkeypatch.undo()
+        assert signal.getsignal(signal.SIGINT) is on_int and signal.getsignal(signal.SIGTERM) is on_term
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)

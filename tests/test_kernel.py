@@ -538,3 +538,5 @@ def test_broadcast_views_are_not_materialised():
     np.testing.assert_array_equal(sp(e2, w2, t), sp(np.ascontiguousarray(e2), w2, t))
     with pytest.raises(ValueError, match=r"energies \(3, 5000\) and weights \(4, 5000\) cannot be broadcast"):
         sp(np.broadcast_to(e1, (3, 5000)), w2, t)
+    with pytest.raises(ValueError, match=r"same last dimension M, got \(3, 5000\) and \(3, 40\)"):
+        sp(np.broadcast_to(e1, (3, 5000)), np.ones((3, 40)), t)

@@ -304,7 +304,7 @@ def test_failing_periodic_checkpoint_writes_warn_and_the_run_goes_on(tmp_path, m
     ref = _fresh(10)
     calls = _disk_full_after(monkeypatch, 1, fail_until=4)
     ck = tmp_path / "c.npz"
-    with pytest.warns(fgrkern.CheckpointWriteWarning, match="during the run .*retried"):
+    with pytest.warns(fgrkern.CheckpointWriteWarning, match="during the run failed .*retries at the next interval"):
         res = simulate(ToyModel(n=3), TAU, 10, rng=11, chunk_size=CHUNK, workers=1, checkpoint=ck,
                        checkpoint_interval=0)
     _same(res, ref)
@@ -322,3 +322,77 @@ def test_cli_saves_the_result_when_the_last_checkpoint_write_fails(tmp_path, mon
         rc = cli.main(["simulate", "--n", "10", "--gamma", "1", "--samples", "64", "--tau", "0,1",
                        "--workers", "1", "--out", str(out), "--no-progress"])
     assert rc == 0 and fgrkern.SimulationResult.load(out).n_samples == 64
+
+
+class _Term(KeyboardInterrupt):
+    """A KeyboardInterrupt subclass, as the command line's SIGTERM."""
+
+
+def test_an_interrupt_during_cleanup_keeps_its_type(tmp_path, monkeypatch):
+    """A SIGTERM-like interrupt that hits the last checkpoint write is retried
+    through and then raised as itself (the command line maps its type to
+    exit status 143), with the finished result saved in the checkpoint."""
+    from fgrkern import _checkpoint
+
+    real_save, calls = _checkpoint.save, []
+
+    def save(*a):
+        calls.append(1)
+        if len(calls) == 2:
+            raise _Term()
+        real_save(*a)
+
+    monkeypatch.setattr(_checkpoint, "save", save)
+    ck = tmp_path / "c.npz"
+    with pytest.raises(_Term):
+        simulate(ToyModel(n=3), TAU, 10, rng=11, chunk_size=CHUNK, workers=1, checkpoint=ck)
+    assert len(calls) == 3 and _checkpoint.samples_saved(str(ck)) == 10
+    monkeypatch.undo()
+    _same(simulate(ToyModel(n=3), TAU, 10, rng=11, chunk_size=CHUNK, workers=1, checkpoint=ck), _fresh(10))
+
+
+def test_ctrl_c_during_a_failing_last_write_does_not_discard_the_result(tmp_path, monkeypatch):
+    """The last write is interrupted, and its retry finds the disk full: the
+    checkpoint cannot hold the finished result, so the interrupt is ignored
+    with a warning and the result is returned rather than lost."""
+    from fgrkern import _checkpoint
+
+    real_save, calls = _checkpoint.save, []
+
+    def save(*a):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        if len(calls) > 2:
+            raise OSError(28, "No space left on device")
+        real_save(*a)
+
+    monkeypatch.setattr(_checkpoint, "save", save)
+    ck = tmp_path / "c.npz"
+    with pytest.warns(fgrkern.CheckpointWriteWarning) as rec:
+        res = simulate(ToyModel(n=3), TAU, 10, rng=11, chunk_size=CHUNK, workers=1, checkpoint=ck)
+    _same(res, _fresh(10))
+    msgs = [str(w.message) for w in rec]
+    assert any("finished result is returned" in m for m in msgs), msgs
+    assert any("KeyboardInterrupt during the last checkpoint write of a finished run ignored" in m for m in msgs)
+
+
+def test_cli_says_what_the_checkpoint_really_holds_when_out_fails_too(tmp_path, monkeypatch, capsys):
+    """Disk full for the last checkpoint write and for --out: the message must
+    not claim the result is in the checkpoint (it holds 0 of 64 samples)."""
+    from fgrkern import cli
+    from fgrkern import result as result_mod
+
+    _disk_full_after(monkeypatch, 1)
+
+    def full(self, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(result_mod.SimulationResult, "save", full)
+    out = tmp_path / "r.npz"
+    with pytest.warns(fgrkern.CheckpointWriteWarning):
+        rc = cli.main(["simulate", "--n", "10", "--gamma", "1", "--samples", "64", "--tau", "0,1",
+                       "--workers", "1", "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "cannot write --out" in err and "holds 0 of the 64 samples" in err, err
+    assert "finished result is kept" not in err

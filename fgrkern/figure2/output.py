@@ -58,8 +58,10 @@ def check_outputs(out_dir: str, plot: bool, limit: bool = False, checkpoints: tu
         probe_directory(os.path.join(parent, "fgrkern-probe"), "out")
         return
     names = output_files(plot, limit)
-    for path in [os.path.join(out_dir, name) for name in names] + list(checkpoints):
+    for path in [os.path.join(out_dir, name) for name in names]:
         check_writable_path(path, "out")
+    for path in checkpoints:
+        check_writable_path(path, "out", checkpoint=True)
     probe_directory(os.path.join(out_dir, names[0]), "out")
 
 
