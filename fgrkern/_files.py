@@ -276,12 +276,14 @@ def _sigint_deferred() -> Iterator[None]:
                     break
                 except KeyboardInterrupt as exc:
                     raised = raised or exc
+        # SIGTERM (the stronger request) before SIGINT when both arrived
+        term = [h for h in held if h[0] == getattr(signal, "SIGTERM", None)]
+        if term:
+            old[term[0][0]](*term[0])  # type: ignore[operator]
         if raised is not None:
             raise raised
         if held:
-            # SIGTERM (the stronger request) before SIGINT when both arrived
-            signum, frame = max(held, key=lambda h: h[0] == getattr(signal, "SIGTERM", None))
-            old[signum](signum, frame)  # type: ignore[operator]
+            old[held[0][0]](*held[0])  # type: ignore[operator]
 
 
 def _keep_owner_and_mode(fd: int, old: os.stat_result) -> None:

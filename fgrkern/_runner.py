@@ -222,9 +222,9 @@ class _Run:
             # names the checkpoint ("lost sys.stderr").  Absorb it here.
             absorbed = _through_interrupts(lambda: time.sleep(_SECOND_INTERRUPT_WINDOW))
             again = again or absorbed
-        if ok and again is not None and not saved:
-            warnings.warn(f"{type(again).__name__} during the last checkpoint write of a finished run ignored: "
-                          f"checkpoint {ckpt!r} could not take the result, which is returned instead",
+        if ok and again is not None and ckpt is not None and not saved:
+            warnings.warn(f"{type(again).__name__} during the cleanup of a finished run ignored: its last write to "
+                          f"checkpoint {ckpt!r} failed, so the result is returned instead of being lost",
                           _checkpoint.CheckpointWriteWarning, stacklevel=3)
             again = None
         return again

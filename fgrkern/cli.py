@@ -600,6 +600,7 @@ def _simulate_and_save(args: argparse.Namespace, model: "LevelDotModel", ckpt: s
     import fgrkern as fk
     from ._progress import have_tqdm
 
+    started = time.time()
     try:
         res = fk.simulate(model, args.tau, args.samples, rng=args.seed, method=args.method, workers=args.workers,
                           progress=args.progress and have_tqdm(), checkpoint=ckpt)
@@ -611,7 +612,16 @@ def _simulate_and_save(args: argparse.Namespace, model: "LevelDotModel", ckpt: s
         # simulate's note says how many samples the checkpoint holds and how to resume
         notes = "".join(f"; {n.removeprefix('simulate: ')}" for n in getattr(exc, "__notes__", ()))
         word, status = _interrupt_status(exc)
-        raise _Interrupted(f"{word}{notes or _checkpoint_holds(ckpt, args.samples)}", status) from None
+        if not notes:
+            # no note: simulate saved nothing, or never reached its run; the
+            # file may still be one from before this run (even another run's)
+            # (with a second of slack for coarse file-system timestamps)
+            if os.path.exists(ckpt) and os.path.getmtime(ckpt) >= started - 1.0:
+                notes = _checkpoint_holds(ckpt, args.samples)
+            else:
+                before = f" (checkpoint {ckpt!r} is as it was before)" if os.path.exists(ckpt) else ""
+                notes = f"; nothing of this run was saved{before}"
+        raise _Interrupted(f"{word}{notes}", status) from None
     try:
         res.save(args.out)
     except (OSError, ValueError) as exc:

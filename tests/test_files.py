@@ -758,3 +758,41 @@ def test_signal_hold_restores_every_handler_when_a_signal_lands_during_the_resto
     finally:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name != "posix", reason="POSIX signals")
+def test_signal_hold_delivers_a_held_sigterm_before_a_late_sigint(monkeypatch):
+    """SIGTERM held during the block, then a SIGINT while the handlers are
+    restored: the SIGTERM (exit 143 in the command line) wins, as it does
+    when both are held."""
+    from fgrkern import _files
+
+    def on_int(signum, frame):
+        raise KeyboardInterrupt
+
+    def on_term(signum, frame):
+        raise SystemExit(143)
+
+    old_int, old_term = signal.signal(signal.SIGINT, on_int), signal.signal(signal.SIGTERM, on_term)
+    real, restoring = signal.signal, []
+
+    def flaky(sig, handler):
+        prev = real(sig, handler)
+        if handler is on_int and not restoring:
+            restoring.append(1)
+            raise KeyboardInterrupt
+        return prev
+
+    try:
+        with pytest.raises(SystemExit) as info:
+            with _files._sigint_deferred():
+                monkeypatch.setattr(_files.signal, "signal", flaky)
+                os.kill(os.getpid(), signal.SIGTERM)  # held by the block's handler
+                for _ in range(1000):  # let the interpreter run the (holding) handler
+                    pass
+        assert info.value.code == 143
+        monkeypatch.undo()
+        assert signal.getsignal(signal.SIGINT) is on_int and signal.getsignal(signal.SIGTERM) is on_term
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)

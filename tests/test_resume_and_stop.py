@@ -374,7 +374,7 @@ def test_ctrl_c_during_a_failing_last_write_does_not_discard_the_result(tmp_path
     _same(res, _fresh(10))
     msgs = [str(w.message) for w in rec]
     assert any("finished result is returned" in m for m in msgs), msgs
-    assert any("KeyboardInterrupt during the last checkpoint write of a finished run ignored" in m for m in msgs)
+    assert any("KeyboardInterrupt during the cleanup of a finished run ignored" in m for m in msgs), msgs
 
 
 def test_cli_says_what_the_checkpoint_really_holds_when_out_fails_too(tmp_path, monkeypatch, capsys):
@@ -396,3 +396,47 @@ def test_cli_says_what_the_checkpoint_really_holds_when_out_fails_too(tmp_path, 
     err = capsys.readouterr().err
     assert rc == 1 and "cannot write --out" in err and "holds 0 of the 64 samples" in err, err
     assert "finished result is kept" not in err
+
+
+def test_ctrl_c_during_the_join_of_a_run_without_checkpoint_is_raised(monkeypatch):
+    """Without a checkpoint nothing failed to be written: a Ctrl-C that lands
+    while a finished run's threads are joined is raised, with no warning."""
+    import warnings
+
+    from fgrkern import _parallel
+
+    real_join, hits = _parallel.ChunkScheduler.join, []
+
+    def join(self):
+        if not hits:
+            hits.append(1)
+            raise KeyboardInterrupt
+        return real_join(self)
+
+    monkeypatch.setattr(_parallel.ChunkScheduler, "join", join)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(KeyboardInterrupt):
+            simulate(ToyModel(n=3), TAU, 10, rng=11, chunk_size=CHUNK, workers=1)
+    assert hits == [1]
+
+
+def test_cli_interrupt_before_the_run_does_not_vouch_for_an_old_checkpoint(tmp_path, monkeypatch, capsys):
+    """A Ctrl-C before simulate reads its checkpoint: the file there (here
+    another run's) is not this run's work and must not be offered as such."""
+    from fgrkern import cli
+
+    ck = tmp_path / "c.npz"
+    simulate(ToyModel(n=3), TAU, 4, rng=2, chunk_size=CHUNK, workers=1, checkpoint=ck)
+    old = time.time() - 60
+    os.utime(ck, (old, old))
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fgrkern, "simulate", interrupted)
+    rc = cli.main(["simulate", "--n", "10", "--gamma", "1", "--samples", "64", "--tau", "0,1", "--workers", "1",
+                   "--out", str(tmp_path / "r.npz"), "--checkpoint", str(ck), "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 130 and "nothing of this run was saved" in err and "is as it was before" in err, err
+    assert "resume" not in err
