@@ -724,75 +724,74 @@ def test_json_values_of_numpy_types_and_non_finite_numbers():
         json.dumps(plain, allow_nan=False)
 
 
+def _on_int(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _on_term(signum, frame):
+    raise SystemExit(143)  # what the command line's SIGTERM ends in
+
+
+@pytest.fixture
+def late_sigint(monkeypatch):
+    """Python handlers for SIGINT and SIGTERM, and a signal.signal (as
+    fgrkern._files sees it) that raises KeyboardInterrupt once, right after
+    restoring the SIGINT handler: a SIGINT landing mid-restore.  Yields a
+    function that installs that flaky signal.signal; the original handlers
+    are back afterwards."""
+    from fgrkern import _files
+
+    old_int, old_term = signal.signal(signal.SIGINT, _on_int), signal.signal(signal.SIGTERM, _on_term)
+    real, restoring = signal.signal, []
+
+    def flaky(sig, handler):
+        prev = real(sig, handler)
+        if handler is _on_int and not restoring:
+            restoring.append(1)
+            raise KeyboardInterrupt
+        return prev
+
+    try:
+        yield lambda: monkeypatch.setattr(_files.signal, "signal", flaky)
+    finally:
+        monkeypatch.undo()
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+
+
+def _handlers_back() -> bool:
+    return signal.getsignal(signal.SIGINT) is _on_int and signal.getsignal(signal.SIGTERM) is _on_term
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name != "posix", reason="POSIX signals")
-def test_signal_hold_restores_every_handler_when_a_signal_lands_during_the_restore(monkeypatch):
+def test_signal_hold_restores_every_handler_when_a_signal_lands_during_the_restore(late_sigint, monkeypatch):
     """A SIGINT that trips right after its handler is restored raises inside
     the restoring code: SIGTERM's handler must be restored all the same (else
     the temporary one would swallow every later SIGTERM), and the interrupt
     is raised once everything is back."""
     from fgrkern import _files
 
-    def on_int(signum, frame):
-        raise KeyboardInterrupt
-
-    def on_term(signum, frame):
-        raise SystemExit(143)
-
-    old_int, old_term = signal.signal(signal.SIGINT, on_int), signal.signal(signal.SIGTERM, on_term)
-    real, restoring = signal.signal, []
-
-    def flaky(sig, handler):
-        prev = real(sig, handler)
-        if handler is on_int and not restoring:
-            restoring.append(1)
-            raise KeyboardInterrupt  # the SIGINT that arrives just after this restore
-        return prev
-
-    try:
-        monkeypatch.setattr(_files.signal, "signal", flaky)
-        with pytest.raises(KeyboardInterrupt):
-            with _files._sigint_deferred():
-                pass
-        monkeypatch.undo()
-        assert signal.getsignal(signal.SIGINT) is on_int and signal.getsignal(signal.SIGTERM) is on_term
-    finally:
-        signal.signal(signal.SIGINT, old_int)
-        signal.signal(signal.SIGTERM, old_term)
+    late_sigint()
+    with pytest.raises(KeyboardInterrupt):
+        with _files._sigint_deferred():
+            pass
+    monkeypatch.undo()
+    assert _handlers_back()
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name != "posix", reason="POSIX signals")
-def test_signal_hold_delivers_a_held_sigterm_before_a_late_sigint(monkeypatch):
+def test_signal_hold_delivers_a_held_sigterm_before_a_late_sigint(late_sigint, monkeypatch):
     """SIGTERM held during the block, then a SIGINT while the handlers are
     restored: the SIGTERM (exit 143 in the command line) wins, as it does
     when both are held."""
     from fgrkern import _files
 
-    def on_int(signum, frame):
-        raise KeyboardInterrupt
-
-    def on_term(signum, frame):
-        raise SystemExit(143)
-
-    old_int, old_term = signal.signal(signal.SIGINT, on_int), signal.signal(signal.SIGTERM, on_term)
-    real, restoring = signal.signal, []
-
-    def flaky(sig, handler):
-        prev = real(sig, handler)
-        if handler is on_int and not restoring:
-            restoring.append(1)
-            raise KeyboardInterrupt
-        return prev
-
-    try:
-        with pytest.raises(SystemExit) as info:
-            with _files._sigint_deferred():
-                monkeypatch.setattr(_files.signal, "signal", flaky)
-                os.kill(os.getpid(), signal.SIGTERM)  # held by the block's handler
-                for _ in range(1000):  # let the interpreter run the (holding) handler
-                    pass
-        assert info.value.code == 143
-        monkeypatch.undo()
-        assert signal.getsignal(signal.SIGINT) is on_int and signal.getsignal(signal.SIGTERM) is on_term
-    finally:
-        signal.signal(signal.SIGINT, old_int)
-        signal.signal(signal.SIGTERM, old_term)
+    with pytest.raises(SystemExit) as info:
+        with _files._sigint_deferred():
+            late_sigint()
+            os.kill(os.getpid(), signal.SIGTERM)  # held by the block's handler
+            for _ in range(1000):  # let the interpreter run the (holding) handler
+                pass
+    assert info.value.code == 143
+    monkeypatch.undo()
+    assert _handlers_back()
