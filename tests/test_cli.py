@@ -985,6 +985,17 @@ def test_reproduce_resumes_after_an_interrupt_bitwise(tmp_path, monkeypatch):
         if name != "summary.json":
             assert (out / name).read_bytes() == (whole / name).read_bytes(), name
     assert not list(out.glob("checkpoint-*"))
+    # the timings count only what this run computed: GUE none, GOE 3 chunks of 32 + the last 4, GSE all
+    fams = json.loads((out / "summary.json").read_text())["families"]
+    computed = {f["symmetry"]: f["samples_computed"] for f in fams.values()}
+    assert computed == {"GUE": 0, "GOE": 100 - 32, "GSE": 100}, computed
+    for f in fams.values():
+        if f["samples_computed"]:
+            assert f["cpu_ms_per_sample"] == 1e3 * f["cpu_seconds"] / f["samples_computed"]
+        else:
+            assert f["cpu_ms_per_sample"] is None and f["wall_ms_per_sample"] is None
+    est = json.loads((out / "summary.json").read_text())["estimated_seconds_by_preset"]
+    assert "paper" not in est  # no GUE rate measured by this run
 
 
 def test_reproduce_refuses_a_foreign_checkpoint_and_leaves_it(tmp_path, monkeypatch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -10,6 +11,7 @@ from typing import Callable
 import numpy as np
 
 import fgrkern as fk
+from fgrkern._checkpoint import samples_saved
 
 from .config import ORDER2_GAMMA, Family, Figure2Config, families
 
@@ -24,6 +26,7 @@ class Run:
     result: fk.SimulationResult
     wall_seconds: float
     cpu_seconds: float  # process CPU time (all threads) during the call
+    samples_computed: int  # by this call: fewer than the family's when it resumed from a checkpoint
 
 
 @dataclass
@@ -57,10 +60,13 @@ def run_family(fam: Family, tau: np.ndarray, cfg: Figure2Config, progress: bool,
     """
     model = fk.LevelDotModel(fam.n, fam.gammas[0] / fam.n, symmetry=fam.symmetry)
     g = np.asarray(fam.gammas, dtype=np.float64) / fam.n
+    # what a checkpoint already holds is not computed (or timed) here; simulate
+    # refuses the file unless it is this family's own
+    resumed = (samples_saved(checkpoint) or 0) if checkpoint is not None and os.path.exists(checkpoint) else 0
     c0, w0 = time.process_time(), time.perf_counter()
     res = fk.simulate(model, tau, fam.samples, rng=fam.seed(cfg.seed), g=g, workers=cfg.workers,
                       progress=progress, checkpoint=checkpoint)
-    return Run(fam, res, time.perf_counter() - w0, time.process_time() - c0)
+    return Run(fam, res, time.perf_counter() - w0, time.process_time() - c0, max(0, fam.samples - resumed))
 
 
 def compute(cfg: Figure2Config, progress: bool = False,

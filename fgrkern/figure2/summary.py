@@ -184,10 +184,13 @@ def summarise(cfg: Figure2Config, runs: dict[str, Run], elapsed: float) -> dict[
                         "seeds": "family (class, N) uses SeedSequence(seed, spawn_key=(id, N)), id GUE 1, GOE 2, "
                                  "GSE 3; all couplings of a family share its realisations"},
         "panels": panels,
+        # per sample computed by this run (a resumed family's checkpoint held the rest): None if none was
         "families": {k: {"symmetry": r.family.symmetry, "N": r.family.n, "couplings": len(r.family.gammas),
-                         "samples": r.family.samples, "wall_seconds": r.wall_seconds, "cpu_seconds": r.cpu_seconds,
-                         "wall_ms_per_sample": 1e3 * r.wall_seconds / r.family.samples,
-                         "cpu_ms_per_sample": 1e3 * r.cpu_seconds / r.family.samples} for k, r in runs.items()},
+                         "samples": r.family.samples, "samples_computed": r.samples_computed,
+                         "wall_seconds": r.wall_seconds, "cpu_seconds": r.cpu_seconds,
+                         "wall_ms_per_sample": 1e3 * r.wall_seconds / r.samples_computed if r.samples_computed else None,
+                         "cpu_ms_per_sample": 1e3 * r.cpu_seconds / r.samples_computed if r.samples_computed else None}
+                     for k, r in runs.items()},
         "samples_total": int(sum(r.family.samples for r in runs.values())),
         "run_seconds": elapsed,
         "cpu_seconds": float(sum(r.cpu_seconds for r in runs.values())),
@@ -327,7 +330,8 @@ def estimates(cfg: Figure2Config, runs: dict[str, Run]) -> dict[str, float]:
     per: dict[tuple[str, int], float] = {}
     for r in runs.values():
         f = r.family
-        per[(f.symmetry, f.n)] = r.cpu_seconds / f.samples / (1 + COUPLING_COST * (len(f.gammas) - 1))
+        if r.samples_computed:  # a family resumed whole from its checkpoint measured nothing
+            per[(f.symmetry, f.n)] = r.cpu_seconds / r.samples_computed / (1 + COUPLING_COST * (len(f.gammas) - 1))
     threads = cfg.workers if cfg.workers and cfg.workers > 0 else len(os.sched_getaffinity(0))
     out: dict[str, float] = {}
     for name in ("quick", "default", "paper"):
@@ -338,19 +342,24 @@ def estimates(cfg: Figure2Config, runs: dict[str, Run]) -> dict[str, float]:
                 continue
             sec = 0.0
             for f in families(p):
-                near = min((k for k in per if k[0] == f.symmetry), key=lambda k: abs(math.log(k[1] / f.n)))
+                measured = [k for k in per if k[0] == f.symmetry]
+                if not measured:
+                    break  # no rate for this class in this run: no estimate for the preset
+                near = min(measured, key=lambda k: abs(math.log(k[1] / f.n)))
                 sec += per[near] * (f.n / near[1]) ** 2 * (1 + COUPLING_COST * (len(f.gammas) - 1)) * f.samples
-            out[name + (" --limit" if lim else "")] = float(sec / threads)
+            else:
+                out[name + (" --limit" if lim else "")] = float(sec / threads)
     return out
 
 
 def verdict_text(summary: dict[str, Any]) -> str:
     """The terminal report: late-time and N -> infinity verdicts first."""
     p, est = summary["panels"], summary["estimated_seconds_by_preset"]
+    estimate = (f"from this run's CPU time, --paper would take about {est['paper'] / 60:.0f} min "
+                f"({est.get('paper --limit', math.nan) / 60:.0f} min with --limit) on an unloaded machine"
+                if "paper" in est else "no time estimate: this run resumed its checkpoints and measured too little")
     lines = [f"Figure 2 reproduced in {summary['run_seconds']:.0f} s wall, {summary['cpu_seconds']:.0f} s CPU "
-             f"({summary['samples_total']} realisations, seed {summary['seed']}); from this run's CPU time, --paper "
-             f"would take about {est['paper'] / 60:.0f} min ({est.get('paper --limit', math.nan) / 60:.0f} min with "
-             "--limit) on an unloaded machine.",
+             f"({summary['samples_total']} realisations, seed {summary['seed']}); {estimate}.",
              f"Agreement with the paper's theory (tau >= {TAU_LATE}; statistical = every point within "
              f"{Z_MAX:g} sem):"]
 
