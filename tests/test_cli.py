@@ -1009,10 +1009,16 @@ def test_reproduce_refuses_a_foreign_checkpoint_and_leaves_it(tmp_path, monkeypa
     out.mkdir()
     foreign = out / "checkpoint-GUE-N41.npz"
     foreign.write_bytes(b"not an archive")
-    with pytest.raises(ValueError, match="checkpoint"):
-        f2.reproduce(cfg, str(out), plot=False, progress=False)
-    assert foreign.read_bytes() == b"not an archive"
-    foreign.unlink()
+    # refused before any family runs: not even the first chunk is computed
+    calls = []
+    monkeypatch.setattr(_chunks, "run_chunk", lambda task: calls.append(task.index))
+    for name in ("checkpoint-GUE-N41.npz", "checkpoint-GSE-N40.npz"):
+        (out / name).write_bytes(b"not an archive")
+        with pytest.raises(ValueError, match=f"{name}' exists and is not a readable fgrkern checkpoint"):
+            f2.reproduce(cfg, str(out), plot=False, progress=False)
+        assert (out / name).read_bytes() == b"not an archive" and calls == []
+        (out / name).unlink()
+    monkeypatch.undo()
 
     def ctrl_c(task):
         raise KeyboardInterrupt

@@ -11,6 +11,7 @@ from typing import Any, Callable
 import numpy as np
 
 # The package's one writer for user-visible files (atomic; only regular files replaced).
+from .._checkpoint import samples_saved
 from .._files import check_writable_path, probe_directory, safe_write, to_json_value
 
 __all__ = ["output_files", "checkpoint_file", "check_outputs", "remove_checkpoints", "write_text", "write_csv",
@@ -62,6 +63,10 @@ def check_outputs(out_dir: str, plot: bool, limit: bool = False, checkpoints: tu
         check_writable_path(path, "out")
     for path in checkpoints:
         check_writable_path(path, "out", checkpoint=True)
+        # a file there that is no fgrkern checkpoint is refused now, not when its family starts
+        if os.path.lexists(path) and samples_saved(path) is None:
+            raise ValueError(f"out: {path!r} exists and is not a readable fgrkern checkpoint; it is left alone "
+                             "(move it away, or choose another --out)")
     probe_directory(os.path.join(out_dir, names[0]), "out")
 
 
