@@ -64,11 +64,10 @@ def run_chunk(task: ChunkTask) -> tuple[int, Moments]:
                 P, ipr = survival_probability(e, w, task.t, workers=1, return_ipr=True)
             Ps.append(P)
             iprs.append(ipr)
-        P = np.stack(Ps, axis=1)       # (size, G, T)
         ipr = np.stack(iprs, axis=1)   # (size, G)
-        if P.shape[0] != task.size:
-            raise RuntimeError(f"model.sample({task.size}) returned {P.shape[0]} rows")
-        return task.index, Moments.from_samples(P, ipr)
+        if ipr.shape[0] != task.size:
+            raise RuntimeError(f"model.sample({task.size}) returned {ipr.shape[0]} rows")
+        return task.index, Moments.from_rows(Ps, ipr)
 
 
 def _spectra(task: ChunkTask) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -95,9 +94,10 @@ def _spectra(task: ChunkTask) -> list[tuple[np.ndarray, np.ndarray]]:
 def check_memory(rows: int, G: int, T: int, M: int, concurrent: int) -> None:
     """The memory guard for ``concurrent`` chunks of ``rows`` realisations computing at once in this process.
 
-    A chunk holds its spectra (2 G rows x M), P per coupling, P stacked, its
-    transposed copy and the centred deviations with their squares (5 G rows
-    x T doubles) at its peak.
+    A chunk holds its spectra (2 G rows x M), P per coupling (G rows x T)
+    and, one coupling at a time, P's transposed copy and the centred
+    deviations with their squares; counted as 5 G rows x T doubles, an upper
+    bound that leaves room for the caller's own copies.
     """
     if concurrent <= 0:
         return  # chunks run in other processes or on other machines

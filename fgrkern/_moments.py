@@ -37,17 +37,29 @@ class Moments:
     @classmethod
     def from_samples(cls, P: np.ndarray, ipr: np.ndarray) -> "Moments":
         """P: (size, G, T), ipr: (size, G)."""
+        return cls.from_rows([P[:, g, :] for g in range(P.shape[1])], ipr)
+
+    @classmethod
+    def from_rows(cls, Ps: list[np.ndarray], ipr: np.ndarray) -> "Moments":
+        """Ps: one (size, T) array per coupling g, ipr: (size, G)."""
         # Samples along the last, contiguous axis: every (g, t) entry is then
         # reduced by the same pairwise summation whatever G and T are, so a
         # coupling evaluated among several gives bitwise the same numbers as
         # evaluated alone (no BLAS: its summation order depends on shapes).
-        X = np.ascontiguousarray(np.moveaxis(P, 0, -1))
+        # One coupling at a time: (G, T, size) temporaries of a few hundred kB
+        # were returned to the system and faulted in again on every chunk.
+        means, m2s = [], []
+        for P in Ps:
+            X = np.ascontiguousarray(P.T)
+            mean = X.mean(axis=-1)
+            dX = X - mean[:, None]
+            means.append(mean)
+            m2s.append((dX * dX).sum(axis=-1))
         Y = np.ascontiguousarray(ipr.T)
-        mean = X.mean(axis=-1)
-        dX = X - mean[..., None]
         ipr_mean = Y.mean(axis=-1)
         dY = Y - ipr_mean[:, None]
-        return cls(X.shape[-1], mean, (dX * dX).sum(axis=-1), ipr_mean, (dY[:, None, :] * dY[None, :, :]).sum(axis=-1))
+        return cls(ipr.shape[0], np.array(means), np.array(m2s), ipr_mean,
+                   (dY[:, None, :] * dY[None, :, :]).sum(axis=-1))
 
     def combine(self, other: "Moments") -> "Moments":
         if self.n == 0:

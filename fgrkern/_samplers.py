@@ -146,15 +146,16 @@ def _secular_draws(m: "LevelDotModel", gen: np.random.Generator, rows: int,
 
 
 def sample_secular(m: "LevelDotModel", gen: np.random.Generator, gs: Sequence[float],
-                   outs: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
+                   energies: np.ndarray, weights: np.ndarray) -> None:
     """Secular realisations for several couplings g on common random numbers.
 
     The dot spectrum (the expensive dsterf part) and the coupling draws are
     made once per realisation; only the arrowhead equation is solved per g.
-    ``outs[k]`` receives (energies, weights) for ``gs[k]``; for each g the
-    numbers equal those of a model with that g alone and the same rng.
+    ``energies[k]``, ``weights[k]`` (C-contiguous arrays of shape (G, size,
+    M)) receive the rows for ``gs[k]``; for each g the numbers equal those of
+    a model with that g alone and the same rng.
     """
-    size = outs[0][0].shape[0]
+    size = energies.shape[1]
     chunk = secular_block(m, size)
     per_call = _solve_rows(m)
     # The dot is drawn in the g-independent unit u0; a coupling so large that
@@ -178,20 +179,30 @@ def sample_secular(m: "LevelDotModel", gen: np.random.Generator, gs: Sequence[fl
             # the solver's output for all couplings of the group: rows per call
             # also bounded by _CHUNK_ELEMENTS (G x rows x M doubles, twice)
             step = max(1, min(per_call, _CHUNK_ELEMENTS // (len(ks) * M)))
+            # a group of consecutive couplings is solved straight into the
+            # outputs (a copy through fresh G x rows x M blocks cost page
+            # faults on every chunk: 4 per coupling and realisation)
+            direct = ks == list(range(ks[0], ks[0] + len(ks)))
             for r0 in range(start, stop, step):
                 check_stop()
                 r1 = min(stop, r0 + step)
-                e = np.empty((len(ks), r1 - r0, M))
-                w = np.empty((len(ks), r1 - r0, M))
+                if direct:
+                    e = energies[ks[0]:ks[0] + len(ks), r0:r1]
+                    w = weights[ks[0]:ks[0] + len(ks), r0:r1]
+                else:
+                    e = np.empty((len(ks), r1 - r0, M))
+                    w = np.empty((len(ks), r1 - r0, M))
                 _sampler.arrowhead_rows_scaled(poles if poles.shape[0] == 1 else poles[r0 - start:r1 - start],
                                                draws[r0 - start:r1 - start], factors, m.eps0 / u, e, w)
-                with np.errstate(over="ignore"):
-                    e *= u
+                if u != 1.0:
+                    with np.errstate(over="ignore"):
+                        e *= u
                 for i, k in enumerate(ks):
                     if not np.all(np.isfinite(e[i])):
                         raise ValueError(range_message(m, float(gs[k])))
-                    outs[k][0][r0:r1] = e[i]
-                    outs[k][1][r0:r1] = w[i]
+                    if not direct:
+                        energies[k, r0:r1] = e[i]
+                        weights[k, r0:r1] = w[i]
 
 
 def _draw_poisson_levels(m: "LevelDotModel", gen: np.random.Generator, out: np.ndarray, unit: float = 1.0) -> None:

@@ -60,13 +60,21 @@ def heisenberg_time(n: int, lam: float = 1.0) -> float:
     r"""Heisenberg time :math:`t_H = 2\pi\nu = 2N/\lambda` (hbar = 1) of N dot states.
 
     ``n`` >= 1 dot states, ``lam`` > 0 (units of energy; :math:`t_H` in the
-    inverse unit).  ValueError/TypeError naming the argument otherwise.
+    inverse unit).  ValueError/TypeError naming the argument otherwise, and
+    ValueError when :math:`t_H` overflows float64 (``lam`` below ~2N/1.8e308).
     """
     n = check_positive_int(n, "n", maximum=2**53)
     lam = check_real_scalar(lam, "lam")
     if not lam > 0:
         raise ValueError(f"lam must be > 0, got {lam}")
-    return 2.0 * n / lam
+    return _finite(2.0 * n / lam, f"t_H = 2N/lam (N = {n}, lam = {lam!r})")
+
+
+def _finite(value: float, what: str) -> float:
+    """``value``, or ValueError naming ``what`` when it overflowed to inf."""
+    if math.isinf(value):
+        raise ValueError(f"{what} overflows float64")
+    return value
 
 
 @dataclass(frozen=True)
@@ -339,23 +347,26 @@ class LevelDotModel:
 
     @property
     def gamma(self) -> float:
-        r""":math:`\gamma = gN` (the paper's coupling parameter)."""
-        return self.g * self.n
+        r""":math:`\gamma = gN` (the paper's coupling parameter); ValueError if it overflows float64."""
+        return _finite(self.g * self.n, f"gamma = g N (g = {self.g!r}, N = {self.n})")
 
     @property
     def nu(self) -> float:
-        r"""Density of states at the band centre, :math:`\nu = N/(\pi\lambda)` (states per energy)."""
-        return self.n / (math.pi * self.lam)
+        r"""Density of states at the band centre, :math:`\nu = N/(\pi\lambda)` (states per energy).
+
+        ValueError if it overflows float64 (a tiny ``lam``).
+        """
+        return _finite(self.n / (math.pi * self.lam), f"nu = N/(pi lam) (N = {self.n}, lam = {self.lam!r})")
 
     @property
     def heisenberg_time(self) -> float:
-        r"""Heisenberg time :math:`t_H = 2\pi\nu = 2N/\lambda` (hbar = 1)."""
+        r"""Heisenberg time :math:`t_H = 2\pi\nu = 2N/\lambda` (hbar = 1); ValueError if it overflows float64."""
         return heisenberg_time(self.n, self.lam)
 
     @property
     def golden_rule_rate(self) -> float:
-        r"""Golden Rule rate :math:`\Gamma = 2\pi\nu\langle|W|^2\rangle = 2g\lambda`, Eq. (3)."""
-        return 2.0 * self.g * self.lam
+        r"""Golden Rule rate :math:`\Gamma = 2\pi\nu\langle|W|^2\rangle = 2g\lambda`, Eq. (3); ValueError if it overflows."""
+        return _finite(2.0 * self.g * self.lam, f"the Golden Rule rate 2 g lam (g = {self.g!r}, lam = {self.lam!r})")
 
     def dense_dimension(self) -> int:
         """Dimension of the dense Hamiltonian: N + 1 (N + 2 for GSE)."""
@@ -388,9 +399,7 @@ class LevelDotModel:
             ``tau`` not real numbers (complex, boolean, string, object).
         """
         arr = as_float_array(tau, "tau")
-        t_h = self.heisenberg_time
-        if math.isinf(t_h):
-            raise ValueError(f"lam = {self.lam!r} is so small that t_H = 2N/lam overflows float64")
+        t_h = self.heisenberg_time  # ValueError if t_H = 2N/lam overflows (a tiny lam)
         with np.errstate(over="ignore"):
             out = arr * t_h
         if not np.all(np.isfinite(out)):
@@ -505,7 +514,7 @@ class LevelDotModel:
         energies = np.empty((size, self.n_eigen))
         weights = np.empty((size, self.n_eigen))
         if method == "secular":
-            _samplers.sample_secular(self, gen, [self.g], [(energies, weights)])
+            _samplers.sample_secular(self, gen, [self.g], energies[None], weights[None])
         else:
             with np.errstate(over="ignore", invalid="ignore"):
                 _samplers.sample_dense(self, gen, energies, weights)
@@ -560,9 +569,10 @@ class LevelDotModel:
                 spec = mk.sample(size, rng=gen, method=method)
                 out.append(Spectrum(spec.energies, spec.weights))
             return out
-        outs = [(np.empty((size, self.n_eigen)), np.empty((size, self.n_eigen))) for _ in models]
-        _samplers.sample_secular(self, gen, g_list, outs)
-        return [Spectrum(e, w) for e, w in outs]
+        energies = np.empty((len(models), size, self.n_eigen))
+        weights = np.empty((len(models), size, self.n_eigen))
+        _samplers.sample_secular(self, gen, g_list, energies, weights)
+        return [Spectrum(e, w) for e, w in zip(energies, weights)]
 
     def check_sample_memory(self, size: int, method: str, *, couplings: int = 1) -> None:
         """Raise ValueError naming the request if ``sample(size, method=method)`` would not fit in memory.
