@@ -69,14 +69,6 @@ _autosummary.WELL_KNOWN_ABBREVIATIONS = (*_autosummary.WELL_KNOWN_ABBREVIATIONS,
 # (an offline build has none), so they are exempt here.
 nitpick_ignore_regex = [(r"py:.*", r"(?!fgrkern\b).*")]
 
-# Names the guide already cross-references although they are not public yet:
-# while a name is missing from fgrkern.__all__ its reference renders as plain
-# code; once it is added, autosummary gives it a page and the reference
-# resolves, with no change to the pages.
-_SOON_PUBLIC = {"SimulationError": "py:exc"}
-nitpick_ignore = [(role, f"fgrkern.{name}") for name, role in _SOON_PUBLIC.items()
-                  if name not in fgrkern.__all__]
-
 _INVENTORIES = {
     "python": "https://docs.python.org/3",
     "numpy": "https://numpy.org/doc/stable",

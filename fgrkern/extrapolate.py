@@ -58,7 +58,11 @@ def extrapolate(results: Iterable[SimulationResult], order: int = 1) -> Simulati
     has many samples.  If the model is right, :math:`(\hat a - a)/\mathrm{se}`
     is standard normal and :math:`\chi^2` follows the chi-squared law with
     ``dof`` degrees of freedom; a large :math:`\chi^2/\mathrm{dof}` says that
-    ``order`` is too low for these sizes.
+    ``order`` is too low for these sizes.  A standard error below
+    :math:`4\epsilon|\bar P_k|` (:math:`\epsilon = 2^{-52}`), less than the
+    rounding of the mean itself (e.g. at :math:`\tau = 0`, where
+    :math:`P = (\sum_a w_a)^2 = 1` varies only by rounding), is raised to that
+    value; zero errors mark exact points (below).
 
     Parameters
     ----------
@@ -419,6 +423,9 @@ def _warn_shared_seeds(items: list[SimulationResult]) -> None:
 
 
 _MAX_SEM_RATIO = 1e10
+# Standard errors below this many machine epsilons of |mean| are raised to it
+# (see _wls): the means are only known to their rounding.
+_SEM_FLOOR_EPS = 4.0
 
 
 def _refuse_unfittable(bad: np.ndarray, s: np.ndarray, what: str) -> None:
@@ -450,7 +457,12 @@ def _wls(x: np.ndarray, y: np.ndarray, s: np.ndarray, n_par: int, what: str) -> 
         m = int(np.flatnonzero(bad)[0])
         raise ValueError(f"{what}: point {m} has zero standard errors but different values at different sizes "
                          f"({y[:, m].tolist()}); no weighted fit is possible")
-    s_eff = np.where(det[None, :], 1.0, s)
+    # An error below the rounding of the mean itself says nothing: the fit's
+    # own rounding (~eps |y|) would then count as many standard errors
+    # (P(tau = 0) = (sum w)^2 has a sem of ~2e-17 from rounding alone, and a
+    # constant 1.0 gave chi^2 = 192).  Such errors are raised to that floor.
+    floor = _SEM_FLOOR_EPS * np.finfo(np.float64).eps * np.abs(y)
+    s_eff = np.where(det[None, :], 1.0, np.maximum(s, floor))
     # Errors of one point that differ by more than _MAX_SEM_RATIO between sizes:
     # the residual of the most precise size is then its fit's rounding over its
     # tiny error, and chi^2 (and then the rest) would be rounding noise.

@@ -113,7 +113,7 @@ def survival_probability(energies, weights, t, *, workers=None, grid="auto", ret
         negative weights, unknown ``grid``, a non-uniform ``t`` with
         ``grid="uniform"``, or phases ``e * t`` beyond the double range.
     TypeError
-        Complex, boolean, object or string input.
+        Complex, boolean, object or string input; ``return_ipr`` not a bool.
 
     Notes
     -----
@@ -124,6 +124,8 @@ def survival_probability(energies, weights, t, *, workers=None, grid="auto", ret
     fixed order, so results are bitwise reproducible and independent of
     ``workers`` and of the CPU's vector instruction set.
     """
+    if not isinstance(return_ipr, (bool, np.bool_)):
+        raise TypeError(f"return_ipr must be True or False, got {type(return_ipr).__name__}")
     e = as_float_array(_unbroadcast(energies), "energies")
     w = as_float_array(_unbroadcast(weights), "weights")
     tt = as_float_array(t, "t")

@@ -546,7 +546,9 @@ class LevelDotModel:
         Returns
         -------
         list of Spectrum
-            One per coupling, in the order of ``gs``.
+            One per coupling, in the order of ``gs``; their arrays are views
+            into one (G, size, M) array each for energies and weights (the
+            solver writes every coupling there directly).
         """
         g_arr = np.atleast_1d(as_float_array(gs, "gs"))
         if g_arr.ndim != 1 or np.any(g_arr < 0):

@@ -23,6 +23,7 @@ from numpy.typing import ArrayLike
 from . import _theory
 from ._parallel import run_chunks
 from ._validation import as_float_array, check_allocation, check_real_scalar, parse_symmetry, resolve_workers
+from .model import parse_bath_name as _bath_name
 
 __all__ = [
     "curve_for",
@@ -99,9 +100,11 @@ def _over_gamma(num: Any, g: np.ndarray) -> np.ndarray:
     ValueError naming gamma rather than returning inf: these formulas are
     large-gamma approximations, meaningless there anyway.
     """
-    with np.errstate(over="ignore", divide="ignore"):
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         # (num/2)/g, not num/(2g): 2g would overflow for gamma > ~9e307
         r = (0.5 * num) / g
+    # the GSE singularity K(1/2) = +inf stays +inf at gamma = inf too (not inf/inf = NaN)
+    r = np.where(np.isinf(num) & np.isinf(g), num, r)
     bad = np.isinf(r) & np.isfinite(num)
     if np.any(bad):
         gmin = float(np.min(np.broadcast_to(g, bad.shape)[bad]))
@@ -433,7 +436,8 @@ def p_sff(tau: ArrayLike, gamma: ArrayLike, symmetry: str = "GUE") -> "np.ndarra
     Returns
     -------
     ndarray or float
-        ``+inf`` at the GSE singularity :math:`\tau = 1/2`.
+        ``+inf`` at the GSE singularity :math:`\tau = 1/2` (for every
+        gamma, ``inf`` included).
     """
     sym = parse_symmetry(symmetry)
     t = _tau_array(tau)
@@ -573,12 +577,13 @@ def curve_for(tau: ArrayLike, gamma: float, symmetry: str = "GUE", *, bath: str 
         "GUE"/"GOE"/"GSE" or "U"/"O"/"S" (case-insensitive); default "GUE".
     bath : str or array_like, optional
         The simulated bath, e.g. ``model.bath`` of a
-        :class:`~fgrkern.LevelDotModel`.  Only the (normalised) name
-        ``"wigner-dyson"`` has closed forms; any other string or an array of
-        bath levels gives ``(None, reason)``.
+        :class:`~fgrkern.LevelDotModel`.  Only the Wigner-Dyson bath, under
+        any name ``LevelDotModel`` accepts for it (``"wigner-dyson"``,
+        ``"WD"``, case-insensitive), has closed forms; any other string or an
+        array of bath levels gives ``(None, reason)``.
     eps0 : float, optional
-        Energy of the level :math:`|0\rangle` in units of :math:`\lambda`;
-        anything but 0 gives ``(None, reason)``.
+        Energy of the level :math:`|0\rangle` in units of :math:`\lambda`, a
+        finite real scalar; anything but 0 gives ``(None, reason)``.
 
     Returns
     -------
@@ -594,18 +599,19 @@ def curve_for(tau: ArrayLike, gamma: float, symmetry: str = "GUE", *, bath: str 
     Raises
     ------
     TypeError
-        ``symmetry`` not a string, ``gamma`` not a real scalar, or ``tau``
-        not real numbers (checked only once ``eps0`` and ``bath`` admit a
-        closed form).
+        ``eps0`` not a real scalar; ``symmetry`` not a string, ``gamma`` not
+        a real scalar, or ``tau`` not real numbers (these three checked only
+        once ``eps0`` and ``bath`` admit a closed form).
     ValueError
-        An unknown ``symmetry``, a NaN or infinite ``gamma``, or NaN in
-        ``tau`` (same condition).  A ``ValueError`` or
+        A NaN or infinite ``eps0``; an unknown ``symmetry``, a NaN or
+        infinite ``gamma``, or NaN in ``tau`` (same condition).  A ``ValueError`` or
         ``ArithmeticError`` during the evaluation itself is returned as a
         reason instead.
     """
-    if eps0 != 0.0:
+    if check_real_scalar(eps0, "eps0") != 0.0:
         return None, "the closed forms are for eps0 = 0"
-    if not isinstance(bath, str) or bath != "wigner-dyson":
+    # any spelling LevelDotModel accepts ("WD", "Wigner-Dyson", ...)
+    if not isinstance(bath, str) or _bath_name(bath) != "wigner-dyson":
         return None, "there is no closed form for this bath"
     symmetry = parse_symmetry(symmetry)
     gamma = check_real_scalar(gamma, "gamma")

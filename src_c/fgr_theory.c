@@ -82,7 +82,10 @@ double fgr_p_res(double gamma)
             T = s + (0.5 * k) / T;
         q = s / T;
     }
-    return (1.0 + q) / (1.0 + 2.0 * gamma + 2.0 * q);
+    /* (1 + q) / (1 + 2 gamma + 2 q) with the denominator halved, which is
+     * exact (the same bits) and keeps 2 gamma from overflowing for
+     * gamma > DBL_MAX / 2 */
+    return 0.5 * ((1.0 + q) / ((0.5 + gamma) + q));
 }
 
 /* ------------------------------------------------------------------------

@@ -146,6 +146,12 @@ def test_curve_for_names_the_reason_when_there_is_none():
     assert "eps0" in theory.curve_for(TAU, 0.5, "GUE", eps0=0.1)[1]
     th, why = theory.curve_for([2e6], 0.5, "GUE")
     assert th is None and "every tau" in why
+    # every spelling of the Wigner-Dyson bath that LevelDotModel accepts
+    want = theory.p_tau(TAU, 0.5)
+    for name in ("WD", "Wigner-Dyson", " wigner-dyson "):
+        assert fk.LevelDotModel(10, 0.05, bath=name).bath == "wigner-dyson"
+        th, label = theory.curve_for(TAU, 0.5, "GUE", bath=name)
+        assert label == "Eq. (5)" and np.array_equal(th, want)
 
 
 def test_curve_for_rejects_bad_arguments_by_name_and_takes_an_empty_grid():
@@ -160,6 +166,12 @@ def test_curve_for_rejects_bad_arguments_by_name_and_takes_an_empty_grid():
             theory.curve_for([0.1, np.nan], 46.0, sym)
         with pytest.raises(TypeError, match="tau"):
             theory.curve_for(["a"], 46.0, sym)
+        for bad in ("abc", 1j, np.array([0.0, 0.0]), None):
+            with pytest.raises(TypeError, match="eps0"):
+                theory.curve_for(TAU, 46.0, sym, eps0=bad)
+        for bad in (np.nan, np.inf):
+            with pytest.raises(ValueError, match="eps0"):
+                theory.curve_for(TAU, 46.0, sym, eps0=bad)
         th, label = theory.curve_for([], 46.0, sym)  # nothing to evaluate is not "beyond the domain"
         assert th is not None and th.shape == (0,) and label.startswith("Eq.")
 

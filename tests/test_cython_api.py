@@ -161,6 +161,12 @@ def test_form_factor_and_p_sff(beta, sym):
     for args in [(0.3, 0.0, beta), (0.3, -1.0, beta), (0.3, np.nan, beta), (0.3, 1.0, 0),
                  (0.3, 5e-324, beta)]:
         assert np.isnan(cython_api._p_sff(*args))
+    # gamma = inf: the decay and the 1/gamma terms vanish; the GSE singularity stays +inf
+    for x in (0.3, 0.5, 2.0):
+        want = fk.theory.p_sff(x, np.inf, sym)
+        assert cython_api._p_sff(x, np.inf, beta) == want
+    if beta == 4:
+        assert cython_api._p_sff(0.5, np.inf, beta) == np.inf == cython_api._p_sff(0.5, 3.0, beta)
 
 
 

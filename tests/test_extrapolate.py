@@ -296,9 +296,11 @@ def test_errors_scaled_by_a_power_of_two_scale_the_fit_exactly(sizes, seed, k, o
     """Weighted least squares depends on the errors only through their ratios:
     errors times 2^k leave the limit bitwise unchanged and multiply its error
     by exactly 2^k and chi^2 by 4^-k, at any k where they stay normal doubles
-    (1/s and the covariance ~s^2 leave the double range long before)."""
+    (1/s and the covariance ~s^2 leave the double range long before) and
+    above the means' rounding (errors below 4 eps |mean| are raised to that
+    floor): the means are scaled with the errors to stay above it."""
     rng = np.random.default_rng(seed)
-    ys = [rng.uniform(0, 1, 4) for _ in sizes]
+    ys = [rng.uniform(0, 1, 4) * 2.0 ** min(k, 0) for _ in sizes]
     ss = [rng.uniform(1e-3, 0.1, 4) for _ in sizes]
     base = extrapolate([make(n, y, s) for n, y, s in zip(sizes, ys, ss)], order)
     f = 2.0**k
@@ -475,6 +477,31 @@ def test_records_that_are_no_family_are_refused():
             extrapolate([a, b_bad])
     with pytest.raises(ValueError, match="given bath levels"):
         extrapolate([make(250, [0.3] * 4, 0.01, bath="given"), make(500, [0.3] * 4, 0.01, bath="given")])
+
+
+def test_errors_below_the_rounding_of_the_means_are_floored():
+    """P(tau = 0) = 1.0 at every size with a sem of ~2e-17 (rounding noise of
+    (sum w)^2): the fit of constant data is that constant to rounding with chi^2
+    well below its dof, not rounding over a 2e-17 error (chi^2 = 192 before);
+    the limit's error is that of errors at the floor 4 eps."""
+    tau = np.array([0.0, 1.0])
+    sizes = (10, 20, 40, 80)
+    runs = [make(n, [1.0, 0.3 + 1 / n], [2.3e-17, 0.01], tau=tau) for n in sizes]
+    lim = extrapolate(runs)
+    assert abs(lim.mean[0] - 1.0) <= 4 * np.finfo(float).eps
+    assert lim.extrapolation["chi2"][0] < 1.0
+    floor = 4 * np.finfo(float).eps
+    x = 1.0 / np.array(sizes, dtype=float)
+    # intercept error of an unweighted line fit with equal errors `floor`
+    want = floor * np.sqrt(np.sum(x**2) / (len(x) * np.sum(x**2) - np.sum(x) ** 2))
+    assert lim.sem[0] == pytest.approx(want, rel=1e-12)
+    assert lim.mean[1] == pytest.approx(0.3, abs=1e-12)
+    # errors at or above the floor are used as given: the same bits as before
+    above = [make(n, [1.0, 0.3 + 1 / n], [floor * (1 + n / 100), 0.01], tau=tau) for n in sizes]
+    fit = extrapolate(above)
+    w = 1.0 / np.array([floor * (1 + n / 100) for n in sizes]) ** 2
+    want = np.sqrt(np.sum(w * x**2) / (np.sum(w) * np.sum(w * x**2) - np.sum(w * x) ** 2))
+    assert fit.sem[0] == pytest.approx(want, rel=1e-12)
 
 
 def test_deterministic_points_pass_through_or_are_refused():

@@ -445,3 +445,36 @@ def test_class_constants_at_large_gamma():
     assert off["GUE"] == pytest.approx(1.0, rel=0.1)
     assert off["GOE"] / off["GUE"] == pytest.approx(2.0, rel=0.08)
     assert off["GSE"] / off["GUE"] == pytest.approx(1.0, rel=0.1)
+
+
+def test_derived_scales_that_overflow_raise_instead_of_inf():
+    """gamma = g N, nu = N/(pi lam), t_H = 2N/lam and 2 g lam beyond DBL_MAX
+    are errors naming the quantity (they were inf, and a run was saved with
+    gamma = inf); the model still samples, where its numbers are representable."""
+    from fgrkern.model import heisenberg_time
+
+    with pytest.raises(ValueError, match="t_H"):
+        heisenberg_time(10, 1e-320)
+    tiny_lam = fk.LevelDotModel(10, 1.0, lam=1e-320)
+    for name in ("nu", "heisenberg_time"):
+        with pytest.raises(ValueError, match="overflows"):
+            getattr(tiny_lam, name)
+    huge_g = fk.LevelDotModel(10, 1e308, lam=1e10)
+    for name in ("gamma", "golden_rule_rate"):
+        with pytest.raises(ValueError, match="overflows"):
+            getattr(huge_g, name)
+    with pytest.raises(ValueError, match="gamma"):
+        fk.simulate(huge_g, [0.0, 1.0], 4, rng=1)
+    # at the edge: representable values are returned exactly
+    edge = fk.LevelDotModel(2, 8e307)
+    assert edge.gamma == 1.6e308 and math.isfinite(edge.heisenberg_time)
+    w = edge.sample(2, rng=1).weights
+    np.testing.assert_allclose(w.sum(axis=1), 1.0, rtol=1e-15)
+
+
+def test_survival_probability_return_ipr_must_be_a_bool():
+    for bad in ("no", np.array([]), 1, None):
+        with pytest.raises(TypeError, match="return_ipr"):
+            fk.survival_probability([0.0, 1.0], [0.5, 0.5], [0.0], return_ipr=bad)
+    P, ipr = fk.survival_probability([0.0, 1.0], [0.5, 0.5], [0.0], return_ipr=np.bool_(True))
+    assert P[0] == 1.0 and ipr == 0.5

@@ -93,6 +93,18 @@ def test_p_res_special_values_and_errors():
         th.p_res(1j)
 
 
+def test_p_res_up_to_the_largest_double():
+    """Beyond gamma = DBL_MAX / 2 the asymptote 1/gamma - 9/(4 gamma^2) (the
+    series below) is 1/gamma to 1e-308, a subnormal result: P_res must stay
+    that value (2 gamma used to overflow to 0), correctly rounded to within a
+    subnormal's ulp; and continuous across DBL_MAX / 2."""
+    for g in (8.9e307, 9.0e307, 1.0e308, 1.7e308, np.finfo(float).max):
+        want = float(1 / mp.mpf(g) - mp.mpf(9) / (4 * mp.mpf(g) ** 2))
+        got = float(th.p_res(g))
+        assert abs(got - want) <= 2 * 5e-324, (g, got, want)
+    assert float(th.p_res(np.finfo(float).max)) > 0.0
+
+
 def test_p_res_asymptotic_series():
     # P_res ~ sum_m (-1)^(m+1) (m+1) (2m-1)!! / (2 gamma)^m: Eq. (4) expanded at large gamma
     for g in (1e3, 1e5):
@@ -349,6 +361,18 @@ def test_p_sff_structure(sym):
     np.testing.assert_allclose(th.p_sff(1e-9, g, sym), th.p_off(g, sym) + math.exp(-4 * g * 1e-9), rtol=1e-7)
     assert th.p_sff(0.0, g, sym) == 1.0 + th.p_off(g, sym)
     assert th.p_sff(0.3, np.inf, sym) == 0.0
+
+
+def test_p_sff_gse_singularity_at_every_gamma():
+    """K_GSE(1/2) = +inf (log singularity of Eq. (6)'s form factor): P is +inf
+    there for finite gamma and for gamma = inf alike, without a warning (it
+    was inf/inf = NaN with a RuntimeWarning at gamma = inf)."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = th.p_sff(0.5, [1.0, 1e300, np.inf], "GSE")
+        assert np.all(np.isposinf(got))
+        assert th.p_sff(0.5 + 1e-15, np.inf, "GSE") == 0.0  # exp(-inf) + finite K / inf
 
 
 def test_p_sff_gue_is_large_gamma_formula_and_unitary_plateau_is_p_res_limit():
