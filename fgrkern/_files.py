@@ -15,6 +15,7 @@ reproduce``) goes through :func:`safe_write`:
   fsync'ed: a crash leaves the old file or the new one, never a torn file;
 - a new file gets the usual permissions (0666 minus the umask); replacing a
   file keeps that file's permission bits (and, where permitted, its owner);
+  a checkpoint always keeps owner read and write, which resuming needs;
 - on any error, Ctrl-C included, the temporary file is removed and the old file
   is untouched (a SIGINT is held for the moments between creating the temporary
   file and recording it, and while removing it).
@@ -213,6 +214,8 @@ def safe_write(path: Any, name: str, writer: Callable[[IO[bytes]], None], *, che
         with fh:
             if old is not None:
                 _keep_owner_and_mode(fh.fileno(), old)
+            if checkpoint:
+                _owner_read_write(fh.fileno())
             writer(fh)
             fh.flush()
             os.fsync(fh.fileno())
@@ -284,6 +287,16 @@ def _sigint_deferred() -> Iterator[None]:
             raise raised
         if held:
             old[held[0][0]](*held[0])  # type: ignore[operator]
+
+
+def _owner_read_write(fd: int) -> None:
+    """Add owner read and write to a checkpoint's bits: a strict umask (0477)
+    would leave the run unable to read it back, breaking the promised resume."""
+    if not hasattr(os, "fchmod"):  # pragma: no cover - Windows
+        return
+    mode = stat.S_IMODE(os.fstat(fd).st_mode)
+    if mode & 0o600 != 0o600:
+        os.fchmod(fd, mode | 0o600)
 
 
 def _keep_owner_and_mode(fd: int, old: os.stat_result) -> None:
@@ -407,7 +420,7 @@ def read_npz(path: Any, name: str, kind: str) -> tuple[dict[str, np.ndarray], di
         size = os.fstat(fh.fileno()).st_size
         try:
             zf = zipfile.ZipFile(fh)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
             raise ValueError(f"{name}: {p!r} is not a readable .npz archive ({exc})") from None
         with zf:
             members: dict[str, zipfile.ZipInfo] = {}

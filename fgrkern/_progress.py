@@ -64,6 +64,9 @@ class Progress:
         self.total, self.done, self.desc, self.enabled = int(total), int(initial), desc, bool(enabled)
         self.every, self.unit = float(every), unit
         self.stream = sys.stderr if stream is None else stream
+        if self.stream is None:
+            # No stderr at all (fd 2 closed, pythonw, some daemons): nothing to show.
+            self.enabled = False
         self.t0 = time.perf_counter()
         self._start = self.done
         self._last = -math.inf
@@ -90,9 +93,12 @@ class Progress:
         if not self.enabled:
             return
         if self._bar is not None:
-            if what:
-                self._bar.set_postfix_str(what, refresh=False)
-            self._bar.update(k)
+            try:
+                if what:
+                    self._bar.set_postfix_str(what, refresh=False)
+                self._bar.update(k)
+            except (OSError, ValueError):
+                self.enabled = False  # the terminal went away: the computation goes on
             return
         now = time.perf_counter()
         if now - self._last < self.every and self.done < self.total:
@@ -110,8 +116,8 @@ class Progress:
             self.stream.write(f"{self.desc}: {pct:5.1f}% ({self.done}/{self.total}){label}, "
                               f"{rate:.3g} {self.unit}/s, elapsed {el:.0f} s{left}\n")
             self.stream.flush()
-        except (OSError, ValueError):
-            # A closed or broken log must not stop a computation.
+        except (OSError, ValueError, AttributeError):
+            # A closed, broken or unusable log must not stop a computation.
             self.enabled = False
 
     def close(self) -> None:
@@ -120,4 +126,7 @@ class Progress:
             return
         self._closed = True
         if self._bar is not None:
-            self._bar.close()
+            try:
+                self._bar.close()
+            except (OSError, ValueError):
+                pass

@@ -256,19 +256,33 @@ def _float_arg(positive: bool) -> Callable[[str], float]:
     return parse
 
 
-def _int_arg(minimum: int, also: int | None = None, what: str = "") -> Callable[[str], int]:
-    """argparse type: an integer >= ``minimum`` (or equal to ``also``); accepts 1e4-style input."""
+def _int_arg(minimum: int, also: int | None = None, what: str = "",
+             maximum: int | None = None) -> Callable[[str], int]:
+    """argparse type: an integer >= ``minimum`` (or equal to ``also``), <= ``maximum`` if given.
+
+    Digits are read exactly, whatever their number (a 30-digit seed keeps every
+    digit); 1e4-style input is accepted where it is an integer a double holds
+    exactly (up to 2^53).
+    """
 
     def parse(text: str) -> int:
+        v: int | None
         try:
-            f = float(text)
-            v = int(f) if f.is_integer() else None
-        except (ValueError, OverflowError):
-            v = None
+            v = int(text.strip())
+        except ValueError:
+            try:
+                f = float(text)
+            except (ValueError, OverflowError):
+                f = math.nan
+            v = int(f) if f.is_integer() and abs(f) <= 2.0**53 else None
+            if v is None and math.isfinite(f) and f.is_integer() and maximum is not None and f > maximum:
+                raise argparse.ArgumentTypeError(f"must be <= {maximum}, got {text!r}") from None
         if v is None:
             raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
         if v < minimum and v != also:
             raise argparse.ArgumentTypeError(f"must be {what or f'>= {minimum}'}, got {text!r}")
+        if maximum is not None and v > maximum:
+            raise argparse.ArgumentTypeError(f"must be <= {maximum}, got {text!r}")
         return v
 
     return parse
@@ -276,7 +290,8 @@ def _int_arg(minimum: int, also: int | None = None, what: str = "") -> Callable[
 
 _positive_float = _float_arg(True)
 _finite_float = _float_arg(False)
-_positive_int = _int_arg(1, what="a positive integer")
+# sizes and sample counts: counts are float-exact up to 2^53 (far beyond any run)
+_positive_int = _int_arg(1, what="a positive integer", maximum=2**53)
 _seed = _int_arg(0, what="a non-negative integer")
 _workers = _int_arg(1, also=-1, what=">= 1 (or -1 for all cores)")
 
@@ -380,6 +395,8 @@ def _run_theory(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         header.append("symmetry")
     header.append(args.function)
     out = sys.stdout
+    if out is None:  # fd 1 closed: the table is the whole output
+        raise UserError("standard output is closed: there is nowhere to write the table")
     out.write(",".join(header) + "\n")
     for i in range(values.size):
         row = [f"{cols[n][i]:.16g}" for n in grid_names]
@@ -509,14 +526,19 @@ def _read_npy_levels(fh: Any, n: int, spec: str) -> Any:
     return np.load(fh, allow_pickle=False)
 
 
+def _shown(path: str) -> str:
+    """``path`` for the terminal: bytes of a file name that are no UTF-8 (surrogate escapes) as \\xNN."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _default_checkpoint(out: str) -> str:
     """OUT.partial.npz, or a short name in the same folder if that would exceed NAME_MAX."""
     import hashlib
 
     folder, base = os.path.split(out)
     name = base + ".partial.npz"
-    if len(name.encode()) > 255:
-        name = ".fgrkern-" + hashlib.sha256(base.encode()).hexdigest()[:16] + ".partial.npz"
+    if len(os.fsencode(name)) > 255:
+        name = ".fgrkern-" + hashlib.sha256(os.fsencode(base)).hexdigest()[:16] + ".partial.npz"
     return os.path.join(folder, name)
 
 
@@ -565,10 +587,8 @@ def _run_simulate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     # The result is saved: the comparison with theory, printing and plotting never discard it.
     th, th_label = theory.curve_for(res.tau, model.gamma, args.symmetry, bath=model.bath, eps0=args.eps0)
     bath_name = bath if isinstance(bath, str) else f"user levels from {args.bath}"
-    print(f"fgrkern simulate: N = {args.n}, gamma = {model.gamma:.6g} (g = {model.g:.6g}), {args.symmetry}, "
-          f"bath = {bath_name}, {res.n_samples} samples, method = {args.method}, {elapsed:.1f} s")
-    _print_table(res, th, th_label, model)
-    print(f"saved {args.out}")
+    # Files before the terminal: a full or closed standard output must not cost the plot.
+    plot_error = None
     if args.plot:
         from .figure2 import plot_simulation
 
@@ -576,8 +596,15 @@ def _run_simulate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         try:
             plot_simulation(res, th, th_label, png, title=title)
         except (OSError, ValueError) as exc:
-            raise UserError(f"cannot write --plot {png!r} ({exc}); the result is saved in {args.out!r}") from None
-        print(f"saved {png}")
+            plot_error = UserError(f"cannot write --plot {png!r} ({exc}); the result is saved in {args.out!r}")
+    print(f"fgrkern simulate: N = {args.n}, gamma = {model.gamma:.6g} (g = {model.g:.6g}), {args.symmetry}, "
+          f"bath = {bath_name}, {res.n_samples} samples, method = {args.method}, {elapsed:.1f} s")
+    _print_table(res, th, th_label, model)
+    print(f"saved {_shown(args.out)}")
+    if plot_error is not None:
+        raise plot_error
+    if args.plot:
+        print(f"saved {_shown(png)}")
     return 0
 
 
@@ -625,9 +652,57 @@ def _simulate_and_save(args: argparse.Namespace, model: "LevelDotModel", ckpt: s
     try:
         res.save(args.out)
     except (OSError, ValueError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise UserError(f"cannot write --out {args.out!r} ({why}){_checkpoint_holds(ckpt, args.samples)}") from None
+        if not _free_stale_checkpoint(exc, res, args.out, ckpt, args.samples):
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise UserError(f"cannot write --out {args.out!r} ({why}){_checkpoint_holds(ckpt, args.samples)}") from None
+        try:
+            res.save(args.out)
+        except (OSError, ValueError) as exc2:
+            why = exc2.strerror if isinstance(exc2, OSError) and exc2.strerror else str(exc2)
+            raise UserError(f"cannot write --out {args.out!r} ({why}), even after removing this run's "
+                            f"incomplete checkpoint {ckpt!r} to make room; nothing is saved") from None
+        print(f"fgrkern: note: the disk was full; this run's incomplete checkpoint {ckpt!r} was removed to "
+              f"make room for --out", file=sys.stderr)
     return res
+
+
+def _free_stale_checkpoint(exc: BaseException, res: "SimulationResult", out: str, ckpt: str,
+                           n_samples: int) -> bool:
+    """Remove this run's checkpoint when it holds less than the finished result and its space lets
+    ``--out`` fit on a full disk; True if removed.
+
+    The checkpoint is written before ``--out``: when the disk filled up during the run, its last
+    writes failed and it holds an early state, whose space the result may need.  A checkpoint
+    holding every sample is kept (a rerun writes the result from it without recomputing).
+    """
+    import errno
+
+    import numpy as np
+
+    if not (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))):
+        return False
+    from ._checkpoint import samples_saved
+
+    try:
+        k = samples_saved(ckpt) if os.path.isfile(ckpt) else None
+        if k is None or k >= n_samples:
+            return False
+        out_dir = os.path.dirname(os.path.abspath(out))
+        if os.stat(ckpt).st_dev != os.stat(out_dir).st_dev:
+            return False  # its space is elsewhere
+        vfs = os.statvfs(out_dir)
+        free = vfs.f_bavail * vfs.f_frsize
+        arrays = [np.asarray(getattr(res, name)) for name in ("tau", "t", "mean", "sem", "std", "p_res", "p_res_sem",
+                                                               "p_res_cov", "g", "gamma")]
+        need = 2 * sum(a.nbytes for a in arrays) + 64 * 1024  # the arrays, metadata and zip headers, with slack
+        # only when the checkpoint's space is what the result lacks: if the disk has room
+        # anyway, or would not have it even then, removing it would lose its samples for nothing
+        if not free < need <= free + os.path.getsize(ckpt):
+            return False
+        os.unlink(ckpt)
+    except (OSError, AttributeError):
+        return False
+    return True
 
 
 def _checkpoint_holds(ckpt: str, n_samples: int) -> str:
@@ -770,7 +845,7 @@ def _run_reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
     except OSError as exc:
         raise UserError(f"cannot write into {args.out}: {exc}") from None
     print(summary["verdict_text"])
-    print(f"wrote {args.out}{os.sep}: " + ", ".join(summary["files"]))
+    print(f"wrote {_shown(args.out)}{os.sep}: " + ", ".join(summary["files"]))
     return 0
 
 
@@ -890,7 +965,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     143 terminated (SIGTERM; the work done is saved as for Ctrl-C), 141 the
     output pipe was closed by its reader (e.g. ``| head``).
     """
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except KeyboardInterrupt:  # Ctrl-C while the parser (and its lazy imports) start: nothing to keep
+        print("fgrkern: interrupted", file=sys.stderr)
+        return 130
     try:
         args = parser.parse_args(_preprocess(parser, list(sys.argv[1:] if argv is None else argv)))
         if args.command is None:
@@ -911,7 +990,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             word, code = _interrupt_status(exc)
             print(f"fgrkern: {word}{notes}", file=sys.stderr)
             return code
-        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        if sys.stdout is not None:
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
         return status
     except BrokenPipeError:
         return _quiet_broken_pipe()
+    except OSError as exc:
+        # standard output on a full disk (> /dev/full) or otherwise unwritable;
+        # the files are written before anything is printed
+        print(f"fgrkern: error: cannot write the output: {exc}", file=sys.stderr)
+        return 1

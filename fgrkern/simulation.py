@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import Executor
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -244,6 +245,25 @@ def simulate(
     return SimulationResult.from_moments(moments, tau_arr, plan.t, params, g is None or np.ndim(g) == 0, meta)
 
 
+def check_resumable(model: SampleableModel, tau: ArrayLike, n_samples: int, **kwargs: Any) -> None:
+    """Raise what ``simulate(model, tau, n_samples, **kwargs)`` would raise before its first chunk:
+    a bad argument, or a ``checkpoint`` file written by a different simulation.  Computes nothing.
+
+    For callers that run several simulations (``fgrkern reproduce``) and must refuse a
+    foreign checkpoint of a later one before the earlier ones compute.
+    """
+    import inspect
+
+    a = inspect.signature(simulate).bind(model, tau, n_samples, **kwargs)
+    a.apply_defaults()
+    v = a.arguments
+    plan, _ = _plan(v["model"], v["tau"], v["n_samples"], v["rng"], v["method"], v["executor"], v["progress"],
+                    v["checkpoint"], v["g"], v["workers"], v["chunk_size"], v["checkpoint_interval"])
+    if plan.checkpoint is not None:
+        _checkpoint.load(plan.checkpoint, plan.fingerprint, plan.rng_given, *plan.shape, plan.n_chunks,
+                         plan.chunk_len)
+
+
 def _plan(model: SampleableModel, tau: ArrayLike, n_samples: int, rng: RNGLike, method: str,
           executor: Executor | None, progress: bool, checkpoint: str | os.PathLike[str] | None,
           g: float | ArrayLike | None, workers: int | None, chunk_size: int,
@@ -256,7 +276,8 @@ def _plan(model: SampleableModel, tau: ArrayLike, n_samples: int, rng: RNGLike, 
                         f"t_from_tau, with_g, to_dict), got "
                         f"{'the class ' + model.__name__ if isinstance(model, type) else type(model).__name__}")
     tau_arr = increasing_times(tau)
-    n_samples = check_positive_int(n_samples, "n_samples")
+    # counts are exact in float64 (means, standard errors) up to 2^53
+    n_samples = check_positive_int(n_samples, "n_samples", maximum=2**53)
     chunk_size = check_positive_int(chunk_size, "chunk_size")
     method = parse_method(method)
     if executor is not None and not isinstance(executor, Executor):

@@ -16,6 +16,7 @@ import os
 import re
 import stat
 import subprocess
+import types
 import tempfile
 import sys
 
@@ -1032,6 +1033,15 @@ def test_reproduce_refuses_a_foreign_checkpoint_and_leaves_it(tmp_path, monkeypa
     with pytest.raises(ValueError, match="differs"):
         f2.reproduce(cfg, str(out), plot=False, progress=False)  # 40 samples against a 60-sample checkpoint
     assert foreign.read_bytes() == kept
+    # an fgrkern checkpoint of another run at a later family's path is refused before the
+    # first family computes (the families before it used to run first)
+    later = out / "checkpoint-GSE-N40.npz"
+    foreign.rename(later)
+    calls.clear()
+    monkeypatch.setattr(_chunks, "run_chunk", lambda task: calls.append(task.index))
+    with pytest.raises(ValueError, match="checkpoint-GSE-N40.npz' was written by a different simulation"):
+        f2.reproduce(cfg, str(out), plot=False, progress=False)
+    assert calls == [] and later.read_bytes() == kept
 
 
 # ---------------------------------------------------------------- SIGTERM, inputs, protected files
@@ -1120,8 +1130,8 @@ def test_write_protected_outputs_are_not_replaced(tmp_path, capsys):
 
 
 def test_own_checkpoint_under_a_strict_umask_is_rewritten_and_resumed(tmp_path):
-    """umask 0277 gives fgrkern's own checkpoint mode 0400: it is still
-    rewritten during the run (no warning) and resumed."""
+    """umask 0277 would give fgrkern's own checkpoint mode 0400; it gets owner
+    read and write (0600), is rewritten during the run (no warning) and resumed."""
     import warnings
 
     ck = tmp_path / "c.npz"
@@ -1134,7 +1144,134 @@ def test_own_checkpoint_under_a_strict_umask_is_rewritten_and_resumed(tmp_path):
             res = fgrkern.simulate(**run)
     finally:
         os.umask(old)
-    assert stat.S_IMODE(ck.stat().st_mode) == 0o400
+    assert stat.S_IMODE(ck.stat().st_mode) == 0o600
     with np.load(ck) as z:
         assert int(z["prefix_n"]) == 64
     assert fgrkern.simulate(**run).mean.tobytes() == res.mean.tobytes()
+
+
+def test_full_disk_removes_a_stale_own_checkpoint_to_save_the_result(tmp_path, capsys, monkeypatch):
+    """The disk filled up during the run: the later checkpoint writes failed (the checkpoint holds
+    an early state) and so does the first write of --out.  The run's own, incomplete checkpoint
+    is removed to make room and --out is written: the finished run is not lost (it was, with a
+    message that the checkpoint held 0 of the samples)."""
+    import warnings
+
+    from fgrkern import _checkpoint
+
+    monkeypatch.chdir(tmp_path)
+    real_ck, real_save = _checkpoint.save, fgrkern.SimulationResult.save
+    calls = {"ck": 0, "out": 0}
+
+    def ck_full_after_first(*a, **k):
+        calls["ck"] += 1
+        if calls["ck"] > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_ck(*a, **k)
+
+    def out_full_once(self, path):
+        calls["out"] += 1
+        if calls["out"] == 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(self, path)
+
+    monkeypatch.setattr(_checkpoint, "save", ck_full_after_first)
+    monkeypatch.setattr(fgrkern.SimulationResult, "save", out_full_once)
+    real_statvfs = os.statvfs
+
+    def no_room(path):  # the disk is full; the stale checkpoint's blocks would make the room
+        st = real_statvfs(path)
+        return types.SimpleNamespace(f_bavail=0, f_frsize=st.f_frsize)
+
+    monkeypatch.setattr(os, "statvfs", no_room)
+    real_getsize = os.path.getsize
+    monkeypatch.setattr(os.path, "getsize", lambda p: 10**9 if str(p).endswith(".partial.npz") else real_getsize(p))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fgrkern.CheckpointWriteWarning)
+        p = run_inprocess(capsys, *SIM, "--out", "r.npz")
+    assert p.returncode == 0, p.stderr
+    assert "incomplete checkpoint 'r.npz.partial.npz' was removed" in p.stderr
+    assert calls["out"] == 2 and not (tmp_path / "r.npz.partial.npz").exists()
+    monkeypatch.undo()
+    got = fgrkern.SimulationResult.load(str(tmp_path / "r.npz"))
+    fresh = run_inprocess(capsys, *SIM, "--out", str(tmp_path / "fresh.npz"))
+    assert fresh.returncode == 0
+    np.testing.assert_array_equal(got.mean, fgrkern.SimulationResult.load(str(tmp_path / "fresh.npz")).mean)
+    # a complete checkpoint is never removed: it is the result (test_full_disk_at_the_end_keeps_the_checkpoint)
+
+
+def test_closed_stderr_or_stdout_do_not_lose_the_run(tmp_path):
+    """fd 2 closed: progress has nowhere to go and is dropped (the run was killed at its first
+    progress line, --out never written); fd 1 closed: nothing to print, exit 0; stdout on a full
+    device: the result and the plot are written first, then one error line."""
+    base = [sys.executable, "-m", "fgrkern", *[a for a in SIM if a != "--no-progress"]]
+    p = subprocess.run([*base, "--out", "a.npz"], cwd=tmp_path, capture_output=True, timeout=120,
+                       preexec_fn=lambda: os.close(2))
+    assert p.returncode == 0 and fgrkern.SimulationResult.load(str(tmp_path / "a.npz")).n_samples == 64
+    p = subprocess.run([*base, "--out", "b.npz"], cwd=tmp_path, capture_output=True, timeout=120,
+                       preexec_fn=lambda: os.close(1))
+    assert p.returncode == 0 and "Traceback" not in p.stderr.decode(), p.stderr
+    assert fgrkern.SimulationResult.load(str(tmp_path / "b.npz")).n_samples == 64
+    p = subprocess.run([sys.executable, "-m", "fgrkern", "theory", "p_res", "--gamma", "1"], cwd=tmp_path,
+                       capture_output=True, timeout=120, preexec_fn=lambda: os.close(1))
+    assert p.returncode == 1 and p.stderr.decode().count("\n") == 1 and "standard output is closed" in p.stderr.decode()
+    if os.path.exists("/dev/full"):
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([*base, "--out", "c.npz"], cwd=tmp_path, stdout=full, stderr=subprocess.PIPE,
+                               timeout=120)
+        err = p.stderr.decode()
+        assert p.returncode == 1 and "Traceback" not in err and "No space left" in err, err
+        assert fgrkern.SimulationResult.load(str(tmp_path / "c.npz")).n_samples == 64
+
+
+def test_a_zip_header_of_an_unknown_version_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    """A central-directory entry claiming zip version 10.0 made zipfile raise NotImplementedError,
+    which escaped as a traceback (found by fuzzing checkpoints and results)."""
+    monkeypatch.chdir(tmp_path)
+    assert run_inprocess(capsys, *SIM, "--out", "r.npz").returncode == 0
+    data = bytearray((tmp_path / "r.npz").read_bytes())
+    i = data.find(b"PK\x01\x02")
+    data[i + 6] = 100  # "version needed to extract": 10.0
+    (tmp_path / "bad.npz").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="not a readable .npz archive"):
+        fgrkern.SimulationResult.load(str(tmp_path / "bad.npz"))
+    p = run_inprocess(capsys, *SIM, "--out", "r2.npz", "--checkpoint", "bad.npz")
+    assert_one_line_error(p, 1)
+    assert "not a readable .npz archive" in p.stderr
+
+
+def test_exact_integers_on_the_command_line(tmp_path, capsys, monkeypatch):
+    """A seed of 30 digits is used exactly (it went through a float and lost 14 digits); counts
+    beyond 2^53 are refused up front (a run of 1e30 samples started computing)."""
+    monkeypatch.chdir(tmp_path)
+    seed = 123456789012345678901234567890
+    argv = [a if a != "5" else str(seed) for a in SIM]
+    assert run_inprocess(capsys, *argv, "--out", "r.npz").returncode == 0
+    assert fgrkern.SimulationResult.load("r.npz").metadata["seed"]["entropy"] == str(seed)
+    for bad in ("1e30", "9007199254740993"):
+        p = run_inprocess(capsys, *[a if a != "64" else bad for a in SIM], "--out", "x.npz")
+        assert p.returncode == 2 and "--samples" in p.stderr and "9007199254740992" in p.stderr
+    with pytest.raises(ValueError, match="n_samples"):
+        fgrkern.simulate(fgrkern.LevelDotModel(10, 0.1), [0.0], 2**53 + 1, rng=1)
+
+
+def test_an_out_name_that_is_not_utf8(tmp_path, capsys):
+    """Bytes that are no UTF-8 reach Python as surrogate escapes; the default checkpoint name
+    encoded them with str.encode and crashed."""
+    out = os.path.join(str(tmp_path), os.fsdecode(b"\xff.npz"))
+    p = run_inprocess(capsys, *SIM, "--out", out)
+    assert p.returncode == 0, p.stderr
+    assert fgrkern.SimulationResult.load(out).n_samples == 64
+
+
+def test_a_checkpoint_stays_readable_under_a_strict_umask(tmp_path, capsys, monkeypatch):
+    """umask 0477 created checkpoints with mode 0200: the rerun that the interrupt message
+    promised could not read them."""
+    monkeypatch.chdir(tmp_path)
+    old = os.umask(0o477)
+    try:
+        fgrkern.simulate(fgrkern.LevelDotModel(20, 0.1), [0.0, 1.0], 8, rng=1, checkpoint="ck.npz")
+        mode = os.stat("ck.npz").st_mode & 0o777
+    finally:
+        os.umask(old)
+    assert mode & 0o600 == 0o600 and mode & 0o077 == 0

@@ -101,6 +101,8 @@ def reproduce(cfg: Figure2Config, out_dir: str, *, plot: bool = True, progress: 
     check_outputs(out_dir, plot, cfg.limit, checkpoints)
     os.makedirs(out_dir, exist_ok=True)
     check_outputs(out_dir, plot, cfg.limit, checkpoints)
+    # a checkpoint of another run is refused now, not after the families before it computed
+    _compute_mod.check_checkpoints(cfg, ckpt)
     t0 = time.perf_counter()
     runs = _compute_mod.compute(cfg, progress, ckpt)
     out = summarise(cfg, runs, time.perf_counter() - t0)

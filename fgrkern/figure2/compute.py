@@ -6,7 +6,7 @@ import importlib.util
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -58,15 +58,34 @@ def run_family(fam: Family, tau: np.ndarray, cfg: Figure2Config, progress: bool,
 
     With ``checkpoint`` the call is resumable (see :func:`fgrkern.simulate`).
     """
-    model = fk.LevelDotModel(fam.n, fam.gammas[0] / fam.n, symmetry=fam.symmetry)
-    g = np.asarray(fam.gammas, dtype=np.float64) / fam.n
+    args, kwargs = _simulate_args(fam, tau, cfg, progress, checkpoint)
     # what a checkpoint already holds is not computed (or timed) here; simulate
     # refuses the file unless it is this family's own
     resumed = (samples_saved(checkpoint) or 0) if checkpoint is not None and os.path.exists(checkpoint) else 0
     c0, w0 = time.process_time(), time.perf_counter()
-    res = fk.simulate(model, tau, fam.samples, rng=fam.seed(cfg.seed), g=g, workers=cfg.workers,
-                      progress=progress, checkpoint=checkpoint)
+    res = fk.simulate(*args, **kwargs)
     return Run(fam, res, time.perf_counter() - w0, time.process_time() - c0, max(0, fam.samples - resumed))
+
+
+def _simulate_args(fam: Family, tau: np.ndarray, cfg: Figure2Config, progress: bool,
+                   checkpoint: str | None) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The arguments of the family's ``simulate`` call (one place for the run and its pre-check)."""
+    model = fk.LevelDotModel(fam.n, fam.gammas[0] / fam.n, symmetry=fam.symmetry)
+    g = np.asarray(fam.gammas, dtype=np.float64) / fam.n
+    return (model, tau, fam.samples), dict(rng=fam.seed(cfg.seed), g=g, workers=cfg.workers, progress=progress,
+                                           checkpoint=checkpoint)
+
+
+def check_checkpoints(cfg: Figure2Config, checkpoint: Callable[[Family], str]) -> None:
+    """ValueError before any family computes if an existing checkpoint belongs to another run."""
+    from fgrkern.simulation import check_resumable
+
+    tau = cfg.tau()
+    for fam in families(cfg):
+        path = checkpoint(fam)
+        if os.path.exists(path):
+            args, kwargs = _simulate_args(fam, tau, cfg, False, path)
+            check_resumable(*args, **kwargs)
 
 
 def compute(cfg: Figure2Config, progress: bool = False,
