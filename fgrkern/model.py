@@ -138,7 +138,11 @@ class SampleableModel(Protocol):
     fingerprints; include "g" and "gamma" to have them in the result).
     """
 
-    def sample(self, size: int, rng: RNGLike = None, method: str = "secular") -> SpectrumLike:
+    # method: the Literal, not str, so that LevelDotModel (which accepts only
+    # these two) is a SampleableModel for type checkers; a model taking any str
+    # is one too (parameters are contravariant).
+    def sample(self, size: int, rng: RNGLike = None,
+               method: Literal["secular", "dense"] = "secular") -> SpectrumLike:
         r"""Draw ``size`` independent realisations as eigenvalues and weights.
 
         :func:`fgrkern.simulate` calls it once per chunk as

@@ -1,0 +1,84 @@
+"""The package ships ``py.typed``: documented usage must type-check against its annotations.
+
+mypy checks a user's script that uses the public API as the guide does, with
+``--follow-imports=silent`` (errors inside fgrkern itself are not the user's).
+A model class that follows :class:`fgrkern.SampleableModel` with a plain
+``method: str`` and :class:`fgrkern.LevelDotModel` must both be accepted by
+``simulate`` (LevelDotModel was not: its ``method`` Literal did not match the
+protocol's ``str``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import fgrkern
+
+USER_CODE = textwrap.dedent('''
+    from __future__ import annotations
+
+    import numpy as np
+    from numpy.typing import ArrayLike
+
+    import fgrkern as fk
+
+
+    class MyModel:
+        """A user model: the four methods, no base class."""
+
+        def __init__(self, g: float) -> None:
+            self.g = g
+
+        def sample(self, size: int, rng: fk.model.RNGLike = None, method: str = "secular") -> fk.Spectrum:
+            gen = np.random.default_rng(rng)
+            e = np.sort(gen.standard_normal((size, 5)), axis=1)
+            return fk.Spectrum(e, np.full((size, 5), 0.2))
+
+        def t_from_tau(self, tau: ArrayLike) -> np.ndarray | float:
+            return np.asarray(tau, dtype=float) * 10.0
+
+        def with_g(self, g: float) -> MyModel:
+            return MyModel(g)
+
+        def to_dict(self) -> dict[str, object]:
+            return {"g": self.g}
+
+
+    m = fk.LevelDotModel(100, 0.02, "GUE")
+    tau = np.geomspace(1e-3, 10.0, 20)
+    res: fk.SimulationResult = fk.simulate(m, tau, 64, rng=1)
+    mine: fk.SimulationResult = fk.simulate(MyModel(0.1), tau, 64, rng=1)
+    specs: list[fk.Spectrum] = m.sample_couplings([0.01, 0.02], 8, rng=2)
+    P = fk.survival_probability(specs[0].energies, specs[0].weights, m.t_from_tau(tau))
+    lim = fk.extrapolate([fk.simulate(fk.LevelDotModel(n, 2.0 / n), tau, 64, rng=n) for n in (50, 100)])
+    th, label = fk.theory.curve_for(tau, m.gamma)
+    print(res.mean[0], mine.sem.shape, P.shape, lim.mean[0], label, m.heisenberg_time)
+''')
+
+
+def test_documented_usage_type_checks(tmp_path):
+    api = pytest.importorskip("mypy.api")
+    script = tmp_path / "user.py"
+    script.write_text(USER_CODE)
+    # where `import fgrkern` resolves (site-packages, or the checkout for an editable install)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(fgrkern.__file__)))
+    env_path = os.environ.get("MYPYPATH")
+    os.environ["MYPYPATH"] = root
+    try:
+        out, err, status = api.run([str(script), "--follow-imports=silent", "--no-incremental",
+                                    "--python-version", f"{sys.version_info[0]}.{sys.version_info[1]}",
+                                    "--cache-dir", str(tmp_path / "cache")])
+    finally:
+        if env_path is None:
+            del os.environ["MYPYPATH"]
+        else:
+            os.environ["MYPYPATH"] = env_path
+    assert status == 0, out + err
+    # and the script runs
+    p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
