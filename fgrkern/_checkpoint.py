@@ -10,9 +10,12 @@ checked against the run before it is trusted.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
-from typing import Callable
+import stat
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -21,7 +24,7 @@ from ._moments import Moments, OrderedReduction
 from ._version import __version__
 
 __all__ = ["CHECKPOINT_FORMAT", "FILE_VERSION", "CheckpointWriteWarning", "fingerprint", "seed_record",
-           "seed_from_record", "load", "save"]
+           "seed_from_record", "load", "save", "locked", "lock_path", "remove_unless_in_use"]
 
 
 class CheckpointWriteWarning(UserWarning):
@@ -204,3 +207,115 @@ def _from_arrays(a: dict[str, np.ndarray], G: int, T: int, n_chunks: int,
     for i, m in zip(ids, _moments(a, "pending_", pn, (K,), G, T)):
         r.pending[int(i)] = m
     return r
+
+
+# ------------------------------------------------------------------ locking
+# Two runs sharing one checkpoint path (e.g. the jobs of a batch array given the
+# same --out) would replace each other's file: each would later resume, or
+# report, the other's state.  A run therefore holds an exclusive advisory lock
+# (flock) on a small sidecar file, CHECKPOINT.lock, from before it reads the
+# checkpoint until after its last write; a second run on the same path is
+# refused with a ValueError.  flock is released by the kernel when a process
+# dies (kill -9 included): a lock file left behind is re-used, never an
+# obstacle.  Where flock does not exist (Windows) runs are not locked.
+_LOCK_MARK = b"fgrkern checkpoint lock\n"
+
+
+def lock_path(path: str) -> str:
+    """The sidecar lock file of checkpoint ``path``: ``path + ".lock"`` (a short hashed name if too long)."""
+    folder, base = os.path.split(os.fspath(path))
+    name = base + ".lock"
+    if len(os.fsencode(name)) > 255:
+        name = ".fgrkern-" + hashlib.sha256(os.fsencode(base)).hexdigest()[:16] + ".lock"
+    return os.path.join(folder, name)
+
+
+def _busy(path: str, lock: str) -> ValueError:
+    return ValueError(f"checkpoint {path!r} is in use by another running fgrkern process (it holds the lock "
+                      f"{lock!r}); wait for that run to finish, or give this one another checkpoint")
+
+
+def _open_lock(lock: str, path: str) -> int | None:
+    """A descriptor of the lock file holding our flock, or None where no file can be created."""
+    import fcntl
+
+    flags = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(20):
+        created = True
+        try:
+            fd = os.open(lock, flags | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            created = False
+            try:
+                fd = os.open(lock, flags)
+            except FileNotFoundError:
+                continue  # removed by the run that held it: try again
+            except OSError as exc:
+                raise ValueError(f"checkpoint lock {lock!r} exists and cannot be opened ({exc.strerror}); "
+                                 "it is left alone") from None
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+                # a folder where nothing can be created (or a full disk): no run
+                # can write a checkpoint there either
+                return None
+            raise
+        try:
+            if created:
+                with contextlib.suppress(OSError):  # a full disk: the (empty) file still carries the lock
+                    os.write(fd, _LOCK_MARK)
+            else:
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode):
+                    raise ValueError(f"checkpoint lock {lock!r} exists and is not a regular file; it is left alone")
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise _busy(path, lock) from None
+            if not created and os.pread(fd, len(_LOCK_MARK) + 1, 0) != _LOCK_MARK:
+                raise ValueError(f"{lock!r} exists and was not written by fgrkern (it is the lock file name of "
+                                 f"checkpoint {path!r}); it is left alone: move it away")
+            # the run that held it may have removed the file after we opened it
+            try:
+                now = os.stat(lock)
+            except FileNotFoundError:
+                now = None
+            mine = os.fstat(fd)
+            if now is None or (now.st_dev, now.st_ino) != (mine.st_dev, mine.st_ino):
+                os.close(fd)
+                continue
+            return fd
+        except BaseException:
+            os.close(fd)
+            raise
+    raise _busy(path, lock)  # pragma: no cover - the file kept being replaced
+
+
+@contextlib.contextmanager
+def locked(path: str) -> Iterator[None]:
+    """Hold the exclusive lock of checkpoint ``path`` (ValueError naming it if another process holds it)."""
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    lock = lock_path(path)
+    fd = _open_lock(lock, os.fspath(path))
+    try:
+        yield
+    finally:
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(lock)  # while still holding it: a waiting run sees the file change and retries
+            os.close(fd)
+
+
+def remove_unless_in_use(path: str) -> bool:
+    """Delete this run's finished checkpoint, unless another run now uses it; True if removed."""
+    try:
+        with locked(path):
+            os.unlink(path)
+    except FileNotFoundError:
+        return False
+    except ValueError:
+        return False  # another run holds it (a later run on the same path): leave it to that run
+    return True

@@ -64,7 +64,11 @@ def run(plan: RunPlan) -> tuple[Moments, dict[str, object]]:
 
     Raises ``ChunkFailure`` (cause chained) when a chunk or the executor fails.
     """
-    return _Run(plan).execute()
+    if plan.checkpoint is None:
+        return _Run(plan).execute()
+    # held from before the checkpoint is read until after its last write
+    with _checkpoint.locked(plan.checkpoint):
+        return _Run(plan).execute()
 
 
 class _Run:

@@ -578,10 +578,10 @@ def _run_simulate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     res = _simulate_and_save(args, model, ckpt)
     elapsed = time.perf_counter() - t0
     if own_ckpt:
-        try:
-            os.unlink(ckpt)
-        except OSError:
-            pass
+        from ._checkpoint import remove_unless_in_use
+
+        with contextlib.suppress(OSError):
+            remove_unless_in_use(ckpt)  # unless a run started since on the same --out uses it
     from . import theory
 
     # The result is saved: the comparison with theory, printing and plotting never discard it.
@@ -699,7 +699,10 @@ def _free_stale_checkpoint(exc: BaseException, res: "SimulationResult", out: str
         # anyway, or would not have it even then, removing it would lose its samples for nothing
         if not free < need <= free + os.path.getsize(ckpt):
             return False
-        os.unlink(ckpt)
+        from ._checkpoint import remove_unless_in_use
+
+        if not remove_unless_in_use(ckpt):
+            return False
     except (OSError, AttributeError):
         return False
     return True

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import runpy
+import signal
 import threading
 import time
 
@@ -440,3 +441,74 @@ def test_cli_interrupt_before_the_run_does_not_vouch_for_an_old_checkpoint(tmp_p
     err = capsys.readouterr().err
     assert rc == 130 and "nothing of this run was saved" in err and "is as it was before" in err, err
     assert "resume" not in err
+
+
+def test_two_runs_on_one_checkpoint_are_refused_not_mixed(tmp_path):
+    """A second run on a checkpoint path that a running simulation holds is refused (it used to
+    replace the first run's file, whose interrupt message then described the other run's state),
+    and the holder's file and lock are left untouched; once the holder is gone the lock file is
+    re-used or removed, never an obstacle."""
+    from fgrkern import _checkpoint
+
+    ck = tmp_path / "shared.npz"
+    run = dict(model=fgrkern.LevelDotModel(9, 0.2), tau=[0.0, 1.0], n_samples=32, chunk_size=8, checkpoint=ck)
+    lock = _checkpoint.lock_path(str(ck))
+    with _checkpoint.locked(str(ck)):  # what a running simulate holds (another open file: flock conflicts)
+        assert os.path.exists(lock)
+        with pytest.raises(ValueError, match="in use by another running fgrkern process"):
+            fgrkern.simulate(rng=2, **run)
+        assert not ck.exists()
+    assert not os.path.exists(lock)  # released and removed with the run
+    a = fgrkern.simulate(rng=1, **run)
+    assert not os.path.exists(lock) and ck.exists()
+    # the finished run's checkpoint is not removed while another run holds it
+    with _checkpoint.locked(str(ck)):
+        assert _checkpoint.remove_unless_in_use(str(ck)) is False and ck.exists()
+    assert _checkpoint.remove_unless_in_use(str(ck)) is True and not ck.exists()
+    # a lock file left by a killed run (it has the marker, nobody holds it) is taken over
+    with open(lock, "wb") as fh:
+        fh.write(_checkpoint._LOCK_MARK)
+    assert fgrkern.simulate(rng=1, **run).mean.tobytes() == a.mean.tobytes() and not os.path.exists(lock)
+    # a file at the lock's name that fgrkern did not write is refused and kept
+    with open(lock, "w") as fh:
+        fh.write("my notes")
+    with pytest.raises(ValueError, match="was not written by fgrkern"):
+        fgrkern.simulate(rng=1, **run)
+    with open(lock) as fh:
+        assert fh.read() == "my notes"
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_a_killed_run_does_not_lock_out_the_resume(tmp_path):
+    """flock dies with its process: after kill -9 of a running simulate (real process, holding
+    the lock), the next run on the same checkpoint resumes instead of being refused; while the
+    first one runs, a second is refused."""
+    import subprocess
+    import sys
+    import time
+
+    from fgrkern import _checkpoint
+
+    ck = tmp_path / "ck.npz"
+    code = ("import fgrkern, numpy as np\n"
+            f"fgrkern.simulate(fgrkern.LevelDotModel(400, 0.01), np.geomspace(1e-3, 10, 400), 10**6, rng=3,\n"
+            f"                 workers=1, chunk_size=8, checkpoint={str(ck)!r}, checkpoint_interval=0)\n")
+    p = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path)
+    try:
+        lock = _checkpoint.lock_path(str(ck))
+        deadline = time.monotonic() + 120
+        while not (ck.exists() and _checkpoint.samples_saved(str(ck))) and time.monotonic() < deadline:
+            assert p.poll() is None
+            time.sleep(0.05)
+        assert os.path.exists(lock)
+        with pytest.raises(ValueError, match="in use"):
+            fgrkern.simulate(fgrkern.LevelDotModel(400, 0.01), np.geomspace(1e-3, 10, 400), 10**6, rng=3,
+                             workers=1, chunk_size=8, checkpoint=ck)
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=60)
+    held = _checkpoint.samples_saved(str(ck))
+    assert held and os.path.exists(lock)  # the dead run's file stays; its lock does not
+    with _checkpoint.locked(str(ck)):
+        pass
+    assert not os.path.exists(lock)

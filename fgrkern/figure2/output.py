@@ -34,12 +34,12 @@ def checkpoint_file(out_dir: str, symmetry: str, n: int) -> str:
 
 
 def remove_checkpoints(paths: list[str]) -> None:
-    """Delete the family checkpoints once every output is written (they are ours: simulate checked them)."""
+    """Delete the family checkpoints once every output is written (they are ours: simulate checked them),
+    except one that another run, started on the same folder since, is using."""
+    from .._checkpoint import remove_unless_in_use
+
     for p in paths:
-        try:
-            os.unlink(p)
-        except FileNotFoundError:
-            pass
+        remove_unless_in_use(p)
 
 
 def check_outputs(out_dir: str, plot: bool, limit: bool = False, checkpoints: tuple[str, ...] = ()) -> None:
