@@ -651,6 +651,11 @@ def _simulate_and_save(args: argparse.Namespace, model: "LevelDotModel", ckpt: s
         raise _Interrupted(f"{word}{notes}", status) from None
     try:
         res.save(args.out)
+    except KeyboardInterrupt as exc:
+        # the write is atomic: --out is as it was; the checkpoint says what a rerun recovers
+        word, status = _interrupt_status(exc)
+        raise _Interrupted(f"{word} while writing --out {args.out!r}{_checkpoint_holds(ckpt, args.samples)}",
+                           status) from None
     except (OSError, ValueError) as exc:
         if not _free_stale_checkpoint(exc, res, args.out, ckpt, args.samples):
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)

@@ -1275,3 +1275,25 @@ def test_a_checkpoint_stays_readable_under_a_strict_umask(tmp_path, capsys, monk
     finally:
         os.umask(old)
     assert mode & 0o600 == 0o600 and mode & 0o077 == 0
+
+
+def test_ctrl_c_while_writing_out_says_where_the_result_is(tmp_path, capsys, monkeypatch):
+    """Ctrl-C during the final --out write printed a bare 'interrupted'; the finished result is
+    in the checkpoint and the message says so, and the rerun writes it without recomputing."""
+    monkeypatch.chdir(tmp_path)
+    real_save = fgrkern.SimulationResult.save
+
+    def interrupted(self, path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fgrkern.SimulationResult, "save", interrupted)
+    p = run_inprocess(capsys, *SIM, "--out", "r.npz")
+    assert p.returncode == 130, p.stderr
+    assert "interrupted while writing --out 'r.npz'" in p.stderr
+    assert "finished result is kept in checkpoint 'r.npz.partial.npz'" in p.stderr
+    monkeypatch.setattr(fgrkern.SimulationResult, "save", real_save)
+    from fgrkern import _chunks
+
+    monkeypatch.setattr(_chunks, "run_chunk", lambda *a: pytest.fail("recomputed a finished run"))
+    assert run_inprocess(capsys, *SIM, "--out", "r.npz").returncode == 0
+    assert fgrkern.SimulationResult.load("r.npz").n_samples == 64

@@ -11,8 +11,10 @@ protocol's ``str``).
 from __future__ import annotations
 
 import os
+import site
 import subprocess
 import sys
+import sysconfig
 import textwrap
 
 import pytest
@@ -65,17 +67,23 @@ def test_documented_usage_type_checks(tmp_path):
     api = pytest.importorskip("mypy.api")
     script = tmp_path / "user.py"
     script.write_text(USER_CODE)
-    # where `import fgrkern` resolves (site-packages, or the checkout for an editable install)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(fgrkern.__file__)))
+    # Installed in site-packages, mypy finds fgrkern itself (PEP 561) and refuses site-packages
+    # on MYPYPATH; an editable install resolves to the checkout, which it must be shown.
+    root = os.path.realpath(os.path.dirname(os.path.dirname(os.path.abspath(fgrkern.__file__))))
+    paths = sysconfig.get_paths()
+    installed = {os.path.realpath(p) for p in (paths["purelib"], paths["platlib"], *site.getsitepackages())}
     env_path = os.environ.get("MYPYPATH")
-    os.environ["MYPYPATH"] = root
+    if root in installed:
+        os.environ.pop("MYPYPATH", None)
+    else:
+        os.environ["MYPYPATH"] = root
     try:
         out, err, status = api.run([str(script), "--follow-imports=silent", "--no-incremental",
                                     "--python-version", f"{sys.version_info[0]}.{sys.version_info[1]}",
                                     "--cache-dir", str(tmp_path / "cache")])
     finally:
         if env_path is None:
-            del os.environ["MYPYPATH"]
+            os.environ.pop("MYPYPATH", None)
         else:
             os.environ["MYPYPATH"] = env_path
     assert status == 0, out + err
