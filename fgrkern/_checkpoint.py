@@ -241,48 +241,44 @@ def _open_lock(lock: str, path: str) -> int | None:
 
     flags = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     for _ in range(20):
-        created = True
         try:
-            fd = os.open(lock, flags | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            created = False
-            try:
-                fd = os.open(lock, flags)
-            except FileNotFoundError:
-                continue  # removed by the run that held it: try again
-            except OSError as exc:
-                raise ValueError(f"checkpoint lock {lock!r} exists and cannot be opened ({exc.strerror}); "
-                                 "it is left alone") from None
+            fd = os.open(lock, flags | os.O_CREAT, 0o600)
         except OSError as exc:
             if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+                if os.path.lexists(lock) and exc.errno in (errno.EACCES, errno.EPERM):
+                    raise ValueError(f"checkpoint lock {lock!r} exists and cannot be opened ({exc.strerror}); "
+                                     "it is left alone") from None
                 # a folder where nothing can be created (or a full disk): no run
                 # can write a checkpoint there either
                 return None
+            if exc.errno == errno.ELOOP:
+                raise ValueError(f"checkpoint lock {lock!r} is a symbolic link; it is left alone") from None
             raise
         try:
-            if created:
-                with contextlib.suppress(OSError):  # a full disk: the (empty) file still carries the lock
-                    os.write(fd, _LOCK_MARK)
-            else:
-                st = os.fstat(fd)
-                if not stat.S_ISREG(st.st_mode):
-                    raise ValueError(f"checkpoint lock {lock!r} exists and is not a regular file; it is left alone")
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise ValueError(f"checkpoint lock {lock!r} exists and is not a regular file; it is left alone")
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise _busy(path, lock) from None
-            if not created and os.pread(fd, len(_LOCK_MARK) + 1, 0) != _LOCK_MARK:
-                raise ValueError(f"{lock!r} exists and was not written by fgrkern (it is the lock file name of "
-                                 f"checkpoint {path!r}); it is left alone: move it away")
             # the run that held it may have removed the file after we opened it
             try:
                 now = os.stat(lock)
             except FileNotFoundError:
                 now = None
-            mine = os.fstat(fd)
-            if now is None or (now.st_dev, now.st_ino) != (mine.st_dev, mine.st_ino):
+            if now is None or (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
                 os.close(fd)
                 continue
+            # Held: an empty file is ours (just created, or left by a run killed
+            # between creating and marking it); a marked one a dead run's.
+            content = os.pread(fd, len(_LOCK_MARK) + 1, 0)
+            if not content:
+                with contextlib.suppress(OSError):  # a full disk: the empty file still carries the lock
+                    os.write(fd, _LOCK_MARK)
+            elif content != _LOCK_MARK:
+                raise ValueError(f"{lock!r} exists and was not written by fgrkern (it is the lock file name of "
+                                 f"checkpoint {path!r}); it is left alone: move it away")
             return fd
         except BaseException:
             os.close(fd)
@@ -298,7 +294,8 @@ def locked(path: str) -> Iterator[None]:
     except ImportError:  # pragma: no cover - Windows
         yield
         return
-    lock = lock_path(path)
+    # next to the file written: a symbolic link to a checkpoint shares its lock
+    lock = lock_path(os.path.realpath(path))
     fd = _open_lock(lock, os.fspath(path))
     try:
         yield

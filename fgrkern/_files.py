@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import json
 import math
 import os
@@ -326,12 +327,24 @@ def _fsync_dir(directory: str) -> None:
         os.close(dfd)
 
 
+def _npz_payload(arrays: Mapping[str, np.ndarray], metadata: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    payload = dict(arrays)
+    payload["metadata"] = np.array(json.dumps(metadata, sort_keys=True))
+    return payload
+
+
 def write_npz_atomic(path: str, arrays: Mapping[str, np.ndarray], metadata: Mapping[str, Any],
                      name: str = "path", *, checkpoint: bool = False) -> str:
     """Write ``arrays`` and JSON ``metadata`` to ``path`` with :func:`safe_write`."""
-    payload = dict(arrays)
-    payload["metadata"] = np.array(json.dumps(metadata, sort_keys=True))
+    payload = _npz_payload(arrays, metadata)
     return safe_write(path, name, lambda fh: np.savez(fh, **payload), checkpoint=checkpoint)
+
+
+def npz_size(arrays: Mapping[str, np.ndarray], metadata: Mapping[str, Any]) -> int:
+    """The exact size in bytes of the file :func:`write_npz_atomic` writes for these contents."""
+    buf = io.BytesIO()
+    np.savez(buf, **_npz_payload(arrays, metadata))
+    return buf.tell()
 
 
 # ------------------------------------------------------------------- reading

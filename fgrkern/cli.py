@@ -260,25 +260,21 @@ def _int_arg(minimum: int, also: int | None = None, what: str = "",
              maximum: int | None = None) -> Callable[[str], int]:
     """argparse type: an integer >= ``minimum`` (or equal to ``also``), <= ``maximum`` if given.
 
-    Digits are read exactly, whatever their number (a 30-digit seed keeps every
-    digit); 1e4-style input is accepted where it is an integer a double holds
-    exactly (up to 2^53).
+    Read exactly, as a decimal number, never through a float: a 30-digit seed
+    keeps every digit, and 1e4 or 1e20 is the integer it names.
     """
+    from decimal import Decimal, InvalidOperation
 
     def parse(text: str) -> int:
-        v: int | None
         try:
-            v = int(text.strip())
-        except ValueError:
-            try:
-                f = float(text)
-            except (ValueError, OverflowError):
-                f = math.nan
-            v = int(f) if f.is_integer() and abs(f) <= 2.0**53 else None
-            if v is None and math.isfinite(f) and f.is_integer() and maximum is not None and f > maximum:
-                raise argparse.ArgumentTypeError(f"must be <= {maximum}, got {text!r}") from None
-        if v is None:
+            d = Decimal(text.strip())
+        except InvalidOperation:
+            d = Decimal("NaN")
+        if not d.is_finite() or d != d.to_integral_value():
             raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if d.adjusted() > 1000:  # int() of it would take memory for nothing
+            raise argparse.ArgumentTypeError(f"{text!r} is too large")
+        v = int(d)
         if v < minimum and v != also:
             raise argparse.ArgumentTypeError(f"must be {what or f'>= {minimum}'}, got {text!r}")
         if maximum is not None and v > maximum:
@@ -657,60 +653,76 @@ def _simulate_and_save(args: argparse.Namespace, model: "LevelDotModel", ckpt: s
         raise _Interrupted(f"{word} while writing --out {args.out!r}{_checkpoint_holds(ckpt, args.samples)}",
                            status) from None
     except (OSError, ValueError) as exc:
-        if not _free_stale_checkpoint(exc, res, args.out, ckpt, args.samples):
+        kept = _free_stale_checkpoint(exc, res, args.out, ckpt, args.samples)
+        if kept is None:
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise UserError(f"cannot write --out {args.out!r} ({why}){_checkpoint_holds(ckpt, args.samples)}") from None
         try:
             res.save(args.out)
         except (OSError, ValueError) as exc2:
             why = exc2.strerror if isinstance(exc2, OSError) and exc2.strerror else str(exc2)
-            raise UserError(f"cannot write --out {args.out!r} ({why}), even after removing this run's "
-                            f"incomplete checkpoint {ckpt!r} to make room; nothing is saved") from None
+            raise UserError(f"cannot write --out {args.out!r} ({why}), even with the room of this run's "
+                            f"incomplete checkpoint {ckpt!r}{_restore_checkpoint(ckpt, kept, args.samples)}") from None
         print(f"fgrkern: note: the disk was full; this run's incomplete checkpoint {ckpt!r} was removed to "
               f"make room for --out", file=sys.stderr)
     return res
 
 
 def _free_stale_checkpoint(exc: BaseException, res: "SimulationResult", out: str, ckpt: str,
-                           n_samples: int) -> bool:
-    """Remove this run's checkpoint when it holds less than the finished result and its space lets
-    ``--out`` fit on a full disk; True if removed.
+                           n_samples: int) -> bytes | None:
+    """On a full disk, remove this run's checkpoint when it holds less than the finished result
+    and its space is what ``--out`` lacks; return its bytes (to put back if ``--out`` still
+    fails), or None if it was left alone.
 
     The checkpoint is written before ``--out``: when the disk filled up during the run, its last
     writes failed and it holds an early state, whose space the result may need.  A checkpoint
-    holding every sample is kept (a rerun writes the result from it without recomputing).
+    holding every sample is kept (a rerun writes the result from it without recomputing), as is
+    one with other links (removing a name frees nothing) or when the numbers do not add up.
     """
     import errno
 
-    import numpy as np
-
     if not (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))):
-        return False
+        return None
     from ._checkpoint import samples_saved
+    from ._files import npz_size
 
     try:
         k = samples_saved(ckpt) if os.path.isfile(ckpt) else None
         if k is None or k >= n_samples:
-            return False
+            return None
+        st = os.stat(ckpt)
         out_dir = os.path.dirname(os.path.abspath(out))
-        if os.stat(ckpt).st_dev != os.stat(out_dir).st_dev:
-            return False  # its space is elsewhere
+        if st.st_dev != os.stat(out_dir).st_dev or st.st_nlink != 1:
+            return None
         vfs = os.statvfs(out_dir)
-        free = vfs.f_bavail * vfs.f_frsize
-        arrays = [np.asarray(getattr(res, name)) for name in ("tau", "t", "mean", "sem", "std", "p_res", "p_res_sem",
-                                                               "p_res_cov", "g", "gamma")]
-        need = 2 * sum(a.nbytes for a in arrays) + 64 * 1024  # the arrays, metadata and zip headers, with slack
+        free, block = vfs.f_bavail * vfs.f_frsize, max(vfs.f_frsize, 512)
+        # the exact file, rounded up to whole blocks, and a block of slack for its directory entry
+        need = -(-npz_size(*res._payload()) // block) * block + block
+        freed = getattr(st, "st_blocks", 0) * 512 or st.st_size
         # only when the checkpoint's space is what the result lacks: if the disk has room
         # anyway, or would not have it even then, removing it would lose its samples for nothing
-        if not free < need <= free + os.path.getsize(ckpt):
-            return False
+        if not free < need <= free + freed:
+            return None
+        with open(ckpt, "rb") as fh:
+            data = fh.read()
         from ._checkpoint import remove_unless_in_use
 
         if not remove_unless_in_use(ckpt):
-            return False
+            return None
     except (OSError, AttributeError):
-        return False
-    return True
+        return None
+    return data
+
+
+def _restore_checkpoint(ckpt: str, data: bytes, n_samples: int) -> str:
+    """Put a removed checkpoint back (the failed --out freed its room again); what it then holds."""
+    from ._files import safe_write
+
+    try:
+        safe_write(ckpt, "checkpoint", lambda fh: fh.write(data), checkpoint=True)
+    except (OSError, ValueError) as exc:
+        return f"; its checkpoint could not be put back either ({exc}): nothing is saved"
+    return _checkpoint_holds(ckpt, n_samples)
 
 
 def _checkpoint_holds(ckpt: str, n_samples: int) -> str:

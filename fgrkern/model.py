@@ -437,13 +437,17 @@ class LevelDotModel:
         return dataclasses.replace(self, g=g, bath=self.bath if self.bath_levels is None else self.bath_levels)
 
     def to_dict(self) -> dict[str, object]:
-        """JSON-serialisable description: class, parameters and derived scales (exact floats)."""
+        """JSON-serialisable description: class, parameters and derived scales (exact floats).
+
+        Never raises: a derived scale that overflows float64 (which its
+        property refuses) is recorded as inf.
+        """
         return {
             "class": f"{type(self).__module__}.{type(self).__qualname__}",
             "n": self.n, "g": self.g, "symmetry": self.symmetry, "lam": self.lam, "eps0": self.eps0,
             "bath": self.bath,
             "bath_levels": None if self.bath_levels is None else [float(v) for v in self.bath_levels],
-            "gamma": self.gamma, "nu": self.nu, "heisenberg_time": self.heisenberg_time,
+            "gamma": self.g * self.n, "nu": self.n / (math.pi * self.lam), "heisenberg_time": 2.0 * self.n / self.lam,
         }
 
     # eq=False above: the generated __eq__ would compare bath_levels arrays element-wise (ambiguous truth

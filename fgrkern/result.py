@@ -146,12 +146,16 @@ class SimulationResult:
             The write itself failed (e.g. no permission, disk full); the
             temporary file is removed and an existing file is left untouched.
         """
+        write_npz_atomic(path, *self._payload(), name="path")
+
+    def _payload(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The arrays and metadata that :meth:`save` writes."""
         arrays = {k: np.asarray(getattr(self, k), dtype=np.float64) for k in self._ARRAYS}
         arrays["n_samples"] = np.array(self.n_samples, dtype=np.int64)
         meta = dict(self.metadata)
         meta["format"] = RESULT_FORMAT
         meta["file_version"] = FILE_VERSION
-        write_npz_atomic(path, arrays, meta, name="path")
+        return arrays, meta
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "SimulationResult":

@@ -82,10 +82,10 @@ double fgr_p_res(double gamma)
             T = s + (0.5 * k) / T;
         q = s / T;
     }
-    /* (1 + q) / (1 + 2 gamma + 2 q) with the denominator halved, which is
-     * exact (the same bits) and keeps 2 gamma from overflowing for
-     * gamma > DBL_MAX / 2 */
-    return 0.5 * ((1.0 + q) / ((0.5 + gamma) + q));
+    /* (1 + q) / (1 + 2 gamma + 2 q) with numerator and denominator halved:
+     * exact, so the same bits, and 2 gamma cannot overflow for
+     * gamma > DBL_MAX / 2; one rounding, also where the result is subnormal */
+    return (0.5 * (1.0 + q)) / ((0.5 + gamma) + q);
 }
 
 /* ------------------------------------------------------------------------

@@ -1150,16 +1150,15 @@ def test_own_checkpoint_under_a_strict_umask_is_rewritten_and_resumed(tmp_path):
     assert fgrkern.simulate(**run).mean.tobytes() == res.mean.tobytes()
 
 
-def test_full_disk_removes_a_stale_own_checkpoint_to_save_the_result(tmp_path, capsys, monkeypatch):
-    """The disk filled up during the run: the later checkpoint writes failed (the checkpoint holds
-    an early state) and so does the first write of --out.  The run's own, incomplete checkpoint
-    is removed to make room and --out is written: the finished run is not lost (it was, with a
-    message that the checkpoint held 0 of the samples)."""
-    import warnings
+def _disk_full_for_result(monkeypatch, out_fails):
+    """The state of a disk that filled up during a run: every checkpoint write after the first
+    fails (the checkpoint holds an early state), the first ``out_fails`` writes of --out fail,
+    and the disk reports one free block, while the result needs two: the stale checkpoint's
+    block is what it lacks."""
+    import types as _types
 
-    from fgrkern import _checkpoint
+    from fgrkern import _checkpoint, _files
 
-    monkeypatch.chdir(tmp_path)
     real_ck, real_save = _checkpoint.save, fgrkern.SimulationResult.save
     calls = {"ck": 0, "out": 0}
 
@@ -1169,28 +1168,33 @@ def test_full_disk_removes_a_stale_own_checkpoint_to_save_the_result(tmp_path, c
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_ck(*a, **k)
 
-    def out_full_once(self, path):
+    def out_full(self, path):
         calls["out"] += 1
-        if calls["out"] == 1:
+        if calls["out"] <= out_fails:
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_save(self, path)
 
-    monkeypatch.setattr(_checkpoint, "save", ck_full_after_first)
-    monkeypatch.setattr(fgrkern.SimulationResult, "save", out_full_once)
     real_statvfs = os.statvfs
+    monkeypatch.setattr(_checkpoint, "save", ck_full_after_first)
+    monkeypatch.setattr(fgrkern.SimulationResult, "save", out_full)
+    monkeypatch.setattr(os, "statvfs", lambda p: _types.SimpleNamespace(f_bavail=1, f_frsize=real_statvfs(p).f_frsize))
+    monkeypatch.setattr(_files, "npz_size", lambda arrays, meta: 1)
+    return calls
 
-    def no_room(path):  # the disk is full; the stale checkpoint's blocks would make the room
-        st = real_statvfs(path)
-        return types.SimpleNamespace(f_bavail=0, f_frsize=st.f_frsize)
 
-    monkeypatch.setattr(os, "statvfs", no_room)
-    real_getsize = os.path.getsize
-    monkeypatch.setattr(os.path, "getsize", lambda p: 10**9 if str(p).endswith(".partial.npz") else real_getsize(p))
+def test_full_disk_removes_a_stale_own_checkpoint_to_save_the_result(tmp_path, capsys, monkeypatch):
+    """The disk filled up during the run: the later checkpoint writes failed (the checkpoint holds
+    an early state) and so does the first write of --out.  The run's own, incomplete checkpoint
+    is removed to make room and --out is written: the finished run is not lost (it was, with a
+    message that the checkpoint held 0 of the samples)."""
+    import warnings
+
+    calls = _disk_full_for_result(monkeypatch, out_fails=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fgrkern.CheckpointWriteWarning)
-        p = run_inprocess(capsys, *SIM, "--out", "r.npz")
+        p = run_inprocess(capsys, *SIM, "--out", str(tmp_path / "r.npz"))
     assert p.returncode == 0, p.stderr
-    assert "incomplete checkpoint 'r.npz.partial.npz' was removed" in p.stderr
+    assert "incomplete checkpoint" in p.stderr and "was removed" in p.stderr
     assert calls["out"] == 2 and not (tmp_path / "r.npz.partial.npz").exists()
     monkeypatch.undo()
     got = fgrkern.SimulationResult.load(str(tmp_path / "r.npz"))
@@ -1198,6 +1202,34 @@ def test_full_disk_removes_a_stale_own_checkpoint_to_save_the_result(tmp_path, c
     assert fresh.returncode == 0
     np.testing.assert_array_equal(got.mean, fgrkern.SimulationResult.load(str(tmp_path / "fresh.npz")).mean)
     # a complete checkpoint is never removed: it is the result (test_full_disk_at_the_end_keeps_the_checkpoint)
+
+
+def test_full_disk_puts_the_checkpoint_back_if_out_still_fails(tmp_path, capsys, monkeypatch):
+    """When --out fails again after the stale checkpoint made room (another job took the space),
+    the checkpoint is put back, byte for byte, and the message says what it holds: never less
+    than without the attempt."""
+    import warnings
+
+    from fgrkern import _checkpoint
+
+    ck = tmp_path / "r.npz.partial.npz"
+    real_remove = _checkpoint.remove_unless_in_use
+    seen = {}
+
+    def remember(path):
+        seen["bytes"] = open(path, "rb").read()
+        return real_remove(path)
+
+    calls = _disk_full_for_result(monkeypatch, out_fails=2)
+    monkeypatch.setattr(_checkpoint, "remove_unless_in_use", remember)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fgrkern.CheckpointWriteWarning)
+        p = run_inprocess(capsys, *SIM, "--out", str(tmp_path / "r.npz"))
+    assert_one_line_error(p, 1)
+    assert "even with the room of this run's incomplete checkpoint" in p.stderr
+    assert "holds 0 of the 64 samples" in p.stderr, p.stderr
+    assert calls["out"] == 2 and ck.read_bytes() == seen["bytes"]
+    assert not (tmp_path / "r.npz").exists()
 
 
 def test_closed_stderr_or_stdout_do_not_lose_the_run(tmp_path):

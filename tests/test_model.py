@@ -465,6 +465,12 @@ def test_derived_scales_that_overflow_raise_instead_of_inf():
             getattr(huge_g, name)
     with pytest.raises(ValueError, match="gamma"):
         fk.simulate(huge_g, [0.0, 1.0], 4, rng=1)
+    with pytest.raises(ValueError, match="gamma"):  # the largest of several couplings
+        fk.simulate(fk.LevelDotModel(10, 0.1), [0.0, 1.0], 4, rng=1, g=[0.1, 1e308])
+    # describing such a model never raises: its scales are recorded as they are
+    d = huge_g.to_dict()
+    assert d["gamma"] == math.inf and d["heisenberg_time"] == 2.0 * 10 / 1e10
+    assert tiny_lam.to_dict()["heisenberg_time"] == math.inf
     # at the edge: representable values are returned exactly
     edge = fk.LevelDotModel(2, 8e307)
     assert edge.gamma == 1.6e308 and math.isfinite(edge.heisenberg_time)

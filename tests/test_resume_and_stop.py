@@ -469,6 +469,15 @@ def test_two_runs_on_one_checkpoint_are_refused_not_mixed(tmp_path):
     with open(lock, "wb") as fh:
         fh.write(_checkpoint._LOCK_MARK)
     assert fgrkern.simulate(rng=1, **run).mean.tobytes() == a.mean.tobytes() and not os.path.exists(lock)
+    # an empty one (a run killed between creating and marking it) too
+    open(lock, "wb").close()
+    assert fgrkern.simulate(rng=1, **run).mean.tobytes() == a.mean.tobytes() and not os.path.exists(lock)
+    # a symbolic link to the checkpoint shares its lock (the file written is the link's target)
+    link = tmp_path / "link.npz"
+    link.symlink_to(ck)
+    with _checkpoint.locked(str(ck)):
+        with pytest.raises(ValueError, match="in use"):
+            fgrkern.simulate(rng=1, **{**run, "checkpoint": link})
     # a file at the lock's name that fgrkern did not write is refused and kept
     with open(lock, "w") as fh:
         fh.write("my notes")

@@ -103,6 +103,11 @@ def test_p_res_up_to_the_largest_double():
         got = float(th.p_res(g))
         assert abs(got - want) <= 2 * 5e-324, (g, got, want)
     assert float(th.p_res(np.finfo(float).max)) > 0.0
+    # from gamma ~ 1e16 on, the continued fraction gives q = 1 exactly, and P_res =
+    # 2 / (1 + 2 gamma + 2) = 1/gamma in double: the result must be that correctly rounded
+    # quotient, rounded once also where it is subnormal (a halved result was rounded twice)
+    g = np.random.default_rng(0).uniform(np.finfo(float).max / 8, np.finfo(float).max, 20000)
+    np.testing.assert_array_equal(th.p_res(g), 1.0 / g)
 
 
 def test_p_res_asymptotic_series():
