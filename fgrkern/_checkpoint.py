@@ -253,6 +253,8 @@ def _open_lock(lock: str, path: str) -> int | None:
                 return None
             if exc.errno == errno.ELOOP:
                 raise ValueError(f"checkpoint lock {lock!r} is a symbolic link; it is left alone") from None
+            if exc.errno == errno.EISDIR:
+                raise ValueError(f"checkpoint lock {lock!r} is a directory; it is left alone") from None
             raise
         try:
             st = os.fstat(fd)

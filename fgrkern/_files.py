@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import io
 import json
 import math
 import os
@@ -338,13 +337,6 @@ def write_npz_atomic(path: str, arrays: Mapping[str, np.ndarray], metadata: Mapp
     """Write ``arrays`` and JSON ``metadata`` to ``path`` with :func:`safe_write`."""
     payload = _npz_payload(arrays, metadata)
     return safe_write(path, name, lambda fh: np.savez(fh, **payload), checkpoint=checkpoint)
-
-
-def npz_size(arrays: Mapping[str, np.ndarray], metadata: Mapping[str, Any]) -> int:
-    """The exact size in bytes of the file :func:`write_npz_atomic` writes for these contents."""
-    buf = io.BytesIO()
-    np.savez(buf, **_npz_payload(arrays, metadata))
-    return buf.tell()
 
 
 # ------------------------------------------------------------------- reading

@@ -266,13 +266,15 @@ def _int_arg(minimum: int, also: int | None = None, what: str = "",
     from decimal import Decimal, InvalidOperation
 
     def parse(text: str) -> int:
+        t = text.strip()
         try:
-            d = Decimal(text.strip())
+            # underscores only between digits, as int() and float() allow them
+            d = Decimal("NaN" if "__" in t or t.startswith("_") or t.endswith("_") else t)
         except InvalidOperation:
             d = Decimal("NaN")
         if not d.is_finite() or d != d.to_integral_value():
             raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if d.adjusted() > 1000:  # int() of it would take memory for nothing
+        if d and d.adjusted() > 1000:  # int() of it would take memory for nothing
             raise argparse.ArgumentTypeError(f"{text!r} is too large")
         v = int(d)
         if v < minimum and v != also:
@@ -653,76 +655,38 @@ def _simulate_and_save(args: argparse.Namespace, model: "LevelDotModel", ckpt: s
         raise _Interrupted(f"{word} while writing --out {args.out!r}{_checkpoint_holds(ckpt, args.samples)}",
                            status) from None
     except (OSError, ValueError) as exc:
-        kept = _free_stale_checkpoint(exc, res, args.out, ckpt, args.samples)
-        if kept is None:
-            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise UserError(f"cannot write --out {args.out!r} ({why}){_checkpoint_holds(ckpt, args.samples)}") from None
-        try:
-            res.save(args.out)
-        except (OSError, ValueError) as exc2:
-            why = exc2.strerror if isinstance(exc2, OSError) and exc2.strerror else str(exc2)
-            raise UserError(f"cannot write --out {args.out!r} ({why}), even with the room of this run's "
-                            f"incomplete checkpoint {ckpt!r}{_restore_checkpoint(ckpt, kept, args.samples)}") from None
-        print(f"fgrkern: note: the disk was full; this run's incomplete checkpoint {ckpt!r} was removed to "
-              f"make room for --out", file=sys.stderr)
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UserError(f"cannot write --out {args.out!r} ({why}){_checkpoint_holds(ckpt, args.samples)}"
+                        f"{_rescue(res, ckpt, args.samples)}") from None
     return res
 
 
-def _free_stale_checkpoint(exc: BaseException, res: "SimulationResult", out: str, ckpt: str,
-                           n_samples: int) -> bytes | None:
-    """On a full disk, remove this run's checkpoint when it holds less than the finished result
-    and its space is what ``--out`` lacks; return its bytes (to put back if ``--out`` still
-    fails), or None if it was left alone.
+def _rescue(res: "SimulationResult", ckpt: str, n_samples: int) -> str:
+    """When --out cannot be written and the checkpoint does not hold the finished run (a disk
+    that filled up during the run), save the result in a new file in the temporary folder,
+    usually another file system; what was done, for the error message.
 
-    The checkpoint is written before ``--out``: when the disk filled up during the run, its last
-    writes failed and it holds an early state, whose space the result may need.  A checkpoint
-    holding every sample is kept (a rerun writes the result from it without recomputing), as is
-    one with other links (removing a name frees nothing) or when the numbers do not add up.
+    Nothing is removed or replaced to make room: a new file is created, or nothing.
     """
-    import errno
+    import tempfile
 
-    if not (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))):
-        return None
     from ._checkpoint import samples_saved
-    from ._files import npz_size
+    from ._files import write_npz_atomic
 
+    if os.path.isfile(ckpt) and samples_saved(ckpt) == n_samples:
+        return ""  # the checkpoint is the result: rerunning writes it
     try:
-        k = samples_saved(ckpt) if os.path.isfile(ckpt) else None
-        if k is None or k >= n_samples:
-            return None
-        st = os.stat(ckpt)
-        out_dir = os.path.dirname(os.path.abspath(out))
-        if st.st_dev != os.stat(out_dir).st_dev or st.st_nlink != 1:
-            return None
-        vfs = os.statvfs(out_dir)
-        free, block = vfs.f_bavail * vfs.f_frsize, max(vfs.f_frsize, 512)
-        # the exact file, rounded up to whole blocks, and a block of slack for its directory entry
-        need = -(-npz_size(*res._payload()) // block) * block + block
-        freed = getattr(st, "st_blocks", 0) * 512 or st.st_size
-        # only when the checkpoint's space is what the result lacks: if the disk has room
-        # anyway, or would not have it even then, removing it would lose its samples for nothing
-        if not free < need <= free + freed:
-            return None
-        with open(ckpt, "rb") as fh:
-            data = fh.read()
-        from ._checkpoint import remove_unless_in_use
-
-        if not remove_unless_in_use(ckpt):
-            return None
-    except (OSError, AttributeError):
-        return None
-    return data
-
-
-def _restore_checkpoint(ckpt: str, data: bytes, n_samples: int) -> str:
-    """Put a removed checkpoint back (the failed --out freed its room again); what it then holds."""
-    from ._files import safe_write
-
+        fd, path = tempfile.mkstemp(prefix="fgrkern-result-", suffix=".npz")
+    except OSError:
+        return ""
+    os.close(fd)
     try:
-        safe_write(ckpt, "checkpoint", lambda fh: fh.write(data), checkpoint=True)
-    except (OSError, ValueError) as exc:
-        return f"; its checkpoint could not be put back either ({exc}): nothing is saved"
-    return _checkpoint_holds(ckpt, n_samples)
+        write_npz_atomic(path, *res._payload(), name="path")
+    except (OSError, ValueError):
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # the empty file mkstemp created, ours
+        return ""
+    return f"; the finished result is saved in {path!r} instead: move it where you want it"
 
 
 def _checkpoint_holds(ckpt: str, n_samples: int) -> str:
@@ -858,6 +822,11 @@ def _run_reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
 
     try:
         summary = reproduce(cfg, args.out, plot=args.plot, progress=args.progress)
+    except KeyboardInterrupt as exc:
+        if not getattr(exc, "__notes__", None):
+            # between families or while writing the outputs: no simulate said what is kept
+            exc.add_note(_reproduce_kept(args.out))
+        raise
     except SimulationError as exc:
         raise UserError(f"simulation failed: {exc}") from None
     except (ValueError, TypeError) as exc:
@@ -867,6 +836,21 @@ def _run_reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
     print(summary["verdict_text"])
     print(f"wrote {_shown(args.out)}{os.sep}: " + ", ".join(summary["files"]))
     return 0
+
+
+def _reproduce_kept(out: str) -> str:
+    """What a rerun of an interrupted ``reproduce`` into ``out`` resumes from."""
+    from ._checkpoint import samples_saved
+
+    try:
+        names = sorted(n for n in os.listdir(out) if n.startswith("checkpoint-") and n.endswith(".npz"))
+    except OSError:
+        names = []
+    kept = [n for n in names if samples_saved(os.path.join(out, n))]
+    if not kept:
+        return "nothing was saved yet"
+    return (f"the finished families are kept in {len(kept)} checkpoint(s) in {_shown(out)}{os.sep} "
+            f"({', '.join(kept)}): rerun the same command to resume")
 
 
 # ------------------------------------------------------------------- common

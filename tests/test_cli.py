@@ -7,6 +7,7 @@ line ``fgrkern: error: ...`` and status 1; never a traceback for user mistakes.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import errno
 import io
@@ -1150,17 +1151,18 @@ def test_own_checkpoint_under_a_strict_umask_is_rewritten_and_resumed(tmp_path):
     assert fgrkern.simulate(**run).mean.tobytes() == res.mean.tobytes()
 
 
-def _disk_full_for_result(monkeypatch, out_fails):
-    """The state of a disk that filled up during a run: every checkpoint write after the first
-    fails (the checkpoint holds an early state), the first ``out_fails`` writes of --out fail,
-    and the disk reports one free block, while the result needs two: the stale checkpoint's
-    block is what it lacks."""
-    import types as _types
+def test_full_disk_during_the_run_saves_the_result_elsewhere(tmp_path, capsys, monkeypatch):
+    """The disk filled up during the run: the later checkpoint writes failed (it holds an early
+    state) and --out fails too.  Nothing is removed to make room (that could lose both); the
+    finished result goes to a new file in the temporary folder, named in the message, and the
+    checkpoint stays as it was (it was lost with a message that the checkpoint held 0 samples)."""
+    import tempfile
+    import warnings
 
-    from fgrkern import _checkpoint, _files
+    from fgrkern import _checkpoint
 
-    real_ck, real_save = _checkpoint.save, fgrkern.SimulationResult.save
-    calls = {"ck": 0, "out": 0}
+    real_ck = _checkpoint.save
+    calls = {"ck": 0}
 
     def ck_full_after_first(*a, **k):
         calls["ck"] += 1
@@ -1169,67 +1171,26 @@ def _disk_full_for_result(monkeypatch, out_fails):
         return real_ck(*a, **k)
 
     def out_full(self, path):
-        calls["out"] += 1
-        if calls["out"] <= out_fails:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real_save(self, path)
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    real_statvfs = os.statvfs
+    rescue = tmp_path / "tmp"
+    rescue.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(rescue))
     monkeypatch.setattr(_checkpoint, "save", ck_full_after_first)
     monkeypatch.setattr(fgrkern.SimulationResult, "save", out_full)
-    monkeypatch.setattr(os, "statvfs", lambda p: _types.SimpleNamespace(f_bavail=1, f_frsize=real_statvfs(p).f_frsize))
-    monkeypatch.setattr(_files, "npz_size", lambda arrays, meta: 1)
-    return calls
-
-
-def test_full_disk_removes_a_stale_own_checkpoint_to_save_the_result(tmp_path, capsys, monkeypatch):
-    """The disk filled up during the run: the later checkpoint writes failed (the checkpoint holds
-    an early state) and so does the first write of --out.  The run's own, incomplete checkpoint
-    is removed to make room and --out is written: the finished run is not lost (it was, with a
-    message that the checkpoint held 0 of the samples)."""
-    import warnings
-
-    calls = _disk_full_for_result(monkeypatch, out_fails=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", fgrkern.CheckpointWriteWarning)
-        p = run_inprocess(capsys, *SIM, "--out", str(tmp_path / "r.npz"))
-    assert p.returncode == 0, p.stderr
-    assert "incomplete checkpoint" in p.stderr and "was removed" in p.stderr
-    assert calls["out"] == 2 and not (tmp_path / "r.npz.partial.npz").exists()
-    monkeypatch.undo()
-    got = fgrkern.SimulationResult.load(str(tmp_path / "r.npz"))
-    fresh = run_inprocess(capsys, *SIM, "--out", str(tmp_path / "fresh.npz"))
-    assert fresh.returncode == 0
-    np.testing.assert_array_equal(got.mean, fgrkern.SimulationResult.load(str(tmp_path / "fresh.npz")).mean)
-    # a complete checkpoint is never removed: it is the result (test_full_disk_at_the_end_keeps_the_checkpoint)
-
-
-def test_full_disk_puts_the_checkpoint_back_if_out_still_fails(tmp_path, capsys, monkeypatch):
-    """When --out fails again after the stale checkpoint made room (another job took the space),
-    the checkpoint is put back, byte for byte, and the message says what it holds: never less
-    than without the attempt."""
-    import warnings
-
-    from fgrkern import _checkpoint
-
     ck = tmp_path / "r.npz.partial.npz"
-    real_remove = _checkpoint.remove_unless_in_use
-    seen = {}
-
-    def remember(path):
-        seen["bytes"] = open(path, "rb").read()
-        return real_remove(path)
-
-    calls = _disk_full_for_result(monkeypatch, out_fails=2)
-    monkeypatch.setattr(_checkpoint, "remove_unless_in_use", remember)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fgrkern.CheckpointWriteWarning)
         p = run_inprocess(capsys, *SIM, "--out", str(tmp_path / "r.npz"))
     assert_one_line_error(p, 1)
-    assert "even with the room of this run's incomplete checkpoint" in p.stderr
-    assert "holds 0 of the 64 samples" in p.stderr, p.stderr
-    assert calls["out"] == 2 and ck.read_bytes() == seen["bytes"]
-    assert not (tmp_path / "r.npz").exists()
+    saved = list(rescue.glob("fgrkern-result-*.npz"))
+    assert len(saved) == 1 and f"the finished result is saved in {str(saved[0])!r} instead" in p.stderr
+    assert "holds 0 of the 64 samples" in p.stderr and _checkpoint.samples_saved(str(ck)) == 0
+    monkeypatch.undo()
+    fresh = run_inprocess(capsys, *SIM, "--out", str(tmp_path / "fresh.npz"))
+    assert fresh.returncode == 0
+    np.testing.assert_array_equal(fgrkern.SimulationResult.load(str(saved[0])).mean,
+                                  fgrkern.SimulationResult.load(str(tmp_path / "fresh.npz")).mean)
 
 
 def test_closed_stderr_or_stdout_do_not_lose_the_run(tmp_path):
@@ -1283,6 +1244,14 @@ def test_exact_integers_on_the_command_line(tmp_path, capsys, monkeypatch):
     for bad in ("1e30", "9007199254740993"):
         p = run_inprocess(capsys, *[a if a != "64" else bad for a in SIM], "--out", "x.npz")
         assert p.returncode == 2 and "--samples" in p.stderr and "9007199254740992" in p.stderr
+    from fgrkern.cli import _positive_int, _seed
+
+    assert [_seed(t) for t in ("1e20", " 7 ", "1_000", "0e999999999", "5.0", "1e-0")] == [10**20, 7, 1000, 0, 5, 1]
+    for bad in ("1__0", "_1", "1_", "2.5", "nan", "inf", "0x10", "1e1001", ""):
+        with pytest.raises(argparse.ArgumentTypeError):
+            _seed(bad)
+    with pytest.raises(argparse.ArgumentTypeError, match="<= 9007199254740992"):
+        _positive_int("1e16")
     with pytest.raises(ValueError, match="n_samples"):
         fgrkern.simulate(fgrkern.LevelDotModel(10, 0.1), [0.0], 2**53 + 1, rng=1)
 
@@ -1329,3 +1298,19 @@ def test_ctrl_c_while_writing_out_says_where_the_result_is(tmp_path, capsys, mon
     monkeypatch.setattr(_chunks, "run_chunk", lambda *a: pytest.fail("recomputed a finished run"))
     assert run_inprocess(capsys, *SIM, "--out", "r.npz").returncode == 0
     assert fgrkern.SimulationResult.load("r.npz").n_samples == 64
+
+
+def test_reproduce_interrupted_between_families_names_its_checkpoints(tmp_path, capsys, monkeypatch):
+    """A Ctrl-C after the families computed (while the summary is made) printed a bare
+    'interrupted'; it names the checkpoints a rerun resumes from."""
+    import fgrkern.figure2 as f2
+
+    def ctrl_c(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(f2, "summarise", ctrl_c)
+    out = tmp_path / "o"
+    p = run_inprocess(capsys, "reproduce", "--quick", "--n", "41", "--samples", "40", "--no-plot", "--no-progress",
+                      "--workers", "1", "--out", str(out))
+    assert p.returncode == 130, p.stderr
+    assert "checkpoint-GUE-N41.npz" in p.stderr and "rerun the same command to resume" in p.stderr, p.stderr

@@ -298,9 +298,10 @@ def test_errors_scaled_by_a_power_of_two_scale_the_fit_exactly(sizes, seed, k, o
     by exactly 2^k and chi^2 by 4^-k, at any k where they stay normal doubles
     (1/s and the covariance ~s^2 leave the double range long before) and
     above the means' rounding (errors below 4 eps |mean| are raised to that
-    floor): the means are scaled with the errors to stay above it."""
+    floor): for k < -30 the means are scaled by 2^(k + 30) (keeping errors above
+    ~1e-12 of them, and the means far from subnormal)."""
     rng = np.random.default_rng(seed)
-    ys = [rng.uniform(0, 1, 4) * 2.0 ** min(k, 0) for _ in sizes]
+    ys = [rng.uniform(0, 1, 4) * 2.0 ** min(k + 30, 0) for _ in sizes]
     ss = [rng.uniform(1e-3, 0.1, 4) for _ in sizes]
     base = extrapolate([make(n, y, s) for n, y, s in zip(sizes, ys, ss)], order)
     f = 2.0**k

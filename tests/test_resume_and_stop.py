@@ -390,6 +390,9 @@ def test_cli_says_what_the_checkpoint_really_holds_when_out_fails_too(tmp_path, 
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(result_mod.SimulationResult, "save", full)
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the result is rescued to
     out = tmp_path / "r.npz"
     with pytest.warns(fgrkern.CheckpointWriteWarning):
         rc = cli.main(["simulate", "--n", "10", "--gamma", "1", "--samples", "64", "--tau", "0,1",
@@ -397,6 +400,7 @@ def test_cli_says_what_the_checkpoint_really_holds_when_out_fails_too(tmp_path, 
     err = capsys.readouterr().err
     assert rc == 1 and "cannot write --out" in err and "holds 0 of the 64 samples" in err, err
     assert "finished result is kept" not in err
+    assert len(list(tmp_path.glob("fgrkern-result-*.npz"))) == 1 and "is saved in" in err
 
 
 def test_ctrl_c_during_the_join_of_a_run_without_checkpoint_is_raised(monkeypatch):
@@ -478,6 +482,11 @@ def test_two_runs_on_one_checkpoint_are_refused_not_mixed(tmp_path):
     with _checkpoint.locked(str(ck)):
         with pytest.raises(ValueError, match="in use"):
             fgrkern.simulate(rng=1, **{**run, "checkpoint": link})
+    # a directory at the lock's name is refused and kept
+    os.mkdir(lock)
+    with pytest.raises(ValueError, match="is a directory; it is left alone"):
+        fgrkern.simulate(rng=1, **run)
+    os.rmdir(lock)
     # a file at the lock's name that fgrkern did not write is refused and kept
     with open(lock, "w") as fh:
         fh.write("my notes")
