@@ -326,16 +326,11 @@ def _fsync_dir(directory: str) -> None:
         os.close(dfd)
 
 
-def _npz_payload(arrays: Mapping[str, np.ndarray], metadata: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    payload = dict(arrays)
-    payload["metadata"] = np.array(json.dumps(metadata, sort_keys=True))
-    return payload
-
-
 def write_npz_atomic(path: str, arrays: Mapping[str, np.ndarray], metadata: Mapping[str, Any],
                      name: str = "path", *, checkpoint: bool = False) -> str:
     """Write ``arrays`` and JSON ``metadata`` to ``path`` with :func:`safe_write`."""
-    payload = _npz_payload(arrays, metadata)
+    payload = dict(arrays)
+    payload["metadata"] = np.array(json.dumps(metadata, sort_keys=True))
     return safe_write(path, name, lambda fh: np.savez(fh, **payload), checkpoint=checkpoint)
 
 

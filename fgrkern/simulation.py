@@ -301,8 +301,7 @@ def _plan(model: SampleableModel, tau: ArrayLike, n_samples: int, rng: RNGLike, 
         model.check_sample_memory(0, method)
         model.check_phases(t_arr, float(np.max(gs)) if gs is not None else model.g)
         # the result records gamma = g N per coupling: refused now if it overflows, not saved as inf
-        for gk in ([model.g] if gs is None else [float(np.max(gs))]):
-            _ = model.with_g(gk).gamma
+        _ = model.with_g(float(np.max(gs)) if gs is not None else model.g).gamma
         M = model.n_eigen
     check_memory(rows, G, tau_arr.size, M, concurrent_in_process(executor, nthreads))
     ss = as_seed_sequence(rng)

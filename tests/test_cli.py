@@ -622,13 +622,20 @@ def test_full_disk_at_the_end_keeps_the_checkpoint(tmp_path, capsys, monkeypatch
 
 
 def test_full_disk_with_a_user_checkpoint_names_it(tmp_path, capsys, monkeypatch):
+    import tempfile
+
     monkeypatch.chdir(tmp_path)
+    rescue = tmp_path / "tmp"
+    rescue.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(rescue))
     monkeypatch.setattr(fgrkern._files.np, "savez", _savez_full_for("r.npz", tmp_path))
     p = run_inprocess(capsys, *SIM, "--out", "r.npz", "--checkpoint", "mine.npz")
     assert_one_line_error(p, 1)
     assert "'mine.npz'" in p.stderr and "No space left" in p.stderr
     assert (tmp_path / "mine.npz").exists() and not (tmp_path / "r.npz").exists()
     assert [q.name for q in tmp_path.iterdir() if q.name.startswith(".fgrkern-")] == []
+    # the checkpoint holds the finished run: no copy elsewhere (and a failed one leaves no file)
+    assert "saved in" not in p.stderr and list(rescue.iterdir()) == []
 
 
 def _savez_full_for(name, folder):
@@ -1186,11 +1193,27 @@ def test_full_disk_during_the_run_saves_the_result_elsewhere(tmp_path, capsys, m
     saved = list(rescue.glob("fgrkern-result-*.npz"))
     assert len(saved) == 1 and f"the finished result is saved in {str(saved[0])!r} instead" in p.stderr
     assert "holds 0 of the 64 samples" in p.stderr and _checkpoint.samples_saved(str(ck)) == 0
+    got = fgrkern.SimulationResult.load(str(saved[0]))
+    # the temporary folder full as well: the message says only what the checkpoint holds, and the
+    # empty file reserved for the copy is removed
+    saved[0].unlink()
+    real_write = fgrkern._files.write_npz_atomic
+
+    def full_there(path, *a, **k):
+        if str(path).startswith(str(rescue)):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(path, *a, **k)
+
+    monkeypatch.setattr(fgrkern._files, "write_npz_atomic", full_there)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fgrkern.CheckpointWriteWarning)
+        p = run_inprocess(capsys, *SIM, "--out", str(tmp_path / "r.npz"))
+    assert_one_line_error(p, 1)
+    assert "saved in" not in p.stderr and "holds 0 of the 64 samples" in p.stderr and list(rescue.iterdir()) == []
     monkeypatch.undo()
     fresh = run_inprocess(capsys, *SIM, "--out", str(tmp_path / "fresh.npz"))
     assert fresh.returncode == 0
-    np.testing.assert_array_equal(fgrkern.SimulationResult.load(str(saved[0])).mean,
-                                  fgrkern.SimulationResult.load(str(tmp_path / "fresh.npz")).mean)
+    np.testing.assert_array_equal(got.mean, fgrkern.SimulationResult.load(str(tmp_path / "fresh.npz")).mean)
 
 
 def test_closed_stderr_or_stdout_do_not_lose_the_run(tmp_path):
