@@ -19,7 +19,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ._files import read_npz, to_json_value, write_npz_atomic
+from ._files import read_npz, sibling_name, to_json_value, write_npz_atomic
 from ._moments import Moments, OrderedReduction
 from ._version import __version__
 
@@ -223,11 +223,7 @@ _LOCK_MARK = b"fgrkern checkpoint lock\n"
 
 def lock_path(path: str) -> str:
     """The sidecar lock file of checkpoint ``path``: ``path + ".lock"`` (a short hashed name if too long)."""
-    folder, base = os.path.split(os.fspath(path))
-    name = base + ".lock"
-    if len(os.fsencode(name)) > 255:
-        name = ".fgrkern-" + hashlib.sha256(os.fsencode(base)).hexdigest()[:16] + ".lock"
-    return os.path.join(folder, name)
+    return sibling_name(path, ".lock")
 
 
 def _busy(path: str, lock: str) -> ValueError:

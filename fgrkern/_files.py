@@ -148,6 +148,19 @@ def _target(p: str, name: str, checkpoint: bool = False) -> str:
     return target
 
 
+def sibling_name(path: str, suffix: str) -> str:
+    """``path + suffix``, or, where that name would exceed NAME_MAX (255 bytes), a short name
+    in the same folder derived from the file name: ``.fgrkern-<16 hex digits><suffix>``.
+    The same ``path`` always gives the same name (a rerun finds it again)."""
+    import hashlib
+
+    folder, base = os.path.split(os.fspath(path))
+    name = base + suffix
+    if len(os.fsencode(name)) > 255:
+        name = ".fgrkern-" + hashlib.sha256(os.fsencode(base)).hexdigest()[:16] + suffix
+    return os.path.join(folder, name)
+
+
 def _temp_name(directory: str) -> str:
     # Short and random: a long target name plus a suffix could exceed NAME_MAX.
     return os.path.join(directory, f".fgrkern-{secrets.token_hex(6)}.tmp")

@@ -531,13 +531,9 @@ def _shown(path: str) -> str:
 
 def _default_checkpoint(out: str) -> str:
     """OUT.partial.npz, or a short name in the same folder if that would exceed NAME_MAX."""
-    import hashlib
+    from ._files import sibling_name
 
-    folder, base = os.path.split(out)
-    name = base + ".partial.npz"
-    if len(os.fsencode(name)) > 255:
-        name = ".fgrkern-" + hashlib.sha256(os.fsencode(base)).hexdigest()[:16] + ".partial.npz"
-    return os.path.join(folder, name)
+    return sibling_name(out, ".partial.npz")
 
 
 def _preflight_outputs(outputs: Sequence[tuple[str, str]], inputs: Sequence[tuple[str, str]] = ()) -> None:
@@ -849,7 +845,7 @@ def _reproduce_kept(out: str) -> str:
     kept = [n for n in names if samples_saved(os.path.join(out, n))]
     if not kept:
         return "nothing was saved yet"
-    return (f"the finished families are kept in {len(kept)} checkpoint(s) in {_shown(out)}{os.sep} "
+    return (f"the work done is kept in {len(kept)} checkpoint(s) in {_shown(out)}{os.sep} "
             f"({', '.join(kept)}): rerun the same command to resume")
 
 
