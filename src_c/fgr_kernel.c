@@ -16,9 +16,11 @@
  * vectorise a floating-point sum without reassociation, which we forbid.
  * On x86-64 Linux the vectorised loops are compiled for AVX-512, AVX2 and
  * the baseline ISA (GCC/Clang function multiversioning, chosen at load time;
- * elsewhere, or with -DFGR_NO_MULTIVERSIONING, for the target ISA only).  All
- * clones run the same IEEE operations in the same order (no FMA contraction),
- * so their results are bitwise identical (tests/test_kernel_isa.py).
+ * elsewhere, or with -DFGR_NO_MULTIVERSIONING, for the target ISA only; the
+ * general path's AVX-512 loop is a software-pipelined function of its own).
+ * All clones run the same IEEE operations in the same order (no FMA
+ * contraction), so their results are bitwise identical
+ * (tests/test_kernel_isa.py).
  */
 #include "fgr_kernel.h"
 
@@ -231,35 +233,81 @@ typedef int64_t ilanes_t __attribute__((vector_size(LANES * sizeof(double))));
 _Static_assert(LANES == 8, "SPLAT spells out LANES elements");
 #define SPLAT(c) ((lanes_t){c, c, c, c, c, c, c, c})
 
-/* w (cos(e t), -sin(e t)) of the LANES eigenpairs at e + a, w + a into xr, xi */
-#define FUSED_TERMS(a, xr, xi)                                                                       \
+/* The two halves of one vector of terms, so that the AVX-512 loop can
+ * overlap them across vectors (fused_lane_sums_wide).  REDUCE: the reduced
+ * argument r and the quadrant bits q of e t for the LANES eigenpairs at
+ * e + a; TERMS: w (cos(e t), -sin(e t)) from them, with the weights at w + a. */
+#define REDUCE(a, r, q)                                                                              \
     do {                                                                                             \
-        lanes_t ev, wv;                                                                              \
+        lanes_t ev;                                                                                  \
         memcpy(&ev, e + (a), sizeof ev);                                                             \
-        memcpy(&wv, w + (a), sizeof wv);                                                             \
         lanes_t x = ev * vt;                                                                         \
         lanes_t shifted = x * SPLAT(TWO_OVER_PI) + SPLAT(ROUND_MAGIC);                               \
         lanes_t k = shifted - SPLAT(ROUND_MAGIC);                                                    \
-        ulanes_t q = (ulanes_t)shifted;                                                              \
-        lanes_t r = ((x - k * SPLAT(PIO2_1)) - k * SPLAT(PIO2_2)) - k * SPLAT(PIO2_3);               \
-        lanes_t r2 = r * r, r4 = r2 * r2;                                                            \
+        (q) = (ulanes_t)shifted;                                                                     \
+        (r) = ((x - k * SPLAT(PIO2_1)) - k * SPLAT(PIO2_2)) - k * SPLAT(PIO2_3);                     \
+    } while (0)
+#define TERMS(a, r, q, xr, xi)                                                                       \
+    do {                                                                                             \
+        lanes_t wv;                                                                                  \
+        memcpy(&wv, w + (a), sizeof wv);                                                             \
+        lanes_t r2 = (r) * (r), r4 = r2 * r2;                                                        \
         lanes_t ps = (SPLAT(S1) + SPLAT(S2) * r2)                                                    \
                      + r4 * ((SPLAT(S3) + SPLAT(S4) * r2) + r4 * (SPLAT(S5) + SPLAT(S6) * r2));      \
         lanes_t pc = (SPLAT(C1) + SPLAT(C2) * r2)                                                    \
                      + r4 * ((SPLAT(C3) + SPLAT(C4) * r2) + r4 * (SPLAT(C5) + SPLAT(C6) * r2));      \
-        lanes_t sn = r + r * r2 * ps;                                                                \
+        lanes_t sn = (r) + (r) * r2 * ps;                                                            \
         lanes_t cs = SPLAT(1.0) - SPLAT(0.5) * r2 + r4 * pc;                                         \
-        ulanes_t swap = (ulanes_t)((ilanes_t)(q << 63) >> 63); /* all ones for odd quadrants */      \
+        ulanes_t swap = (ulanes_t)((ilanes_t)((q) << 63) >> 63); /* all ones for odd quadrants */    \
         ulanes_t diff = ((ulanes_t)sn ^ (ulanes_t)cs) & swap;                                        \
         ulanes_t sb = (ulanes_t)sn ^ diff, cb = (ulanes_t)cs ^ diff;                                 \
-        sb ^= ((q + 2u) << 62) & sign; /* -sin < 0 in quadrants 0, 1 */                              \
-        cb ^= ((q + 1u) << 62) & sign; /* cos < 0 in quadrants 1, 2 */                               \
+        sb ^= (((q) + 2u) << 62) & sign; /* -sin < 0 in quadrants 0, 1 */                            \
+        cb ^= (((q) + 1u) << 62) & sign; /* cos < 0 in quadrants 1, 2 */                             \
         (xr) = wv * (lanes_t)cb;                                                                     \
         (xi) = wv * (lanes_t)sb;                                                                     \
     } while (0)
+/* w (cos(e t), -sin(e t)) of the LANES eigenpairs at e + a, w + a into xr, xi */
+#define FUSED_TERMS(a, xr, xi)           \
+    do {                                 \
+        lanes_t r_;                      \
+        ulanes_t q_;                     \
+        REDUCE(a, r_, q_);               \
+        TERMS(a, r_, q_, xr, xi);        \
+    } while (0)
 
-HOT static void fused_lane_sums(const double *e, const double *w, ptrdiff_t M, double t,
-                                double *ar, double *ai, double *tr, double *ti)
+/* The last LANES eigenpairs once more (M >= LANES; overlapping the loop's
+ * last vector): their top M % LANES terms are the tail, which the caller
+ * adds one by one.  Same bits as a scalar fast_sincos per term, at the cost
+ * of one vector (two scalar ones cost 4% at M = 250). */
+#define FUSED_TAIL()                            \
+    do {                                        \
+        if (nv < M) {                           \
+            FUSED_TERMS(M - LANES, xr, xi);     \
+            memcpy(tr, &xr, sizeof xr);         \
+            memcpy(ti, &xi, sizeof xi);         \
+        }                                       \
+    } while (0)
+
+/* On x86-64 (multiversioned builds) the AVX-512 form is its own function,
+ * chosen at run time; the other ISAs take the clones of fused_lane_sums. */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) \
+    && !defined(FGR_NO_MULTIVERSIONING)
+#define NARROW __attribute__((target_clones("avx2", "default")))
+#define WIDE __attribute__((target("avx512f")))
+#define HAVE_WIDE 1
+#define WIDE_ON_THIS_CPU() __builtin_cpu_supports("avx512f")
+#elif defined(__AVX512F__)
+#define NARROW
+#define WIDE
+#define HAVE_WIDE 1
+#define WIDE_ON_THIS_CPU() 1
+#else
+#define NARROW
+#define HAVE_WIDE 0
+#endif
+
+NARROW static void fused_lane_sums(const double *e, const double *w, ptrdiff_t M, double t,
+                                   double *ar, double *ai, double *tr, double *ti)
 {
     lanes_t sr = SPLAT(0.0), si = SPLAT(0.0), xr, xi;
     const lanes_t vt = SPLAT(t);
@@ -272,16 +320,60 @@ HOT static void fused_lane_sums(const double *e, const double *w, ptrdiff_t M, d
     }
     memcpy(ar, &sr, sizeof sr);
     memcpy(ai, &si, sizeof si);
-    if (nv < M) {
-        /* The last LANES eigenpairs once more (M >= LANES; overlapping the
-         * loop's last vector): their top M % LANES terms are the tail, which
-         * the caller adds one by one.  Same bits as a scalar fast_sincos per
-         * term, at the cost of one vector (two scalar ones cost 4% at M = 250). */
-        FUSED_TERMS(M - LANES, xr, xi);
-        memcpy(tr, &xr, sizeof xr);
-        memcpy(ti, &xi, sizeof xi);
-    }
+    FUSED_TAIL();
 }
+
+#if HAVE_WIDE
+/* fused_lane_sums software-pipelined for AVX-512: each iteration reduces the
+ * arguments of the vector two ahead while it finishes the current one.  One
+ * vector's operations form a chain of ~45 cycles (about 55 operations that
+ * four pipes could retire in 14 cycles); in program order the out-of-order
+ * window holds only about two such chains, and the loop measured 0.80 ns
+ * per phasor (2.9 cycles).  With the reductions issued two vectors early
+ * the finishing half finds its inputs ready: 0.57-0.66 ns (Zen 5, M = 250;
+ * one vector ahead: 0.64-0.70, three: 0.58-0.68).  The same operations on
+ * the same vectors in the same order: the same bits.  AVX2 and the portable
+ * code have 16 vector registers, where the extra live vectors spill (2.0 ->
+ * 3.0 ns per phasor with AVX2), so they keep the plain loop. */
+WIDE static void fused_lane_sums_wide(const double *e, const double *w, ptrdiff_t M, double t,
+                                      double *ar, double *ai, double *tr, double *ti)
+{
+    lanes_t sr = SPLAT(0.0), si = SPLAT(0.0), xr, xi;
+    const lanes_t vt = SPLAT(t);
+    const ulanes_t sign = (ulanes_t){0} + ((uint64_t)1 << 63);
+    ptrdiff_t nv = M - M % LANES;
+    if (nv >= 2 * LANES) {
+        lanes_t r0, r1, r2;
+        ulanes_t q0, q1, q2;
+        REDUCE(0, r0, q0);
+        REDUCE(LANES, r1, q1);
+        ptrdiff_t a = 2 * LANES;
+        for (; a < nv; a += LANES) {
+            REDUCE(a, r2, q2);
+            TERMS(a - 2 * LANES, r0, q0, xr, xi);
+            sr += xr;
+            si += xi;
+            r0 = r1;
+            q0 = q1;
+            r1 = r2;
+            q1 = q2;
+        }
+        TERMS(a - 2 * LANES, r0, q0, xr, xi);
+        sr += xr;
+        si += xi;
+        TERMS(a - LANES, r1, q1, xr, xi);
+        sr += xr;
+        si += xi;
+    } else if (nv > 0) {
+        FUSED_TERMS(0, xr, xi);
+        sr += xr;
+        si += xi;
+    }
+    memcpy(ar, &sr, sizeof sr);
+    memcpy(ai, &si, sizeof si);
+    FUSED_TAIL();
+}
+#endif
 #endif
 
 size_t fgr_sp_general_work(ptrdiff_t M)
@@ -295,13 +387,21 @@ void fgr_sp_general(const double *e, const double *w, ptrdiff_t M,
     ptrdiff_t mc = M < CHUNK ? M : CHUNK;
     double *zr = work, *zi = work + mc;
     double emax = max_abs(e, M);
+#if VECTOR_LANES && HAVE_WIDE
+    const int wide = WIDE_ON_THIS_CPU();
+#endif
     for (ptrdiff_t k = 0; k < T; k++) {
         double ar[LANES] = {0}, ai[LANES] = {0}, sum[2] = {0.0, 0.0};
 #if VECTOR_LANES
         if (emax * fabs(t[k]) <= FGR_FAST_PHASE_LIMIT) {
             if (M >= LANES) {
                 double tr[LANES], ti[LANES];
-                fused_lane_sums(e, w, M, t[k], ar, ai, tr, ti);
+#if HAVE_WIDE
+                if (wide)
+                    fused_lane_sums_wide(e, w, M, t[k], ar, ai, tr, ti);
+                else
+#endif
+                    fused_lane_sums(e, w, M, t[k], ar, ai, tr, ti);
                 /* the last M % LANES terms one by one, as lane_sums adds them */
                 for (ptrdiff_t j = LANES - M % LANES; j < LANES; j++) {
                     sum[0] += tr[j];

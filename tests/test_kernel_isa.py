@@ -115,7 +115,7 @@ def _run(lib, e, w, t_uni, dt, t_gen, x):
     return {"uniform": uni, "general": gen, "sin": s, "cos": c, "ipr": np.array([lib.fgr_ipr(_p(w), M)])}
 
 
-@pytest.mark.parametrize("M", [1, 7, 8, 250, 1237])
+@pytest.mark.parametrize("M", [1, 7, 8, 15, 16, 17, 24, 250, 1237])
 def test_variants_bitwise_identical(libs, M):
     rng = np.random.default_rng(M)
     e = rng.uniform(-4.0, 4.0, M)
