@@ -739,11 +739,11 @@ def _print_table(res: "SimulationResult", th: "np.ndarray | None", th_label: str
 # ---------------------------------------------------------------- reproduce
 _REPRODUCE_EPILOG = """\
 presets (samples per family: every GUE coupling of panels a-e shares them; GOE, GSE as many):
-  --quick      a smoke test, ~6 s of CPU (200 samples, 9 values of gamma in panel d)
-  (default)    600 samples, ~12 s of CPU: about 8 s on 2 idle cores
-  --paper      10^4 samples per curve like the paper, ~130 s of CPU: about 70 s on 2 idle cores
+  --quick      a smoke test, ~5 s of CPU (200 samples, 9 values of gamma in panel d)
+  (default)    600 samples, ~10 s of CPU: about 7 s on 2 idle cores
+  --paper      10^4 samples per curve like the paper, ~115 s of CPU: about 60 s on 2 idle cores
   --samples N  any count
-  --limit      also N+1 = 250 and 500, extrapolated to N -> infinity (about +40-80 % of CPU)
+  --limit      also N+1 = 250 and 500, extrapolated to N -> infinity (about +50-60 % of CPU)
 
 examples:
   fgrkern reproduce                          # writes fgr-figure2/
@@ -774,7 +774,7 @@ def _add_reproduce(sub: Any) -> None:
         formatter_class=_FORMATTER,
     )
     size = p.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="smoke test (200 samples, ~6 s of CPU)")
+    size.add_argument("--quick", action="store_true", help="smoke test (200 samples, ~5 s of CPU)")
     size.add_argument("--paper", action="store_true", help="10^4 samples per curve, like the paper")
     p.add_argument("--samples", type=_positive_int, default=None,
                    help="samples per family (all GUE couplings share them; overrides the preset's count)")
