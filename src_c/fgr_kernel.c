@@ -225,8 +225,9 @@ HOT static void lane_sums(const double *zr, const double *zi, ptrdiff_t n,
  * fast_sincos's, in the same order, and each lane adds its terms
  * a = j (mod LANES) in the same order as lane_sums, so the bits are the
  * same; -(w s) is formed as w (-s), the same IEEE product.  The vectors span
- * LANES doubles: one register in the AVX-512 clone, split by the compiler
- * elsewhere (measured faster than the two-pass form in every clone). */
+ * LANES doubles: one register with AVX-512 (fused_lane_sums_wide), split by
+ * the compiler elsewhere (measured faster than the two-pass form in every
+ * clone). */
 typedef double lanes_t __attribute__((vector_size(LANES * sizeof(double))));
 typedef uint64_t ulanes_t __attribute__((vector_size(LANES * sizeof(double))));
 typedef int64_t ilanes_t __attribute__((vector_size(LANES * sizeof(double))));
@@ -288,8 +289,9 @@ _Static_assert(LANES == 8, "SPLAT spells out LANES elements");
         }                                       \
     } while (0)
 
-/* On x86-64 (multiversioned builds) the AVX-512 form is its own function,
- * chosen at run time; the other ISAs take the clones of fused_lane_sums. */
+/* The AVX-512 form is a function of its own: in multiversioned x86-64 builds
+ * chosen at run time (the other ISAs take the clones of fused_lane_sums), in
+ * builds for an AVX-512 target always. */
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) \
     && !defined(FGR_NO_MULTIVERSIONING)
 #define NARROW __attribute__((target_clones("avx2", "default")))
@@ -332,9 +334,10 @@ NARROW static void fused_lane_sums(const double *e, const double *w, ptrdiff_t M
  * per phasor (2.9 cycles).  With the reductions issued two vectors early
  * the finishing half finds its inputs ready: 0.57-0.66 ns (Zen 5, M = 250;
  * one vector ahead: 0.64-0.70, three: 0.58-0.68).  The same operations on
- * the same vectors in the same order: the same bits.  AVX2 and the portable
- * code have 16 vector registers, where the extra live vectors spill (2.0 ->
- * 3.0 ns per phasor with AVX2), so they keep the plain loop. */
+ * the same vectors in the same order: the same bits.  With AVX2 or SSE2
+ * (16 vector registers) the extra live vectors spill (2.0 -> 3.0 ns per
+ * phasor with AVX2), so the other ISAs keep the plain loop (NEON, with 32
+ * registers, was not measured). */
 WIDE static void fused_lane_sums_wide(const double *e, const double *w, ptrdiff_t M, double t,
                                       double *ar, double *ai, double *tr, double *ti)
 {
@@ -343,25 +346,25 @@ WIDE static void fused_lane_sums_wide(const double *e, const double *w, ptrdiff_
     const ulanes_t sign = (ulanes_t){0} + ((uint64_t)1 << 63);
     ptrdiff_t nv = M - M % LANES;
     if (nv >= 2 * LANES) {
-        lanes_t r0, r1, r2;
-        ulanes_t q0, q1, q2;
-        REDUCE(0, r0, q0);
-        REDUCE(LANES, r1, q1);
+        lanes_t ra, rb, rc;
+        ulanes_t qa, qb, qc;
+        REDUCE(0, ra, qa);
+        REDUCE(LANES, rb, qb);
         ptrdiff_t a = 2 * LANES;
         for (; a < nv; a += LANES) {
-            REDUCE(a, r2, q2);
-            TERMS(a - 2 * LANES, r0, q0, xr, xi);
+            REDUCE(a, rc, qc);
+            TERMS(a - 2 * LANES, ra, qa, xr, xi);
             sr += xr;
             si += xi;
-            r0 = r1;
-            q0 = q1;
-            r1 = r2;
-            q1 = q2;
+            ra = rb;
+            qa = qb;
+            rb = rc;
+            qb = qc;
         }
-        TERMS(a - 2 * LANES, r0, q0, xr, xi);
+        TERMS(a - 2 * LANES, ra, qa, xr, xi);
         sr += xr;
         si += xi;
-        TERMS(a - LANES, r1, q1, xr, xi);
+        TERMS(a - LANES, rb, qb, xr, xi);
         sr += xr;
         si += xi;
     } else if (nv > 0) {
