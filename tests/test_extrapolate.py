@@ -324,6 +324,12 @@ def test_errors_scaled_by_a_power_of_two_scale_the_fit_exactly(sizes, seed, k, o
     normal = np.isfinite(want) & (want >= np.finfo(float).tiny) & (chi2_base >= 1e-290)
     np.testing.assert_allclose(chi2[normal], want[normal], rtol=1e-15, atol=0)
     assert np.all(chi2[np.isinf(want)] == np.inf)
+    if k < -30:
+        # where the unscaled fit's squares underflow: chi^2 depends only on the
+        # ratios of means and errors, so scaling both by 2^-k (means y 2^30,
+        # errors s: every square normal) must give the same chi^2, bitwise
+        ref = extrapolate([make(n, y * 2.0**-k, s) for n, y, s in zip(sizes, ys, ss)], order)
+        np.testing.assert_array_equal(chi2, np.array(ref.extrapolation["chi2"]))
 
 
 def test_errors_too_disparate_for_double_precision_are_refused():
