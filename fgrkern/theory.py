@@ -15,10 +15,10 @@ float64 arrays (0-d input gives a numpy float).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Union, overload
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from . import _theory
 from ._parallel import run_chunks
@@ -54,7 +54,13 @@ P_TAU_MAX_TAU = 1e6
 P_TAU_MAX_GAMMA = 1e100
 
 
-def _ret(a: np.ndarray) -> "np.ndarray | np.float64":
+# Real scalar arguments (Python or numpy numbers) give a numpy float, anything
+# else an array (0-d arrays, typed as arrays, also give a numpy float at run
+# time, as numpy's own functions do): the overloads below tell type checkers.
+_RealScalar = Union[float, np.floating[Any], np.integer[Any]]
+
+
+def _ret(a: np.ndarray) -> "NDArray[np.float64] | np.float64":
     return a[()] if a.ndim == 0 else a
 
 
@@ -123,7 +129,15 @@ def _fgr_decay(t: np.ndarray, g: np.ndarray) -> np.ndarray:
         return np.where(t == 0, 1.0, np.exp(-4.0 * np.where(t == 0, 0.0, prod)))
 
 
-def gamma_gr(g: ArrayLike, lam: ArrayLike = 1.0) -> "np.ndarray | np.float64":
+@overload
+def gamma_gr(g: _RealScalar, lam: _RealScalar = 1.0) -> np.float64: ...
+
+
+@overload
+def gamma_gr(g: ArrayLike, lam: ArrayLike = 1.0) -> NDArray[np.float64]: ...
+
+
+def gamma_gr(g: ArrayLike, lam: ArrayLike = 1.0) -> "NDArray[np.float64] | np.float64":
     r"""Golden Rule decay rate, Eq. (3): :math:`\Gamma_{GR} = 2\pi\langle|W|^2\rangle\nu = 2 g \lambda`.
 
     Parameters
@@ -168,7 +182,15 @@ def gamma_gr(g: ArrayLike, lam: ArrayLike = 1.0) -> "np.ndarray | np.float64":
     return _ret(rate)
 
 
-def p_res(gamma: ArrayLike, *, workers: int | None = 1) -> "np.ndarray | np.float64":
+@overload
+def p_res(gamma: _RealScalar, *, workers: int | None = 1) -> np.float64: ...
+
+
+@overload
+def p_res(gamma: ArrayLike, *, workers: int | None = 1) -> NDArray[np.float64]: ...
+
+
+def p_res(gamma: ArrayLike, *, workers: int | None = 1) -> "NDArray[np.float64] | np.float64":
     r"""Long-time probability of residence, Eq. (4).
 
     .. math:: P_{res} = 1 - \gamma - \sqrt{\pi\gamma}\,(1/2 - \gamma)\,
@@ -207,7 +229,15 @@ def p_res(gamma: ArrayLike, *, workers: int | None = 1) -> "np.ndarray | np.floa
     return _ret(out.reshape(g.shape))
 
 
-def p_tau(tau: ArrayLike, gamma: ArrayLike, *, workers: int | None = None) -> "np.ndarray | np.float64":
+@overload
+def p_tau(tau: _RealScalar, gamma: _RealScalar, *, workers: int | None = None) -> np.float64: ...
+
+
+@overload
+def p_tau(tau: ArrayLike, gamma: ArrayLike, *, workers: int | None = None) -> NDArray[np.float64]: ...
+
+
+def p_tau(tau: ArrayLike, gamma: ArrayLike, *, workers: int | None = None) -> "NDArray[np.float64] | np.float64":
     r"""Survival probability of the unitary class, Eq. (5).
 
     .. math:: P(\tau) = e^{-4\gamma\tau} + 2\gamma^2 \int_{-1}^{1} d\lambda_f
@@ -333,7 +363,15 @@ def _check_p_tau_domain(t: np.ndarray, g: np.ndarray) -> None:
         )
 
 
-def p_tau_large_gamma(tau: ArrayLike, gamma: ArrayLike) -> "np.ndarray | np.float64":
+@overload
+def p_tau_large_gamma(tau: _RealScalar, gamma: _RealScalar) -> np.float64: ...
+
+
+@overload
+def p_tau_large_gamma(tau: ArrayLike, gamma: ArrayLike) -> NDArray[np.float64]: ...
+
+
+def p_tau_large_gamma(tau: ArrayLike, gamma: ArrayLike) -> "NDArray[np.float64] | np.float64":
     r"""Large-gamma approximation to Eq. (5) printed after it in the paper.
 
     .. math:: P(\tau) \approx e^{-4\gamma\tau} + \frac{1+\tau}{2\gamma}\Theta(1-\tau)
@@ -360,7 +398,15 @@ def p_tau_large_gamma(tau: ArrayLike, gamma: ArrayLike) -> "np.ndarray | np.floa
     return _ret(_fgr_decay(t, g) + corr)
 
 
-def form_factor(tau: ArrayLike, symmetry: str = "GUE") -> "np.ndarray | np.float64":
+@overload
+def form_factor(tau: _RealScalar, symmetry: str = "GUE") -> np.float64: ...
+
+
+@overload
+def form_factor(tau: ArrayLike, symmetry: str = "GUE") -> NDArray[np.float64]: ...
+
+
+def form_factor(tau: ArrayLike, symmetry: str = "GUE") -> "NDArray[np.float64] | np.float64":
     r"""Spectral form factor :math:`K_X(\tau)` with :math:`K(\infty) = 1`.
 
     In the package's unit :math:`\tau = t/(2\pi\nu)`, :math:`\nu` counting
@@ -416,7 +462,15 @@ def form_factor(tau: ArrayLike, symmetry: str = "GUE") -> "np.ndarray | np.float
     return _ret(out)
 
 
-def p_sff(tau: ArrayLike, gamma: ArrayLike, symmetry: str = "GUE") -> "np.ndarray | np.float64":
+@overload
+def p_sff(tau: _RealScalar, gamma: _RealScalar, symmetry: str = "GUE") -> np.float64: ...
+
+
+@overload
+def p_sff(tau: ArrayLike, gamma: ArrayLike, symmetry: str = "GUE") -> NDArray[np.float64]: ...
+
+
+def p_sff(tau: ArrayLike, gamma: ArrayLike, symmetry: str = "GUE") -> "NDArray[np.float64] | np.float64":
     r"""Large-gamma survival probability with the spectral form factor, Eq. (6).
 
     .. math:: P_X(\tau) = e^{-4\gamma\tau} + \frac{1}{2\gamma}[a_X + b_X K_X(\tau)],
@@ -447,7 +501,15 @@ def p_sff(tau: ArrayLike, gamma: ArrayLike, symmetry: str = "GUE") -> "np.ndarra
     return _ret(_fgr_decay(t, g) + _over_gamma(_A[sym] + _B[sym] * k, g))
 
 
-def p_off(gamma: ArrayLike, symmetry: str = "GUE") -> "np.ndarray | np.float64":
+@overload
+def p_off(gamma: _RealScalar, symmetry: str = "GUE") -> np.float64: ...
+
+
+@overload
+def p_off(gamma: ArrayLike, symmetry: str = "GUE") -> NDArray[np.float64]: ...
+
+
+def p_off(gamma: ArrayLike, symmetry: str = "GUE") -> "NDArray[np.float64] | np.float64":
     r"""Offset (minimum) of P after the Golden Rule decay: :math:`a_X/(2\gamma)` (Eq. 6 at :math:`K_X \to 0`).
 
     :math:`a_X = (1, 2, 1)` for (U, O, S).  The paper's :math:`P_{off}`:
@@ -484,7 +546,15 @@ def p_off(gamma: ArrayLike, symmetry: str = "GUE") -> "np.ndarray | np.float64":
     return _ret(_over_gamma(np.float64(_A[sym]), g))
 
 
-def p_plateau(gamma: ArrayLike, symmetry: str = "GUE") -> "np.ndarray | np.float64":
+@overload
+def p_plateau(gamma: _RealScalar, symmetry: str = "GUE") -> np.float64: ...
+
+
+@overload
+def p_plateau(gamma: ArrayLike, symmetry: str = "GUE") -> NDArray[np.float64]: ...
+
+
+def p_plateau(gamma: ArrayLike, symmetry: str = "GUE") -> "NDArray[np.float64] | np.float64":
     r"""Long-time plateau :math:`(a_X + b_X)/(2\gamma) = (2, 3, 3)/(2\gamma)` (Eq. 6 at :math:`\tau > 1`).
 
     The paper's :math:`P_{pl}`, reached after the Heisenberg time, where

@@ -5,7 +5,8 @@ mypy checks a user's script that uses the public API as the guide does, with
 A model class that follows :class:`fgrkern.SampleableModel` with a plain
 ``method: str`` and :class:`fgrkern.LevelDotModel` must both be accepted by
 ``simulate`` (LevelDotModel was not: its ``method`` Literal did not match the
-protocol's ``str``).
+protocol's ``str``), and the results of :mod:`fgrkern.theory` must be
+indexable when the arguments are arrays (they were typed ``ndarray | float64``).
 """
 
 from __future__ import annotations
@@ -60,6 +61,16 @@ USER_CODE = textwrap.dedent('''
     lim = fk.extrapolate([fk.simulate(fk.LevelDotModel(n, 2.0 / n), tau, 64, rng=n) for n in (50, 100)])
     th, label = fk.theory.curve_for(tau, m.gamma)
     print(res.mean[0], mine.sem.shape, P.shape, lim.mean[0], label, m.heisenberg_time)
+
+    # theory: arrays in, arrays out (indexable); real scalars in, a numpy float out
+    curve = fk.theory.p_tau(tau, 46.0)
+    early: float = float(curve[0])
+    plateau: float = fk.theory.p_plateau(46.0, "GOE")
+    res_g = fk.theory.p_res([0.1, 1.0, 10.0])
+    print(early, curve[1:] * 2.0, plateau, res_g[-1], fk.theory.p_res(46), fk.theory.p_res(np.float32(4.6)),
+          fk.theory.gamma_gr(0.1, 2.0) * 2.0, fk.theory.gamma_gr([0.1, 0.2])[0],
+          fk.theory.p_tau_large_gamma(tau, [100.0])[0], fk.theory.form_factor(tau, "GSE")[3],
+          fk.theory.p_sff(tau, 46.0, "GOE")[0], fk.theory.p_off(np.array([1.0, 2.0]))[0])
 ''')
 
 
