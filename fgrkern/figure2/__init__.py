@@ -8,15 +8,15 @@ Used by ``fgrkern reproduce``; importable for scripting::
 Panels (N + 1 = 1000 states like the paper; GSE: N = 998 dot states, i.e.
 499 Kramers doublets plus the level doublet):
 
-(a)-(c)  P(tau), GUE, gamma = 46, 0.46, 0.022: numerics vs Eq. (5).
-(d)      P_res = P(tau -> inf) vs gamma (log grid 1e-2 ... 1e2): numerics vs
-         Eq. (4) and the Golden Rule value 1/gamma.
-(e)      GOE, GUE, GSE at gamma = 46: numerics vs Eq. (6), with the measured
-         plateau/offset ratios P_pl/P_off against (3/2, 2, 3).
+- (a)-(c): P(tau), GUE, gamma = 46, 0.46, 0.022: numerics vs Eq. (5).
+- (d): P_res = P(tau -> inf) vs gamma (log grid 1e-2 ... 1e2): numerics vs
+  Eq. (4) and the Golden Rule value 1/gamma.
+- (e): GOE, GUE, GSE at gamma = 46: numerics vs Eq. (6), with the measured
+  plateau/offset ratios P_pl/P_off against (3/2, 2, 3).
 
-Layout: :mod:`.config` (sizes, seeds, the typed ``simulate`` tasks),
-:mod:`.compute` (one ``simulate`` call per family; the N -> infinity limit),
-:mod:`.summary` (one comparison path, the verdicts), :mod:`.plot`, :mod:`.output`
+Layout (internal modules): ``config`` (sizes, seeds, the typed ``simulate``
+tasks), ``compute`` (one ``simulate`` call per family; the N -> infinity
+limit), ``summary`` (one comparison path, the verdicts), ``plot``, ``output``
 (file names, checks, safe writes).
 
 Common random numbers: all GUE curves -- (a), (b), (c), every gamma of (d) and
