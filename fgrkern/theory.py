@@ -15,6 +15,7 @@ float64 arrays (0-d input gives a numpy float).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Union, overload
 
 import numpy as np
@@ -54,10 +55,13 @@ P_TAU_MAX_TAU = 1e6
 P_TAU_MAX_GAMMA = 1e100
 
 
-# Real scalar arguments (Python or numpy numbers) give a numpy float, anything
-# else an array (0-d arrays, typed as arrays, also give a numpy float at run
-# time, as numpy's own functions do): the overloads below tell type checkers.
+# What the overloads below tell type checkers: real scalar arguments (Python or
+# numpy numbers) give a numpy float; an array or sequence among the arguments
+# gives an array (a 0-d array, typed as an array, gives a numpy float at run
+# time, as numpy's own functions do); an argument typed only as ArrayLike (or
+# float | ndarray) may be either, so the result is typed as either.
 _RealScalar = Union[float, np.floating[Any], np.integer[Any]]
+_Array = Union[NDArray[Any], Sequence[Any]]
 
 
 def _ret(a: np.ndarray) -> "NDArray[np.float64] | np.float64":
@@ -134,7 +138,15 @@ def gamma_gr(g: _RealScalar, lam: _RealScalar = 1.0) -> np.float64: ...
 
 
 @overload
-def gamma_gr(g: ArrayLike, lam: ArrayLike = 1.0) -> NDArray[np.float64]: ...
+def gamma_gr(g: _Array, lam: ArrayLike = 1.0) -> NDArray[np.float64]: ...
+
+
+@overload
+def gamma_gr(g: ArrayLike, lam: _Array) -> NDArray[np.float64]: ...
+
+
+@overload
+def gamma_gr(g: ArrayLike, lam: ArrayLike = 1.0) -> NDArray[np.float64] | np.float64: ...
 
 
 def gamma_gr(g: ArrayLike, lam: ArrayLike = 1.0) -> "NDArray[np.float64] | np.float64":
@@ -187,7 +199,11 @@ def p_res(gamma: _RealScalar, *, workers: int | None = 1) -> np.float64: ...
 
 
 @overload
-def p_res(gamma: ArrayLike, *, workers: int | None = 1) -> NDArray[np.float64]: ...
+def p_res(gamma: _Array, *, workers: int | None = 1) -> NDArray[np.float64]: ...
+
+
+@overload
+def p_res(gamma: ArrayLike, *, workers: int | None = 1) -> NDArray[np.float64] | np.float64: ...
 
 
 def p_res(gamma: ArrayLike, *, workers: int | None = 1) -> "NDArray[np.float64] | np.float64":
@@ -234,7 +250,15 @@ def p_tau(tau: _RealScalar, gamma: _RealScalar, *, workers: int | None = None) -
 
 
 @overload
-def p_tau(tau: ArrayLike, gamma: ArrayLike, *, workers: int | None = None) -> NDArray[np.float64]: ...
+def p_tau(tau: _Array, gamma: ArrayLike, *, workers: int | None = None) -> NDArray[np.float64]: ...
+
+
+@overload
+def p_tau(tau: ArrayLike, gamma: _Array, *, workers: int | None = None) -> NDArray[np.float64]: ...
+
+
+@overload
+def p_tau(tau: ArrayLike, gamma: ArrayLike, *, workers: int | None = None) -> NDArray[np.float64] | np.float64: ...
 
 
 def p_tau(tau: ArrayLike, gamma: ArrayLike, *, workers: int | None = None) -> "NDArray[np.float64] | np.float64":
@@ -368,7 +392,15 @@ def p_tau_large_gamma(tau: _RealScalar, gamma: _RealScalar) -> np.float64: ...
 
 
 @overload
-def p_tau_large_gamma(tau: ArrayLike, gamma: ArrayLike) -> NDArray[np.float64]: ...
+def p_tau_large_gamma(tau: _Array, gamma: ArrayLike) -> NDArray[np.float64]: ...
+
+
+@overload
+def p_tau_large_gamma(tau: ArrayLike, gamma: _Array) -> NDArray[np.float64]: ...
+
+
+@overload
+def p_tau_large_gamma(tau: ArrayLike, gamma: ArrayLike) -> NDArray[np.float64] | np.float64: ...
 
 
 def p_tau_large_gamma(tau: ArrayLike, gamma: ArrayLike) -> "NDArray[np.float64] | np.float64":
@@ -403,7 +435,11 @@ def form_factor(tau: _RealScalar, symmetry: str = "GUE") -> np.float64: ...
 
 
 @overload
-def form_factor(tau: ArrayLike, symmetry: str = "GUE") -> NDArray[np.float64]: ...
+def form_factor(tau: _Array, symmetry: str = "GUE") -> NDArray[np.float64]: ...
+
+
+@overload
+def form_factor(tau: ArrayLike, symmetry: str = "GUE") -> NDArray[np.float64] | np.float64: ...
 
 
 def form_factor(tau: ArrayLike, symmetry: str = "GUE") -> "NDArray[np.float64] | np.float64":
@@ -467,7 +503,15 @@ def p_sff(tau: _RealScalar, gamma: _RealScalar, symmetry: str = "GUE") -> np.flo
 
 
 @overload
-def p_sff(tau: ArrayLike, gamma: ArrayLike, symmetry: str = "GUE") -> NDArray[np.float64]: ...
+def p_sff(tau: _Array, gamma: ArrayLike, symmetry: str = "GUE") -> NDArray[np.float64]: ...
+
+
+@overload
+def p_sff(tau: ArrayLike, gamma: _Array, symmetry: str = "GUE") -> NDArray[np.float64]: ...
+
+
+@overload
+def p_sff(tau: ArrayLike, gamma: ArrayLike, symmetry: str = "GUE") -> NDArray[np.float64] | np.float64: ...
 
 
 def p_sff(tau: ArrayLike, gamma: ArrayLike, symmetry: str = "GUE") -> "NDArray[np.float64] | np.float64":
@@ -506,7 +550,11 @@ def p_off(gamma: _RealScalar, symmetry: str = "GUE") -> np.float64: ...
 
 
 @overload
-def p_off(gamma: ArrayLike, symmetry: str = "GUE") -> NDArray[np.float64]: ...
+def p_off(gamma: _Array, symmetry: str = "GUE") -> NDArray[np.float64]: ...
+
+
+@overload
+def p_off(gamma: ArrayLike, symmetry: str = "GUE") -> NDArray[np.float64] | np.float64: ...
 
 
 def p_off(gamma: ArrayLike, symmetry: str = "GUE") -> "NDArray[np.float64] | np.float64":
@@ -551,7 +599,11 @@ def p_plateau(gamma: _RealScalar, symmetry: str = "GUE") -> np.float64: ...
 
 
 @overload
-def p_plateau(gamma: ArrayLike, symmetry: str = "GUE") -> NDArray[np.float64]: ...
+def p_plateau(gamma: _Array, symmetry: str = "GUE") -> NDArray[np.float64]: ...
+
+
+@overload
+def p_plateau(gamma: ArrayLike, symmetry: str = "GUE") -> NDArray[np.float64] | np.float64: ...
 
 
 def p_plateau(gamma: ArrayLike, symmetry: str = "GUE") -> "NDArray[np.float64] | np.float64":

@@ -70,14 +70,16 @@ USER_CODE = textwrap.dedent('''
     print(early, curve[1:] * 2.0, plateau, res_g[-1], fk.theory.p_res(46), fk.theory.p_res(np.float32(4.6)),
           fk.theory.gamma_gr(0.1, 2.0) * 2.0, fk.theory.gamma_gr([0.1, 0.2])[0],
           fk.theory.p_tau_large_gamma(tau, [100.0])[0], fk.theory.form_factor(tau, "GSE")[3],
-          fk.theory.p_sff(tau, 46.0, "GOE")[0], fk.theory.p_off(np.array([1.0, 2.0]))[0])
+          fk.theory.p_sff(tau, 46.0, "GOE")[0], fk.theory.p_off(np.array([1.0, 2.0]))[0],
+          fk.theory.p_tau(0.5, [46.0])[0], fk.theory.gamma_gr(0.1, [1.0, 2.0])[1])
 ''')
 
 
-def test_documented_usage_type_checks(tmp_path):
+def _mypy(tmp_path, code):
+    """(status, report) of mypy on ``code`` as a user's script."""
     api = pytest.importorskip("mypy.api")
     script = tmp_path / "user.py"
-    script.write_text(USER_CODE)
+    script.write_text(code)
     # Installed in site-packages, mypy finds fgrkern itself (PEP 561) and refuses site-packages
     # on MYPYPATH; an editable install resolves to the checkout, which it must be shown.
     root = os.path.realpath(os.path.dirname(os.path.dirname(os.path.abspath(fgrkern.__file__))))
@@ -97,7 +99,27 @@ def test_documented_usage_type_checks(tmp_path):
             os.environ.pop("MYPYPATH", None)
         else:
             os.environ["MYPYPATH"] = env_path
-    assert status == 0, out + err
+    return status, out + err
+
+
+def test_documented_usage_type_checks(tmp_path):
+    status, report = _mypy(tmp_path, USER_CODE)
+    assert status == 0, report
     # and the script runs
-    p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    p = subprocess.run([sys.executable, str(tmp_path / "user.py")], capture_output=True, text=True, timeout=300,
+                       cwd=tmp_path)
     assert p.returncode == 0, p.stderr
+
+
+def test_theory_claims_no_array_for_an_argument_that_may_be_a_scalar(tmp_path):
+    # SimulationResult.gamma is float | ndarray: p_res of it may be a numpy float at run time (it
+    # is here), so indexing it unchecked must be refused, not typed as an array.
+    code = textwrap.dedent("""
+        import numpy as np
+        import fgrkern as fk
+
+        res = fk.simulate(fk.LevelDotModel(100, 0.02), np.geomspace(1e-2, 10.0, 5), 16, rng=1)
+        first = fk.theory.p_res(res.gamma)[0]
+    """)
+    status, report = _mypy(tmp_path, code)
+    assert status == 1 and 'user.py:6: error: Value of type "ndarray' in report and "not indexable" in report, report
