@@ -482,6 +482,16 @@ def test_missing_matplotlib_is_a_clear_runtime_error(tmp_path, capsys, monkeypat
     assert not (tmp_path / "x").exists()
 
 
+def test_reproduce_api_without_matplotlib_refuses_before_any_work(tmp_path, monkeypatch, no_work):
+    # the Python entry point, like the command line, must not compute for minutes and then fail
+    from fgrkern.figure2 import Figure2Config, reproduce
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(RuntimeError, match=re.escape("pip install 'fgrkern[plot]'")):
+        reproduce(Figure2Config.from_preset("quick"), str(tmp_path / "x"), progress=False)
+    assert not (tmp_path / "x").exists()
+
+
 # ------------------------------------------------- outputs checked before any work
 @pytest.fixture
 def no_work(monkeypatch):

@@ -43,7 +43,7 @@ from typing import Any
 from . import compute as _compute_mod
 from .config import DEFAULT_SEED, Figure2Config, families
 from .output import check_outputs, checkpoint_file, output_files, remove_checkpoints, write_csv, write_json
-from .plot import plot_figure2, plot_simulation
+from .plot import plot_figure2, plot_simulation, require_matplotlib
 from .summary import summarise, verdict_text
 
 __all__ = ["DEFAULT_SEED", "Figure2Config", "check_outputs", "output_files", "plot_figure2", "plot_simulation",
@@ -92,8 +92,16 @@ def reproduce(cfg: Figure2Config, out_dir: str, *, plot: bool = True, progress: 
     ------
     ValueError
         An output cannot be created (``out_dir`` is a file or in an unwritable
-        place, an output is a directory, FIFO or device).
+        place, an output is a directory, FIFO or device), or a checkpoint in
+        ``out_dir`` belongs to a run with other settings.
+    RuntimeError
+        ``plot`` without matplotlib (raised before any work).
+    fgrkern.SimulationError
+        A simulation failed (its checkpoint keeps the work done).
     """
+    if plot:
+        require_matplotlib()
+
     def ckpt(fam: Any) -> str:
         return checkpoint_file(out_dir, fam.symmetry, fam.n)
 

@@ -51,7 +51,9 @@ class Figure2Config:
     tau_min, tau_max, n_tau : float, float, int
         Log-spaced time grid tau = t/t_H of panels (a)-(c), (e).
     seed : int
-        Root seed (see :class:`Family` for the streams derived from it).
+        Root seed: each family (class and size N) draws from
+        ``SeedSequence(seed, spawn_key=(class, N))``, so its numbers do not depend on
+        which other families are run.
     workers : int or None
         Worker threads (None: all usable cores); the numbers do not depend on it.
     preset : str
@@ -121,9 +123,11 @@ class Figure2Config:
         return cls(seed=seed, workers=workers, preset=name, limit=limit, limit_sizes=tuple(limit_sizes), **kw)
 
     def tau(self) -> np.ndarray:
+        """The time grid tau = t/t_H of panels (a)-(c) and (e): ``n_tau`` log-spaced points."""
         return np.geomspace(self.tau_min, self.tau_max, self.n_tau)
 
     def gammas_res(self) -> np.ndarray:
+        """The couplings gamma = g N of panel (d): ``n_gamma_res`` log-spaced points in [1e-2, 1e2]."""
         return np.geomspace(1e-2, 1e2, self.n_gamma_res)
 
     def gue_gammas(self) -> np.ndarray:

@@ -45,9 +45,12 @@ def remove_checkpoints(paths: list[str]) -> None:
 def check_outputs(out_dir: str, plot: bool, limit: bool = False, checkpoints: tuple[str, ...] = ()) -> None:
     """Before any work: every output in ``out_dir`` can be created.
 
-    ``out_dir`` may be missing (it is created) but must not be a file; each
-    output must be absent or a regular file (see ``safe_write``), and a file
-    must be creatable in the folder.  Raises ``ValueError`` naming ``out``.
+    ``out_dir`` may be missing (then its nearest existing ancestor must take new
+    entries: the caller creates it) but must not be a file; each output (the
+    figure only with ``plot``, the limit covariance with ``limit``, and the
+    ``checkpoints``) must be absent or a regular file (see ``safe_write``), and
+    a file must be creatable in the folder.  Raises ``ValueError`` naming ``out``
+    (the command line's option).
     """
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise ValueError(f"out: {out_dir!r} exists and is not a directory")

@@ -45,6 +45,17 @@ def _finish_axes(ax: Any, xlabel: str, ylabel: str, title: str, ncol: int = 1, f
     ax.grid(alpha=0.25, which="both", lw=0.4)
 
 
+_NEEDS_MATPLOTLIB = "plotting needs matplotlib, an optional extra: pip install 'fgrkern[plot]'"
+
+
+def require_matplotlib() -> None:
+    """RuntimeError at once if matplotlib is missing: callers check before long work, not after it."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise RuntimeError(_NEEDS_MATPLOTLIB) from None
+
+
 def _pyplot() -> Any:
     try:
         import matplotlib
@@ -52,7 +63,7 @@ def _pyplot() -> Any:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise RuntimeError("plotting needs matplotlib, an optional extra: pip install 'fgrkern[plot]'") from None
+        raise RuntimeError(_NEEDS_MATPLOTLIB) from None
     return plt
 
 
@@ -60,7 +71,7 @@ def plot_figure2(tables: dict[str, dict[str, np.ndarray]], summary: dict[str, An
                  pdf: str | None = None, dpi: int = DPI, save: Any = None) -> None:
     """Draw the five panels of Figure 2 from the tables written to the panel CSVs.
 
-    Files are written by ``save(fig, path, **kw)`` (default: :func:`output.savefig`, the safe writer).
+    Files are written by ``save(fig, path, **kw)`` (default: ``output.savefig``, the safe writer).
     """
     plt = _pyplot()
     save = save or savefig
