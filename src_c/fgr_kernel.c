@@ -227,8 +227,8 @@ HOT static void lane_sums(const double *zr, const double *zi, ptrdiff_t n,
  * a = j (mod LANES) in the same order as lane_sums, so the bits are the
  * same; -(w s) is formed as w (-s), the same IEEE product.  The vectors span
  * LANES doubles: one register with AVX-512 (fused_lane_sums_wide), split by
- * the compiler elsewhere (measured faster than the two-pass form in every
- * clone). */
+ * the compiler in the plain loop (faster than the two-pass form there too);
+ * the AVX2 loop works on half vectors. */
 typedef double lanes_t __attribute__((vector_size(LANES * sizeof(double))));
 typedef uint64_t ulanes_t __attribute__((vector_size(LANES * sizeof(double))));
 typedef int64_t ilanes_t __attribute__((vector_size(LANES * sizeof(double))));
@@ -301,8 +301,12 @@ _Static_assert(LANES == 8, "SPLAT spells out LANES elements");
 #define MID __attribute__((target("avx2")))
 #define HAVE_WIDE 1
 #define HAVE_MID 1
-#define WIDE_ON_THIS_CPU() __builtin_cpu_supports("avx512f")
-#define MID_ON_THIS_CPU() __builtin_cpu_supports("avx2")
+/* tests compile 1 (at most AVX2) and 0 (the plain loop) to run every form on one CPU */
+#ifndef FGR_KERNEL_MAX_FORM
+#define FGR_KERNEL_MAX_FORM 2
+#endif
+#define WIDE_ON_THIS_CPU() (FGR_KERNEL_MAX_FORM >= 2 && __builtin_cpu_supports("avx512f"))
+#define MID_ON_THIS_CPU() (FGR_KERNEL_MAX_FORM >= 1 && __builtin_cpu_supports("avx2"))
 #elif defined(__AVX512F__)
 #define WIDE
 #define HAVE_WIDE 1
@@ -583,9 +587,18 @@ HOT static void cdot2_acc(const double *restrict ur0, const double *restrict ui0
     }
 #endif
     double re0 = 0.0, im0 = 0.0, re1 = 0.0, im1 = 0.0;
+    /* The tail's real parts, then its imaginary parts (each sum in CMAC's
+     * order): written as one complex multiply-add per term, GCC 12 pairs them
+     * into FMADDSUB wherever FMA is enabled (-march=x86-64-v3 and up), in
+     * spite of -ffp-contract=off, and those builds rounded differently. */
+    const ptrdiff_t tail = a;
     for (; a < n; a++) {
-        CMAC(re0, im0, ur0[a], ui0[a], rr[a], ri[a]);
-        CMAC(re1, im1, ur1[a], ui1[a], rr[a], ri[a]);
+        re0 += ur0[a] * rr[a] - ui0[a] * ri[a];
+        re1 += ur1[a] * rr[a] - ui1[a] * ri[a];
+    }
+    for (a = tail; a < n; a++) {
+        im0 += ur0[a] * ri[a] + ui0[a] * rr[a];
+        im1 += ur1[a] * ri[a] + ui1[a] * rr[a];
     }
     for (int j = 0; j < LANES; j++) {
         re0 += sr0[j];

@@ -55,10 +55,20 @@ def _variants(cc):
     }
     flags = _cpu_flags()
     if platform.machine() in ("x86_64", "AMD64"):
+        # the shipped build's run-time choice capped: its AVX2 form and its plain loop
+        # also run on a CPU that would pick a wider one
+        v["multiversioned, plain form"] = (cc, ["-DFGR_KERNEL_MAX_FORM=0"])
         if "avx2" in flags:
             v["avx2"] = (cc, ["-DFGR_NO_MULTIVERSIONING", "-mavx2"])
+            v["multiversioned, at most avx2"] = (cc, ["-DFGR_KERNEL_MAX_FORM=1"])
         if "avx512f" in flags:
             v["avx512f"] = (cc, ["-DFGR_NO_MULTIVERSIONING", "-mavx512f"])
+        # whole microarchitecture levels, with FMA: the compiler must not fuse anything
+        # (GCC 12 turned a complex multiply-add into FMADDSUB at -march=x86-64-v3 and up)
+        if {"avx2", "fma", "bmi2"} <= flags:
+            v["x86-64-v3"] = (cc, ["-DFGR_NO_MULTIVERSIONING", "-march=x86-64-v3"])
+        if {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl", "fma"} <= flags:
+            v["x86-64-v4"] = (cc, ["-DFGR_NO_MULTIVERSIONING", "-march=x86-64-v4"])
     # the other common compiler, where installed (clang contracts a*b + c
     # into FMA by default; the source must forbid it)
     other = shutil.which("clang") or shutil.which("clang-14")
